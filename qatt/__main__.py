@@ -1,0 +1,5 @@
+import sys
+
+from qatt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI commands, one module per topic. Each module defines `register(add_command)`."""

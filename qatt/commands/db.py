@@ -1,0 +1,40 @@
+"""Database housekeeping commands: `init`, `migrate`, `users`."""
+
+from __future__ import annotations
+
+import argparse
+
+from qatt.cli import Context
+
+
+def _migrate(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt.storage import migrations
+    from qatt.storage.db import open_database
+
+    db = open_database(ctx.db_url, migrate=False)
+    ctx._db = db
+    applied = migrations.migrate(db)
+    ctx.emit({"applied": applied, "version": migrations.current_version(db)},
+             f"schema at version {migrations.current_version(db)} (applied: {applied or 'none'})")
+    return 0
+
+
+def _users(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import users
+    from qatt.storage import models as m
+
+    ctx.db()
+    if args.set_role:
+        username, role = args.set_role
+        users.set_role(ctx.actor, username, role)
+    rows = [{"username": u.username, "role": u.role, "team": u.team, "active": u.active}
+            for u in m.User.select().order_by(m.User.username)]
+    ctx.emit(rows, "\n".join(f"{r['username']:<24} {r['role']:<10} {r['team']}" for r in rows))
+    return 0
+
+
+def register(add_command) -> None:
+    add_command("migrate", "create or upgrade the database schema", _migrate)
+    p = add_command("users", "list users; an administrator can set roles", _users)
+    p.add_argument("--set-role", nargs=2, metavar=("USERNAME", "ROLE"),
+                   help="give USERNAME the role reviewer|moderator|qa_lead|admin")

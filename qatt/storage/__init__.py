@@ -1,0 +1,1 @@
+"""Persistence: connection handling (db), models, and versioned migrations."""

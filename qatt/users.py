@@ -1,0 +1,60 @@
+"""Identity and roles. Identity is the operating-system login unless QATT_USER says otherwise.
+
+Roles are enforced here, in the core, not only by hiding buttons in the GUI."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Optional
+
+from qatt.errors import PermissionDenied, QattError
+from qatt.storage import models as m
+
+# Higher roles can do everything lower ones can.
+RANK = {"reviewer": 0, "moderator": 1, "qa_lead": 2, "admin": 3}
+
+
+def current_username(explicit: Optional[str] = None) -> str:
+    name = explicit or os.environ.get("QATT_USER") or getpass.getuser()
+    return name.strip() or "unknown"
+
+
+def ensure_user(username: str, role: str = "reviewer", display_name: str = "", team: str = "") -> m.User:
+    """Return the user, creating them with `role` if they are new (existing roles are kept)."""
+    if role not in RANK:
+        raise QattError(f"Unknown role {role!r}; choose one of {', '.join(RANK)}.")
+    user, _ = m.User.get_or_create(
+        username=username, defaults={"role": role, "display_name": display_name or username, "team": team}
+    )
+    return user
+
+
+def set_role(actor: str, username: str, role: str) -> m.User:
+    from qatt import audit
+
+    require_role(actor, "admin")
+    if role not in RANK:
+        raise QattError(f"Unknown role {role!r}; choose one of {', '.join(RANK)}.")
+    user = ensure_user(username, role)
+    old = user.role
+    user.role = role
+    user.save()
+    audit.record(actor, audit.ALTERATION, "user", username, {"field": "role", "old": old, "new": role})
+    return user
+
+
+def role_of(username: str) -> str:
+    user = m.User.get_or_none(m.User.username == username)
+    return user.role if user is not None and user.active else "reviewer"
+
+
+def has_role(username: str, minimum: str) -> bool:
+    return RANK[role_of(username)] >= RANK[minimum]
+
+
+def require_role(username: str, minimum: str, doing: str = "do this") -> None:
+    if not has_role(username, minimum):
+        raise PermissionDenied(
+            f"{username} has the role '{role_of(username)}'; only a {minimum.replace('_', ' ')} or above may {doing}."
+        )

@@ -1,0 +1,94 @@
+"""Shared fixtures: a fresh database per test, on SQLite and (where a server answers) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QATT_USER", "tester")
+
+import peewee
+import pytest
+
+from qatt.storage import db as dbmod
+from qatt.storage import migrations
+
+PG_URL = os.environ.get("QATT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+_pg_state: dict = {}
+
+
+def postgres_unavailable_reason() -> str:
+    """'' when the test server answers, otherwise why the PostgreSQL variants are skipped."""
+    if "reason" not in _pg_state:
+        try:
+            probe = dbmod.make_database(PG_URL)
+            probe.connect()
+            probe.execute_sql("SELECT 1")
+            probe.close()
+            _pg_state["reason"] = ""
+        except (peewee.OperationalError, peewee.InterfaceError, OSError) as exc:
+            _pg_state["reason"] = f"no PostgreSQL server answers at {PG_URL} ({type(exc).__name__}: {str(exc).strip()[:120]}); set QATT_TEST_PG to run these"
+    return _pg_state["reason"]
+
+
+def make_pg_schema_url() -> tuple[str, str]:
+    """Create a throw-away schema; return (url selecting it, schema name)."""
+    schema = "qatt_t_" + uuid.uuid4().hex[:12]
+    admin = dbmod.make_database(PG_URL)
+    admin.connect()
+    admin.execute_sql(f'CREATE SCHEMA "{schema}"')
+    admin.close()
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def drop_pg_schema(schema: str) -> None:
+    admin = dbmod.make_database(PG_URL)
+    admin.connect()
+    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """A fresh, migrated database bound to the models: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "qatt.sqlite3")
+        schema = None
+    else:
+        reason = postgres_unavailable_reason()
+        if reason:
+            pytest.skip(reason)
+        url, schema = make_pg_schema_url()
+    database = dbmod.open_database(url)
+    database.qatt_url = url  # so tests can open a second connection to the same database
+    try:
+        yield database
+    finally:
+        if not database.is_closed():
+            database.close()
+        if schema:
+            drop_pg_schema(schema)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """A fresh, migrated SQLite database, for tests where the backend does not matter."""
+    url = str(tmp_path / "qatt.sqlite3")
+    database = dbmod.open_database(url)
+    database.qatt_url = url
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A URL for an empty throw-away PostgreSQL schema (skipped with a reason without a server)."""
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    url, schema = make_pg_schema_url()
+    yield url
+    drop_pg_schema(schema)
