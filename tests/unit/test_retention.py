@@ -1,0 +1,121 @@
+"""Retention purge and the audit-log commands."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from qatt import audit, retention, users
+from qatt.cli import main
+from qatt.errors import PermissionDenied, QattError
+from qatt.storage import models as m
+
+
+def _population_with_reviews():
+    pop = m.Population.create(name="p", row_count=3, fingerprint="f")
+    old1 = m.Case.create(population=pop, reference="OLD-1", area="Missing children", recorded_date=dt.date(2017, 5, 1),
+                         summary="fictional summary")
+    old2 = m.Case.create(population=pop, reference="OLD-2", area="Missing children", recorded_date=dt.date(2017, 6, 1))
+    new = m.Case.create(population=pop, reference="NEW-1", area="Missing children", recorded_date=dt.date(2024, 6, 1))
+    sample = m.Sample.create(population=pop, method="simple", params={"size": 3}, seed="1", period="2017-06",
+                             population_fingerprint="f", software_version="t")
+    fv = m.FormVersion.create(form_id="f1", content_hash="h" * 64, content={})
+    for pos, case in enumerate([old1, old2, new]):
+        item = m.SampleItem.create(sample=sample, case=case, position=pos)
+        review = m.Review.create(sample_item=item, form_version=fv, reviewer="sup", status="submitted",
+                                 grade="good" if pos else "inadequate")
+        m.Answer.create(review=review, question_id="q1", value="yes")
+        m.Action.create(review=review, text="do x")
+        m.Assignment.create(sample_item=item, reviewer="sup")
+    return pop, sample
+
+
+def test_purge_removes_old_case_details_and_keeps_aggregates(db):
+    users.ensure_user("admin1", "admin")
+    pop, sample = _population_with_reviews()
+    plan = retention.plan_purge(dt.date(2020, 1, 1))
+    assert (plan.cases, plan.reviews, plan.populations) == (2, 2, 1)
+
+    retention.purge(dt.date(2020, 1, 1), "admin1", reason="6-year retention")
+
+    assert [c.reference for c in m.Case.select()] == ["NEW-1"]
+    assert m.Review.select().count() == 1 and m.Answer.select().count() == 1
+    assert m.Action.select().count() == 1 and m.Assignment.select().count() == 1
+    figures = {(a.grade, a.count) for a in m.AggregateFigure.select()}
+    assert figures == {("inadequate", 1), ("good", 1)}
+    assert m.Population.get_by_id(pop.id).purged
+    assert m.Sample.get_by_id(sample.id).seed == "1"  # the record of how cases were chosen stays
+    event = m.AuditEvent.select().where(m.AuditEvent.action == audit.ERASURE).get()
+    assert event.details["cases"] == 2 and event.details["reason"] == "6-year retention"
+    assert audit.verify_chain().ok
+
+
+def test_purge_twice_adds_to_existing_aggregates(db):
+    users.ensure_user("admin1", "admin")
+    _population_with_reviews()
+    retention.purge(dt.date(2020, 1, 1), "admin1")
+    _population_with_reviews_again = m.Population.create(name="q")
+    case = m.Case.create(population=_population_with_reviews_again, reference="OLD-9", area="Missing children",
+                         recorded_date=dt.date(2017, 1, 1))
+    sample = m.Sample.create(population=_population_with_reviews_again, method="simple", params={}, seed="2",
+                             period="2017-06", population_fingerprint="f", software_version="t")
+    item = m.SampleItem.create(sample=sample, case=case, position=0)
+    m.Review.create(sample_item=item, form_version=m.FormVersion.get(), reviewer="sup", status="submitted",
+                    grade="good")
+    retention.purge(dt.date(2020, 1, 1), "admin1")
+    assert m.AggregateFigure.get(m.AggregateFigure.grade == "good").count == 2
+
+
+def test_only_an_administrator_may_purge(db):
+    users.ensure_user("rev", "reviewer")
+    _population_with_reviews()
+    with pytest.raises(PermissionDenied, match="admin"):
+        retention.purge(dt.date(2020, 1, 1), "rev")
+    assert m.Case.select().count() == 3
+
+
+def test_purge_date_in_the_future_is_refused(db):
+    users.ensure_user("admin1", "admin")
+    with pytest.raises(QattError, match="future"):
+        retention.purge(dt.date.today() + dt.timedelta(days=2), "admin1")
+
+
+def test_purge_cli_refuses_without_confirmation_when_not_interactive(tmp_path, capsys, monkeypatch):
+    url = str(tmp_path / "q.sqlite3")
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["--db", url, "--user", "admin1", "purge", "--before", "2020-01-01"]) == 2
+    assert "--yes" in capsys.readouterr().err
+
+
+def test_audit_verify_and_export_cli(tmp_path, capsys):
+    url = str(tmp_path / "q.sqlite3")
+    assert main(["--db", url, "audit", "verify", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is True
+    # Only a QA lead may export the log.
+    assert main(["--db", url, "--user", "nobody", "audit", "export", "--out", str(tmp_path / "a.csv")]) == 2
+    from qatt.storage.db import open_database
+    database = open_database(url)
+    users.ensure_user("lead", "qa_lead")
+    database.close()
+    assert main(["--db", url, "--user", "lead", "audit", "export", "--out", str(tmp_path / "a.csv"),
+                 "--purpose", "ICO request"]) == 0
+    lines = (tmp_path / "a.csv").read_text().splitlines()
+    assert lines[0].startswith("id,at,actor,action")
+    # The export itself is a disclosure and is logged.
+    capsys.readouterr()
+    assert main(["--db", url, "audit", "verify", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["events"] >= 1
+
+
+def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
+    url = str(tmp_path / "q.sqlite3")
+    from qatt.storage.db import open_database
+    database = open_database(url)
+    audit.record("a", audit.COLLECTION, "population", 1)
+    audit.record("a", audit.COLLECTION, "population", 2)
+    m.AuditEvent.update(actor="mallory").where(m.AuditEvent.object_id == "1").execute()
+    database.close()
+    assert main(["--db", url, "audit", "verify"]) == 1
+    assert "BROKEN" in capsys.readouterr().out
