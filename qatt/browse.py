@@ -1,0 +1,178 @@
+"""Read-only queries behind the desktop screens: lists of populations and samples, and pages of cases.
+
+Everything returns plain tuples so the GUI can show a million cases without building model
+instances, and so these queries are tested without Qt. Sorting and filtering happen in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
+
+import peewee
+
+from qatt.storage import models as m
+
+# (field name, column heading) in the order the case browser shows them.
+CASE_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("reference", "Reference"),
+    ("area", "Area"),
+    ("recorded_date", "Recorded"),
+    ("division", "Division"),
+    ("team", "Team"),
+    ("officer", "Officer"),
+    ("supervisor", "Supervisor"),
+    ("risk", "Risk"),
+    ("status", "Status"),
+)
+
+# Fields the case filter box searches. The summary is left out: it is long free text, and
+# scanning it on every keystroke over a million rows would make the filter sluggish.
+FILTER_FIELDS = tuple(name for name, _ in CASE_COLUMNS if name != "recorded_date")
+
+# Recorded dates may be empty; sorting on a value that is never NULL keeps keyset paging simple.
+_EARLIEST = dt.date(1, 1, 1)
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of cases; `next_key` continues after its last row (None when there are no more)."""
+
+    rows: List[Tuple[Any, ...]]
+    next_key: Optional[Tuple[Any, int]]
+
+
+def _sort_expression(field_name: str) -> Any:
+    if field_name not in dict(CASE_COLUMNS):
+        raise ValueError(f"cannot sort cases by {field_name!r}")
+    column = getattr(m.Case, field_name)
+    if field_name == "recorded_date":
+        return peewee.fn.COALESCE(column, _EARLIEST)
+    return column
+
+
+def _filtered_cases(population_id: int, filter_text: str) -> peewee.ModelSelect:
+    query = m.Case.select().where(m.Case.population == population_id)
+    words = filter_text.split()
+    # Every word must appear in at least one column, so "north high" narrows as users expect.
+    for word in words:
+        condition = None
+        for name in FILTER_FIELDS:
+            # contains() escapes % and _, and is case-insensitive on both SQLite and PostgreSQL.
+            clause = getattr(m.Case, name).contains(word)
+            condition = clause if condition is None else condition | clause
+        query = query.where(condition)
+    return query
+
+
+def count_cases(population_id: int, filter_text: str = "") -> int:
+    """How many cases of the population match the filter."""
+    return _filtered_cases(population_id, filter_text).count()
+
+
+def case_page(population_id: int, *, sort_by: str = "reference", descending: bool = False,
+              filter_text: str = "", after: Optional[Tuple[Any, int]] = None, limit: int = 500) -> CasePage:
+    """The next `limit` cases in the given order, starting after the key `after` (keyset paging).
+
+    Keyset paging costs the same at row 900,000 as at row 0, unlike OFFSET. Rows are
+    (id, reference, area, recorded_date, division, team, officer, supervisor, risk, status)."""
+    sort_key = _sort_expression(sort_by)
+    query = _filtered_cases(population_id, filter_text)
+    if after is not None:
+        last_value, last_id = after
+        if descending:
+            query = query.where((sort_key < last_value) | ((sort_key == last_value) & (m.Case.id < last_id)))
+        else:
+            query = query.where((sort_key > last_value) | ((sort_key == last_value) & (m.Case.id > last_id)))
+    order = (sort_key.desc(), m.Case.id.desc()) if descending else (sort_key.asc(), m.Case.id.asc())
+    columns = [m.Case.id] + [getattr(m.Case, name) for name, _ in CASE_COLUMNS]
+    sort_index = 1 + [name for name, _ in CASE_COLUMNS].index(sort_by)
+    rows = list(query.select(*columns).order_by(*order).limit(limit).tuples())
+    if len(rows) < limit or not rows:
+        return CasePage(rows, None)
+    last = rows[-1]
+    last_value = last[sort_index]
+    if sort_by == "recorded_date" and last_value is None:
+        last_value = _EARLIEST
+    return CasePage(rows, (last_value, last[0]))
+
+
+def population_rows() -> List[Tuple[Any, ...]]:
+    """(id, name, cases, imported at, imported by, source file, fingerprint), newest first."""
+    p = m.Population
+    query = (p.select(p.id, p.name, p.row_count, p.imported_at, p.imported_by, p.source_file, p.fingerprint)
+             .where(p.purged == False)  # noqa: E712 - peewee needs ==, not `is`
+             .order_by(p.imported_at.desc(), p.id.desc()))
+    return list(query.tuples())
+
+
+def has_populations() -> bool:
+    """False on a new, empty database (the desktop then offers the demo population)."""
+    return m.Population.select().exists()
+
+
+def sample_rows(population_id: Optional[int] = None) -> List[Tuple[Any, ...]]:
+    """(id, name, population, method, period, cases, seed, drawn at, drawn by), newest first.
+
+    `cases` counts the active, non-reserve items: the cases to review."""
+    s, p, item = m.Sample, m.Population, m.SampleItem
+    in_review = (item.select(peewee.fn.COUNT(item.id))
+                 .where((item.sample == s.id) & (item.is_reserve == False) & (item.active == True)))  # noqa: E712
+    query = (s.select(s.id, s.name, p.name, s.method, s.period, in_review, s.seed, s.drawn_at, s.drawn_by)
+             .join(p).order_by(s.drawn_at.desc(), s.id.desc()))
+    if population_id is not None:
+        query = query.where(s.population == population_id)
+    return list(query.tuples())
+
+
+def sample_item_rows(sample_id: int) -> List[Tuple[Any, ...]]:
+    """(position, reference, area, stratum, reserve?, active?, replaces reference, replacement reason)."""
+    item, case = m.SampleItem, m.Case
+    replaced = m.SampleItem.alias("replaced")
+    replaced_case = m.Case.alias("replaced_case")
+    query = (item.select(item.position, case.reference, case.area, item.stratum, item.is_reserve, item.active,
+                         replaced_case.reference, item.replacement_reason)
+             .join(case, on=(item.case == case.id))
+             .switch(item).join(replaced, peewee.JOIN.LEFT_OUTER, on=(item.replaces == replaced.id))
+             .join(replaced_case, peewee.JOIN.LEFT_OUTER, on=(replaced.case == replaced_case.id))
+             .where(item.sample == sample_id)
+             .order_by(item.position))
+    return [tuple(row) for row in query.tuples()]
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What the samples screen shows above a sample's cases."""
+
+    sample_id: int
+    name: str
+    population_id: int
+    population_name: str
+    method: str
+    seed: str
+    population_fingerprint: str
+    drawn_at: dt.datetime
+    drawn_by: str
+
+
+def sample_summary(sample_id: int) -> SampleSummary:
+    sample = m.Sample.select(m.Sample, m.Population).join(m.Population).where(m.Sample.id == sample_id).get()
+    return SampleSummary(sample.id, sample.name, sample.population.id, sample.population.name, sample.method,
+                         sample.seed, sample.population_fingerprint, sample.drawn_at, sample.drawn_by)
+
+
+def distinct_values(population_id: int, field_name: str, limit: int = 200) -> List[str]:
+    """The different values of one case column (for filter pick-lists), most common first."""
+    if field_name not in FILTER_FIELDS:
+        raise ValueError(f"cannot list values of {field_name!r}")
+    column = getattr(m.Case, field_name)
+    query = (m.Case.select(column, peewee.fn.COUNT(m.Case.id).alias("n"))
+             .where(m.Case.population == population_id)
+             .group_by(column).order_by(peewee.fn.COUNT(m.Case.id).desc(), column).limit(limit))
+    return [value for value, _ in query.tuples() if value]
+
+
+def stratum_columns() -> Sequence[str]:
+    """Case columns a sample can be stratified by."""
+    return FILTER_FIELDS[1:]
