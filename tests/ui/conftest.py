@@ -1,0 +1,33 @@
+"""Desktop test set-up: settings kept in a temporary folder, and populations made straight in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from qatt.storage import models as m
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path):
+    """Each test gets empty QSettings, so remembered folders and hints never leak between tests."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+
+
+AREAS = ("Domestic abuse referrals", "Missing children", "Section 47 enquiries")
+
+
+def add_population(cases: int, name: str = "April extract") -> m.Population:
+    """A population of `cases` cases REF00000..., spread over three areas, made without the importer."""
+    population = m.Population.create(name=name, row_count=cases, fingerprint="ab" * 32)
+    rows = [{"population": population.id, "reference": f"REF{i:05d}", "area": AREAS[i % 3],
+             "recorded_date": dt.date(2024, 1, 1) + dt.timedelta(days=i % 90),
+             "risk": ("standard", "medium", "high")[i % 3 if i % 5 else 2], "officer": f"PC {i % 13}"}
+            for i in range(cases)]
+    with m.Case._meta.database.atomic():
+        for start in range(0, len(rows), 500):
+            m.Case.insert_many(rows[start:start + 500]).execute()
+    return population

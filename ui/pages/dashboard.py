@@ -1,0 +1,7 @@
+"""The Dashboard page (a stub: another part of the project replaces this file with the real page)."""
+
+from ui.pages._stub import ComingSoonPage
+
+
+class DashboardPage(ComingSoonPage):
+    title = "Dashboard"

@@ -1,0 +1,7 @@
+"""The Exports page (a stub: another part of the project replaces this file with the real page)."""
+
+from ui.pages._stub import ComingSoonPage
+
+
+class ExportsPage(ComingSoonPage):
+    title = "Exports"

@@ -1,0 +1,142 @@
+"""The Populations page: the imported case lists, and a lazy browser over the chosen one's cases."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from qatt import audit, browse
+from ui.context import AppContext
+from ui.qtmodels.cases_model import CasesModel
+from ui.qtmodels.lists import populations_model
+
+# Wait for a pause in typing before re-querying a million rows.
+FILTER_DELAY_MS = 250
+
+
+class PopulationsPage(QWidget):
+    """Populations on top; below, the selected population's cases with a filter box and sortable headers."""
+
+    population_imported = Signal(int)
+
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+
+        self.import_button = QPushButton("&Import case list…")
+        self.import_button.setAccessibleName("Import a case list")
+        self.import_button.setToolTip(f"Import a CSV or Excel case list ({QKeySequence('Ctrl+I').toString(QKeySequence.SequenceFormat.NativeText)})")
+        self.import_button.clicked.connect(self.open_import_wizard)
+
+        self.populations = populations_model(self)
+        self.population_table = QTableView()
+        self.population_table.setAccessibleName("Populations")
+        self.population_table.setModel(self.populations)
+        self.population_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.population_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.population_table.horizontalHeader().setStretchLastSection(True)
+        self.population_table.selectionModel().selectionChanged.connect(self._population_chosen)
+
+        self.filter_box = QLineEdit()
+        self.filter_box.setPlaceholderText("Filter cases: words to find in reference, area, team, officer, risk…")
+        self.filter_box.setAccessibleName("Filter cases")
+        self.filter_box.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self.filter_box.textChanged.connect(self._filter_timer.start)
+        self.case_count = QLabel("Choose a population to see its cases.")
+        self.case_count.setAccessibleName("Number of cases shown")
+
+        self.cases = CasesModel(parent=self)
+        self.cases.modelReset.connect(self._show_count)
+        self.case_table = QTableView()
+        self.case_table.setAccessibleName("Cases of the chosen population")
+        self.case_table.setModel(self.cases)
+        self.case_table.setSortingEnabled(True)
+        self.case_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.case_table.horizontalHeader().setStretchLastSection(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("<b>Populations</b> (imported case lists)"))
+        top.addStretch(1)
+        top.addWidget(self.import_button)
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addLayout(top)
+        upper_layout.addWidget(self.population_table)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter_box, 1)
+        filter_row.addWidget(self.case_count)
+        lower_layout.addLayout(filter_row)
+        lower_layout.addWidget(self.case_table)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(upper)
+        splitter.addWidget(lower)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the population list, keeping the current choice if it still exists."""
+        current = self.selected_population_id()
+        self.populations.set_rows(browse.population_rows())
+        self.select_population(current if current is not None else None)
+
+    def selected_population_id(self) -> Optional[int]:
+        rows = self.population_table.selectionModel().selectedRows()
+        return self.populations.row_tuple(rows[0].row())[0] if rows else None
+
+    def select_population(self, population_id: Optional[int]) -> None:
+        for row, values in enumerate(self.populations.rows):
+            if values[0] == population_id:
+                self.population_table.selectRow(row)
+                return
+        if self.populations.rows:
+            self.population_table.selectRow(0)
+
+    def _population_chosen(self) -> None:
+        population_id = self.selected_population_id()
+        if population_id == self.cases.population_id:
+            return
+        if population_id is not None:
+            # Opening a case list is a consultation of personal data (DPA 2018 s.62).
+            audit.record(self.context.actor, audit.CONSULTATION, "population", population_id, {"view": "case list"})
+        self.cases.set_population(population_id)
+
+    def apply_filter(self) -> None:
+        self._filter_timer.stop()
+        self.cases.setFilterText(self.filter_box.text())
+
+    def _show_count(self) -> None:
+        if self.cases.population_id is None:
+            self.case_count.setText("No population chosen.")
+        elif self.cases.filter_text:
+            self.case_count.setText(f"{self.cases.total:,} cases match")
+        else:
+            self.case_count.setText(f"{self.cases.total:,} cases")
+
+    def open_import_wizard(self) -> None:
+        from ui.dialogs.import_wizard import ImportWizard
+
+        wizard = ImportWizard(self.context, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.imported.connect(self._imported)
+        wizard.open()
+
+    def _imported(self, population_id: int) -> None:
+        self.refresh()
+        self.select_population(population_id)
+        self.population_imported.emit(population_id)
