@@ -102,10 +102,12 @@ class ImportResult:
     fingerprint: str
     skipped: List[Problem] = field(default_factory=list)
     skipped_rows: int = 0
+    mapping: Dict[str, str] = field(default_factory=dict)  # as used, including an automatic one
 
     def as_dict(self) -> Dict[str, Any]:
         return {"population_id": self.population_id, "rows": self.rows, "fingerprint": self.fingerprint,
-                "skipped_rows": self.skipped_rows, "skipped": [p.as_dict() for p in self.skipped]}
+                "skipped_rows": self.skipped_rows, "skipped": [p.as_dict() for p in self.skipped],
+                "mapping": self.mapping}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,4 +604,4 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 "file": table.file_name, "rows": rows, "skipped_rows": result.rows_with_problems,
                 "fingerprint": fingerprint, "mapped_fields": sorted(mapping),
             })
-    return ImportResult(population.id, rows, fingerprint, result.problems, result.rows_with_problems)
+    return ImportResult(population.id, rows, fingerprint, result.problems, result.rows_with_problems, mapping)
