@@ -1,0 +1,1111 @@
+"""Report data for governance boards and the inspectorate, built from the database as plain dataclasses.
+
+The dashboard, the Excel workbook and the PDF packs all read these structures; nothing here knows
+how a figure is drawn. Counting and grouping happen in SQL; only submitted reviews count. Each
+proportion carries its Wilson 95% interval, and groups of fewer than 30 reviews are flagged as
+small samples so no one reads too much into them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import peewee
+import yaml
+
+from qatt import __version__, stats
+from qatt.errors import QattError
+from qatt.storage import models as m
+
+SMALL_SAMPLE = 30  # below this many reviews a figure is flagged as indicative only
+ROLLING_MONTHS = 6
+SUBMITTED = "submitted"
+FIRST, SECOND = "first", "second"
+YES_NO_TYPES = ("yes_no", "yes_no_na")
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+
+MOSOVO_FORM_ID = "mosovo_di_check"
+# DOMAIN 4.5 (D0): the force's reported MOSOVO figures over the last six months.
+MOSOVO_TARGETS = {"m2": 0.86, "m3": 0.84}
+TREND_BASELINES = ("2021 inspection", "2022 inspection")
+
+FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_CHECKLIST_ID = re.compile(r"^[a-z]{1,2}\d+[a-z]?$")  # c1, m10, c7a: shown upper-case before the text
+
+
+# --------------------------------------------------------------------------- filter and vocabulary
+
+@dataclass
+class ReportFilter:
+    """Which reviews a report covers. Periods are sample months "YYYY-MM", both ends included."""
+
+    period_from: str = ""
+    period_to: str = ""
+    areas: List[str] = field(default_factory=list)
+    teams: List[str] = field(default_factory=list)
+    form_ids: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("period_from", "period_to"):
+            value = getattr(self, name)
+            if value and not _PERIOD.match(value):
+                raise QattError(f"{name.replace('_', ' ')} {value!r} is not a month: write it as YYYY-MM, e.g. 2024-03.")
+        if self.period_from and self.period_to and self.period_from > self.period_to:
+            raise QattError(f"The period starts ({self.period_from}) after it ends ({self.period_to}); swap them.")
+
+    @classmethod
+    def for_month(cls, period: str, **kwargs: Any) -> "ReportFilter":
+        return cls(period_from=period, period_to=period, **kwargs)
+
+    def label(self) -> str:
+        if self.period_from and self.period_from == self.period_to:
+            period = self.period_from
+        elif self.period_from or self.period_to:
+            period = f"{self.period_from or 'the start'} to {self.period_to or 'date'}"
+        else:
+            period = "all periods"
+        parts = [period]
+        if self.areas:
+            parts.append("areas: " + ", ".join(self.areas))
+        if self.teams:
+            parts.append("teams: " + ", ".join(self.teams))
+        if self.form_ids:
+            parts.append("forms: " + ", ".join(self.form_ids))
+        return "; ".join(parts)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"period_from": self.period_from, "period_to": self.period_to, "areas": list(self.areas),
+                "teams": list(self.teams), "form_ids": list(self.form_ids)}
+
+
+def humanise(identifier: str) -> str:
+    text = str(identifier).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class Vocabulary:
+    """Grade scales (best first) and theme labels, read from forms/_scales.yaml and forms/_themes.yaml."""
+
+    scales: List[Tuple[List[str], List[str]]]  # (value ids best first, special value ids)
+    grade_labels: Dict[str, str]
+    theme_labels: Dict[str, str]
+
+    @classmethod
+    def load(cls, forms_dir: Path = FORMS_DIR) -> "Vocabulary":
+        scales: List[Tuple[List[str], List[str]]] = []
+        grade_labels: Dict[str, str] = {}
+        theme_labels: Dict[str, str] = {}
+        scales_file, themes_file = forms_dir / "_scales.yaml", forms_dir / "_themes.yaml"
+        if scales_file.exists():
+            for scale in (yaml.safe_load(scales_file.read_text(encoding="utf-8")) or {}).get("scales", []):
+                values, special = list(scale.get("values", [])), list(scale.get("special", []))
+                scales.append(([v["id"] for v in values], [v["id"] for v in special]))
+                for value in values + special:
+                    grade_labels.setdefault(value["id"], value.get("label", humanise(value["id"])))
+        if themes_file.exists():
+            for theme in (yaml.safe_load(themes_file.read_text(encoding="utf-8")) or {}).get("themes", []):
+                theme_labels[theme["id"]] = theme.get("label", humanise(theme["id"]))
+        return cls(scales, grade_labels, theme_labels)
+
+    def grade_label(self, grade: str) -> str:
+        return self.grade_labels.get(grade, humanise(grade)) if grade else "Not graded"
+
+    def theme_label(self, theme: str) -> str:
+        return self.theme_labels.get(theme, humanise(theme))
+
+    def scale_for(self, grades: Sequence[str]) -> List[str]:
+        """The grades to show, best first: the whole scale the grades belong to (so an unused grade
+        still shows as 0), special values (ungraded, carried over) only when used."""
+        seen = [g for g in dict.fromkeys(grades) if g]
+        for values, special in self.scales:
+            if seen and all(g in values or g in special for g in seen):
+                return values + [s for s in special if s in seen]
+        return sorted(seen)
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """One question of a stored form version, as reports need it."""
+
+    id: str
+    type: str
+    text: str
+    options: Tuple[Tuple[str, str], ...] = ()  # (option id, label) for choice / multi
+
+    @property
+    def header(self) -> str:
+        """Readable column heading: "C1 Ethnicity recorded" for checklist ids, otherwise the text."""
+        if _CHECKLIST_ID.match(self.id):
+            return f"{self.id.upper()} {self.text}".strip()
+        return self.text or humanise(self.id)
+
+
+def _option_pairs(options: Any) -> Tuple[Tuple[str, str], ...]:
+    pairs = []
+    for option in options or []:
+        if isinstance(option, dict):
+            pairs.append((str(option.get("id")), str(option.get("label", option.get("id")))))
+        else:
+            pairs.append((re.sub(r"[^a-z0-9]+", "_", str(option).lower()).strip("_"), str(option)))
+    return tuple(pairs)
+
+
+def form_questions(content: Dict[str, Any]) -> List[QuestionInfo]:
+    """The questions of a stored (fully resolved) form definition, in form order."""
+    questions = []
+    for section in (content or {}).get("sections", []):
+        for q in section.get("questions", []) or []:
+            questions.append(QuestionInfo(str(q["id"]), str(q.get("type", "text")), str(q.get("text", "")),
+                                          _option_pairs(q.get("options"))))
+    return questions
+
+
+def months_between(first: str, last: str) -> List[str]:
+    """Every month from `first` to `last`, both included ("YYYY-MM")."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def shift_month(period: str, months: int) -> str:
+    index = int(period[:4]) * 12 + int(period[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def protective_marking(override: Optional[str] = None) -> str:
+    """The marking printed on every page and sheet: --marking, else the force setting."""
+    if override:
+        return override
+    setting = m.Setting.get_or_none(m.Setting.key == "protective_marking")
+    return str(setting.value) if setting is not None and setting.value else DEFAULT_MARKING
+
+
+# --------------------------------------------------------------------------- queries
+
+def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None) -> peewee.ModelSelect:
+    """Apply the filter to a query that already joins Sample, Case and (unless form_field says
+    where else the form id is) FormVersion."""
+    if flt.period_from:
+        query = query.where(m.Sample.period >= flt.period_from)
+    if flt.period_to:
+        query = query.where(m.Sample.period <= flt.period_to)
+    if flt.areas:
+        query = query.where(m.Case.area.in_(list(flt.areas)))
+    if flt.teams:
+        query = query.where(m.Case.team.in_(list(flt.teams)))
+    if flt.form_ids:
+        query = query.where((form_field or m.FormVersion.form_id).in_(list(flt.form_ids)))
+    return query
+
+
+def submitted_reviews(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:
+    """Submitted reviews of one role in the filter, joined to their case, sample and form version."""
+    query = (m.Review.select(*fields)
+             .join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.FormVersion)
+             .where((m.Review.status == SUBMITTED) & (m.Review.role == role)))
+    return _filtered(query, flt)
+
+
+def _answers(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:
+    query = (m.Answer.select(*fields)
+             .join(m.Review).join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.FormVersion)
+             .where((m.Review.status == SUBMITTED) & (m.Review.role == role)))
+    return _filtered(query, flt)
+
+
+def _form_versions(flt: ReportFilter) -> List[m.FormVersion]:
+    """The form versions the filtered reviews (either role) were made on, oldest first."""
+    ids = set()
+    for role in (FIRST, SECOND):
+        ids.update(i for (i,) in submitted_reviews(flt, m.FormVersion.id, role=role).distinct().tuples())
+    return list(m.FormVersion.select().where(m.FormVersion.id.in_(sorted(ids))).order_by(m.FormVersion.id)) if ids else []
+
+
+@dataclass
+class FormCatalogue:
+    """Questions of the form versions in use, merged per form: a later version's new questions are added."""
+
+    titles: Dict[str, str]
+    questions: Dict[str, List[QuestionInfo]]
+
+    @classmethod
+    def for_filter(cls, flt: ReportFilter) -> "FormCatalogue":
+        titles: Dict[str, str] = {}
+        questions: Dict[str, Dict[str, QuestionInfo]] = {}
+        for version in _form_versions(flt):
+            titles[version.form_id] = version.title or humanise(version.form_id)
+            merged = questions.setdefault(version.form_id, {})
+            for q in form_questions(version.content):
+                merged.setdefault(q.id, q)
+        return cls(titles, {form_id: list(qs.values()) for form_id, qs in questions.items()})
+
+    def of_type(self, *types: str) -> Dict[Tuple[str, str], QuestionInfo]:
+        return {(form_id, q.id): q for form_id, qs in self.questions.items() for q in qs if q.type in types}
+
+
+# --------------------------------------------------------------------------- grade distributions
+
+@dataclass
+class GradeShare:
+    grade: str
+    label: str
+    proportion: stats.Proportion
+
+
+@dataclass
+class GradeDistribution:
+    """The grades given within one group (an area, a team, a month or the whole period)."""
+
+    group: str
+    total: int
+    shares: List[GradeShare]
+
+    @property
+    def small_sample(self) -> bool:
+        return self.total < SMALL_SAMPLE
+
+    def count(self, grade: str) -> int:
+        return next((s.proportion.count for s in self.shares if s.grade == grade), 0)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"group": self.group, "total": self.total, "small_sample": self.small_sample,
+                "grades": {s.grade: s.proportion.as_dict() for s in self.shares}}
+
+
+def _distribution(group: str, counts: Dict[str, int], vocab: Vocabulary) -> GradeDistribution:
+    order = vocab.scale_for(list(counts))
+    shares = stats.distribution(counts, order)
+    return GradeDistribution(group, sum(counts.values()),
+                             [GradeShare(g, vocab.grade_label(g), shares[g]) for g in order])
+
+
+def grade_distributions(flt: ReportFilter, by: str, vocab: Vocabulary, role: str = FIRST) -> List[GradeDistribution]:
+    """Grades per area, team or month ("area" | "team" | "month"), groups in name order."""
+    key = {"area": m.Case.area, "team": m.Case.team, "month": m.Sample.period}[by]
+    counts: Dict[str, Dict[str, int]] = defaultdict(dict)
+    rows = (submitted_reviews(flt, key, m.Review.grade, peewee.fn.COUNT(m.Review.id), role=role)
+            .where(m.Review.grade != "").group_by(key, m.Review.grade).tuples())
+    for group, grade, count in rows:
+        counts[group or "(none)"][grade] = count
+    return [_distribution(group, counts[group], vocab) for group in sorted(counts)]
+
+
+def overall_distribution(flt: ReportFilter, vocab: Vocabulary, role: str = FIRST) -> GradeDistribution:
+    rows = (submitted_reviews(flt, m.Review.grade, peewee.fn.COUNT(m.Review.id), role=role)
+            .where(m.Review.grade != "").group_by(m.Review.grade).tuples())
+    return _distribution("All", dict(rows), vocab)
+
+
+# --------------------------------------------------------------------------- themes
+
+@dataclass
+class ThemeFrequency:
+    """How often reviews tagged a theme as a strength or a weakness (out of the reviews that
+    answered a themes question)."""
+
+    theme: str
+    label: str
+    strength: stats.Proportion
+    weakness: stats.Proportion
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"theme": self.theme, "label": self.label, "strength": self.strength.as_dict(),
+                "weakness": self.weakness.as_dict()}
+
+
+def theme_frequencies(flt: ReportFilter, vocab: Vocabulary, catalogue: FormCatalogue) -> Dict[str, List[ThemeFrequency]]:
+    """Theme counts per area, plus "All"; each list most-tagged first."""
+    theme_questions = catalogue.of_type("themes")
+    if not theme_questions:
+        return {"All": []}
+    question_ids = sorted({qid for _, qid in theme_questions})
+    tallies: Dict[str, Dict[str, List[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    answered: Dict[str, int] = defaultdict(int)
+    rows = (_answers(flt, m.FormVersion.form_id, m.Answer.question_id, m.Case.area, m.Answer.value)
+            .where(m.Answer.question_id.in_(question_ids)).tuples())
+    for form_id, question_id, area, value in rows:
+        if (form_id, question_id) not in theme_questions or not isinstance(value, dict):
+            continue
+        for group in (area or "(none)", "All"):
+            answered[group] += 1
+            for theme, kind in value.items():
+                tallies[group][theme][0 if kind == "strength" else 1] += 1
+    result: Dict[str, List[ThemeFrequency]] = {"All": []}
+    for group, themes in tallies.items():
+        n = answered[group]
+        result[group] = sorted(
+            (ThemeFrequency(t, vocab.theme_label(t), stats.wilson(s, n), stats.wilson(w, n)) for t, (s, w) in themes.items()),
+            key=lambda f: (-(f.strength.count + f.weakness.count), f.label))
+    return result
+
+
+# --------------------------------------------------------------------------- compliance
+
+@dataclass
+class ComplianceMonth:
+    period: str
+    month: stats.Proportion  # yes ÷ (yes + no) in that month
+    rolling: stats.Proportion  # the same over the six months ending with it
+
+
+@dataclass
+class ComplianceItem:
+    """One yes/no checklist item: compliance = yes ÷ (yes + no); N/A and hidden questions are left out."""
+
+    form_id: str
+    form_title: str
+    question: QuestionInfo
+    overall: stats.Proportion
+    not_applicable: int
+    months: List[ComplianceMonth]
+
+    @property
+    def rolling(self) -> Optional[stats.Proportion]:
+        """The rolling six-month figure at the last month reported."""
+        return self.months[-1].rolling if self.months else None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"form_id": self.form_id, "question_id": self.question.id, "question": self.question.header,
+                "overall": self.overall.as_dict(), "not_applicable": self.not_applicable,
+                "months": [{"period": c.period, "month": c.month.as_dict(), "rolling": c.rolling.as_dict()}
+                           for c in self.months]}
+
+
+def compliance(flt: ReportFilter, catalogue: FormCatalogue) -> List[ComplianceItem]:
+    """Per checklist item, per month, with the rolling six-month figure; items in form order."""
+    questions = catalogue.of_type(*YES_NO_TYPES)
+    if not questions:
+        return []
+    # Reach back five months before the period so the first month's rolling figure is complete.
+    wider = ReportFilter(shift_month(flt.period_from, 1 - ROLLING_MONTHS) if flt.period_from else "",
+                         flt.period_to, flt.areas, flt.teams, flt.form_ids)
+    counts: Dict[Tuple[str, str], Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    rows = (_answers(wider, m.FormVersion.form_id, m.Answer.question_id, m.Sample.period, m.Answer.value,
+                     peewee.fn.COUNT(m.Answer.id))
+            .where(m.Answer.question_id.in_(sorted({qid for _, qid in questions}))
+                   & m.Answer.value.in_(["yes", "no", "na"]))
+            .group_by(m.FormVersion.form_id, m.Answer.question_id, m.Sample.period, m.Answer.value).tuples())
+    for form_id, question_id, period, value, count in rows:
+        if (form_id, question_id) in questions:
+            counts[(form_id, question_id)][period][value] += count
+    all_periods = sorted({p for by_period in counts.values() for p in by_period})
+    if not all_periods:
+        return []
+    first = flt.period_from or all_periods[0]
+    last = flt.period_to or all_periods[-1]
+    reported = months_between(first, last)
+    items = []
+    for (form_id, question_id), question in questions.items():
+        by_period = counts.get((form_id, question_id))
+        if not by_period:
+            continue
+        in_range = [by_period[p] for p in reported if p in by_period]
+        yes = sum(c["yes"] for c in in_range)
+        no = sum(c["no"] for c in in_range)
+        months = []
+        for period in reported:
+            window = [by_period[p] for p in months_between(shift_month(period, 1 - ROLLING_MONTHS), period) if p in by_period]
+            here = by_period.get(period, {})
+            months.append(ComplianceMonth(
+                period, stats.wilson(here.get("yes", 0), here.get("yes", 0) + here.get("no", 0)),
+                stats.wilson(sum(c["yes"] for c in window), sum(c["yes"] + c["no"] for c in window))))
+        items.append(ComplianceItem(form_id, catalogue.titles.get(form_id, form_id), question, stats.wilson(yes, yes + no),
+                                    sum(c["na"] for c in in_range), months))
+    return items
+
+
+# --------------------------------------------------------------------------- calibration
+
+@dataclass
+class Calibration:
+    """First (self-assessment) against second (independent) grades of the same cases, for one form."""
+
+    form_id: str
+    title: str
+    labels: List[str]  # grade labels in the order of agreement.categories
+    agreement: stats.Agreement
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"form_id": self.form_id, "title": self.title, "labels": self.labels, **self.agreement.as_dict()}
+
+
+def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
+    """(form id, area, first grade, second grade) for every case with both reviews submitted."""
+    second = m.Review.alias()
+    query = (submitted_reviews(flt, m.FormVersion.form_id, m.Case.area, m.Review.grade, second.grade)
+             .switch(m.Review)
+             .join(second, on=((second.sample_item == m.Review.sample_item) & (second.role == SECOND)
+                               & (second.status == SUBMITTED)))
+             .where((m.Review.grade != "") & (second.grade != ""))
+             .order_by(m.Review.id))
+    return list(query.tuples())
+
+
+def calibration(pairs: Sequence[Tuple[str, str, str, str]], catalogue: FormCatalogue, vocab: Vocabulary,
+                group_of: Callable[[Tuple[str, str, str, str]], str] = lambda pair: pair[0]) -> List[Calibration]:
+    """Agreement per group of pairs (by default per form: grades of different scales never mix)."""
+    grouped: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for pair in pairs:
+        grouped[group_of(pair)].append((pair[2], pair[3]))
+    result = []
+    for group in sorted(grouped):
+        categories = vocab.scale_for([g for pair in grouped[group] for g in pair])
+        result.append(Calibration(group, catalogue.titles.get(group, group), [vocab.grade_label(c) for c in categories],
+                                  stats.agreement(grouped[group], categories)))
+    return result
+
+
+# --------------------------------------------------------------------------- actions and completion
+
+@dataclass
+class ActionRow:
+    id: int
+    review_id: int
+    case_reference: str
+    area: str
+    text: str
+    owner: str
+    due_date: Optional[dt.date]
+    status: str
+    days_overdue: int  # 0 when not yet due or no due date
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "review_id": self.review_id, "case_reference": self.case_reference,
+                "area": self.area, "owner": self.owner, "due_date": self.due_date, "status": self.status,
+                "days_overdue": self.days_overdue}
+
+
+def outstanding_actions(flt: ReportFilter, today: dt.date) -> List[ActionRow]:
+    """Actions not done, from submitted reviews in the filter; most overdue first."""
+    query = (m.Action.select(m.Action.id, m.Review.id, m.Case.reference, m.Case.area, m.Action.text, m.Action.owner,
+                             m.Action.due_date, m.Action.status)
+             .join(m.Review).join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.FormVersion)
+             .where((m.Review.status == SUBMITTED) & (m.Action.status != "done")))
+    rows = []
+    for action_id, review_id, reference, area, text, owner, due, status in _filtered(query, flt).tuples():
+        overdue = (today - due).days if due is not None and due < today else 0
+        rows.append(ActionRow(action_id, review_id, reference, area, text, owner, due, status, overdue))
+    return sorted(rows, key=lambda r: (-r.days_overdue, r.due_date or dt.date.max, r.id))
+
+
+@dataclass
+class ReviewerCompletion:
+    """One reviewer's share of the round: assigned = not started + in progress + submitted."""
+
+    reviewer: str
+    assigned: int
+    in_progress: int
+    submitted: int
+    overdue: int
+
+    @property
+    def not_started(self) -> int:
+        return self.assigned - self.in_progress - self.submitted
+
+    @property
+    def completion(self) -> stats.Proportion:
+        return stats.wilson(self.submitted, self.assigned)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"reviewer": self.reviewer, "assigned": self.assigned, "not_started": self.not_started,
+                "in_progress": self.in_progress, "submitted": self.submitted, "overdue": self.overdue}
+
+
+def completion(flt: ReportFilter, today: dt.date) -> List[ReviewerCompletion]:
+    """Progress of the assigned reviews per reviewer, from Assignment and the matching Review."""
+    review = m.Review.alias()
+    submitted = review.status == SUBMITTED
+    count_if = lambda condition: peewee.fn.SUM(peewee.Case(None, [(condition, 1)], 0))  # noqa: E731
+    query = (m.Assignment.select(m.Assignment.reviewer, peewee.fn.COUNT(m.Assignment.id),
+                                 count_if(review.status == "draft"), count_if(submitted),
+                                 count_if((m.Assignment.due_date < today)
+                                          & (review.id.is_null(True) | (review.status != SUBMITTED))))
+             .join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Assignment)
+             .join(review, peewee.JOIN.LEFT_OUTER,
+                   on=((review.sample_item == m.Assignment.sample_item) & (review.role == m.Assignment.role)))
+             .where(m.SampleItem.active == True)  # noqa: E712 - peewee needs ==
+             .group_by(m.Assignment.reviewer).order_by(m.Assignment.reviewer))
+    return [ReviewerCompletion(name, assigned, int(drafts or 0), int(done or 0), int(late or 0))
+            for name, assigned, drafts, done, late in _filtered(query, flt, m.Sample.form_id).tuples()]
+
+
+# --------------------------------------------------------------------------- MOSOVO
+
+@dataclass
+class TargetFigure:
+    """A MOSOVO compliance figure, with its target where the force has one."""
+
+    question_id: str
+    label: str
+    proportion: stats.Proportion
+    target: Optional[float]
+
+    @property
+    def statement(self) -> str:
+        p = self.proportion
+        if p.total == 0:
+            return f"{self.label}: no checks answered this item."
+        if self.target is None:
+            return f"{self.label}: {p.percent_text()}."
+        goal = f"{self.target * 100:.0f}%"
+        if p.high < self.target:
+            verdict = f"below the {goal} figure (the whole interval is under it)"
+        elif p.low > self.target:
+            verdict = f"above the {goal} figure (the whole interval is over it)"
+        else:
+            verdict = f"consistent with the {goal} figure (the interval includes it)"
+        return f"{self.label}: {p.percent_text()}, {verdict}."
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"question_id": self.question_id, "label": self.label, "proportion": self.proportion.as_dict(),
+                "target": self.target, "statement": self.statement}
+
+
+@dataclass
+class MosovoCompliance:
+    """DOMAIN §5 monthly MOSOVO block, from the DI checks (form mosovo_di_check)."""
+
+    checks: int
+    figures: List[TargetFigure]
+    overdue_visits: int
+    days_overdue_total: float
+    days_overdue_max: float
+    oldest_task_days: Optional[float]  # the supervisory backlog: oldest outstanding task seen
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"checks": self.checks, "figures": [f.as_dict() for f in self.figures],
+                "overdue_visits": self.overdue_visits, "days_overdue_total": self.days_overdue_total,
+                "days_overdue_max": self.days_overdue_max, "oldest_task_days": self.oldest_task_days}
+
+
+MOSOVO_FIGURES = (
+    ("m2", "Visits unannounced"),
+    ("m3", "Visits double-crewed"),
+    ("m4", "Exceptions ratified by a supervisor"),
+    ("m7", "ARMS recorded in line with the ViSOR standards"),
+    ("m1", "Visits within the SOP timescale"),
+)
+MOSOVO_DAYS_OVERDUE = "m1_days_overdue"
+MOSOVO_OLDEST_TASK = "m10_oldest_task_days"
+
+
+def mosovo_compliance(flt: ReportFilter) -> Optional[MosovoCompliance]:
+    """None when the filter holds no submitted MOSOVO checks."""
+    mosovo = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [MOSOVO_FORM_ID])
+    checks = submitted_reviews(mosovo, m.Review.id).count()
+    if not checks:
+        return None
+    counts: Dict[str, Dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows = (_answers(mosovo, m.Answer.question_id, m.Answer.value, peewee.fn.COUNT(m.Answer.id))
+            .where(m.Answer.question_id.in_([q for q, _ in MOSOVO_FIGURES]) & m.Answer.value.in_(["yes", "no"]))
+            .group_by(m.Answer.question_id, m.Answer.value).tuples())
+    for question_id, value, count in rows:
+        counts[question_id][value] = count
+    figures = [TargetFigure(q, label, stats.wilson(counts[q]["yes"], counts[q]["yes"] + counts[q]["no"]),
+                            MOSOVO_TARGETS.get(q)) for q, label in MOSOVO_FIGURES]
+    numbers: Dict[str, List[float]] = defaultdict(list)
+    for question_id, value in (_answers(mosovo, m.Answer.question_id, m.Answer.value)
+                               .where(m.Answer.question_id.in_([MOSOVO_DAYS_OVERDUE, MOSOVO_OLDEST_TASK])).tuples()):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers[question_id].append(value)
+    days = numbers[MOSOVO_DAYS_OVERDUE]
+    return MosovoCompliance(checks, figures, counts["m1"]["no"], sum(days), max(days, default=0),
+                            max(numbers[MOSOVO_OLDEST_TASK], default=None))
+
+
+# --------------------------------------------------------------------------- trends against baselines
+
+@dataclass
+class Trend:
+    """This period's grades against a stored baseline (e.g. the 2021 inspection), grade by grade."""
+
+    baseline: str
+    area: str
+    source: str
+    current_total: int
+    baseline_total: int
+    comparisons: List[stats.Comparison]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"baseline": self.baseline, "area": self.area, "source": self.source,
+                "current_total": self.current_total, "baseline_total": self.baseline_total,
+                "comparisons": [c.as_dict() for c in self.comparisons]}
+
+
+def trends(overall: GradeDistribution, by_area: Sequence[GradeDistribution], vocab: Vocabulary,
+           baseline_names: Sequence[str] = TREND_BASELINES) -> List[Trend]:
+    """Compare the whole period, and each area that has its own baseline, with each named baseline.
+
+    Only reviews graded on the baseline's scale count (a MOSOVO compliance grade has no place in
+    a good / requires improvement / inadequate comparison)."""
+    current = {"": overall, **{d.group: d for d in by_area}}
+    result = []
+    for baseline in m.Baseline.select().where(m.Baseline.name.in_(list(baseline_names))).order_by(m.Baseline.name, m.Baseline.area):
+        dist = current.get(baseline.area)
+        if dist is None:
+            continue
+        order = list(baseline.counts)
+        now = {g: dist.count(g) for g in order}
+        now_total = sum(now.values())
+        comparisons = [stats.compare_proportions(stats.wilson(int(baseline.counts[g]), baseline.total),
+                                                 stats.wilson(now[g], now_total), vocab.grade_label(g))
+                       for g in order]
+        result.append(Trend(baseline.name, baseline.area, baseline.source, now_total, baseline.total, comparisons))
+    return result
+
+
+# --------------------------------------------------------------------------- methodology and recommendations
+
+@dataclass
+class SampleRecord:
+    """How one sample was drawn: enough for anyone to re-derive it (DOMAIN §5 methodology annex)."""
+
+    id: int
+    name: str
+    period: str
+    method: str
+    params: Dict[str, Any]
+    seed: str
+    algorithm: str
+    population: str
+    population_fingerprint: str
+    eligible_fingerprint: str
+    population_size: int
+    items: int
+    drawn_by: str
+    drawn_at: dt.datetime
+    software_version: str
+    redraw_reason: str
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def samples_used(flt: ReportFilter) -> List[SampleRecord]:
+    """Every sample that a submitted review in the filter came from."""
+    ids = set()
+    for role in (FIRST, SECOND):
+        ids.update(i for (i,) in submitted_reviews(flt, m.Sample.id, role=role).distinct().tuples())
+    if not ids:
+        return []
+    items = dict(m.SampleItem.select(m.SampleItem.sample, peewee.fn.COUNT(m.SampleItem.id))
+                 .where(m.SampleItem.sample.in_(sorted(ids)) & (m.SampleItem.is_reserve == False))  # noqa: E712
+                 .group_by(m.SampleItem.sample).tuples())
+    query = m.Sample.select(m.Sample, m.Population).join(m.Population).where(m.Sample.id.in_(sorted(ids))).order_by(m.Sample.id)
+    return [SampleRecord(s.id, s.name, s.period, s.method, s.params or {}, s.seed, s.algorithm, s.population.name,
+                         s.population_fingerprint, s.eligible_fingerprint, s.population.row_count, items.get(s.id, 0),
+                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason) for s in query]
+
+
+@dataclass
+class RecommendationRow:
+    code: str
+    text: str
+    timescale: str
+    owner: str
+    status: str
+    evidence: str
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def recommendations() -> List[RecommendationRow]:
+    rows = m.Recommendation.select().order_by(m.Recommendation.id)
+    return [RecommendationRow(r.code, r.text, r.timescale, r.owner, r.status, r.evidence) for r in rows]
+
+
+# --------------------------------------------------------------------------- answers as readers see them
+
+YES_NO_LABELS = {"yes": "Yes", "no": "No", "na": "N/A"}
+
+
+def answer_value(question: QuestionInfo, value: Any, vocab: Vocabulary) -> Any:
+    """An answer as a reader sees it: labels for ids, real dates for dates, numbers as numbers."""
+    if value is None or value == "":
+        return None
+    kind = question.type
+    if kind in YES_NO_TYPES:
+        return YES_NO_LABELS.get(value, str(value))
+    if kind == "grade":
+        return vocab.grade_label(str(value))
+    if kind in ("choice", "multi"):
+        labels = dict(question.options)
+        chosen = value if isinstance(value, list) else [value]
+        return "; ".join(labels.get(str(v), str(v)) for v in chosen)
+    if kind == "themes" and isinstance(value, dict):
+        return "; ".join(f"{vocab.theme_label(t)}: {k}" for t, k in sorted(value.items()))
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    if kind == "number" and isinstance(value, (int, float)):
+        return value
+    return str(value)
+
+
+def answer_text(question: QuestionInfo, value: Any, vocab: Vocabulary) -> str:
+    shown = answer_value(question, value, vocab)
+    if shown is None:
+        return ""
+    if isinstance(shown, dt.date):
+        return shown.strftime("%d %b %Y")
+    return str(shown)
+
+
+# --------------------------------------------------------------------------- the reports
+
+@dataclass
+class ReportHeader:
+    title: str
+    filter: ReportFilter
+    marking: str
+    generated_at: dt.datetime
+    generated_by: str
+    software_version: str = __version__
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
+                "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
+                "software_version": self.software_version}
+
+
+def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str) -> ReportHeader:
+    return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor)
+
+
+@dataclass
+class MonthlyReport:
+    """The monthly QA report for the governance boards (DOMAIN §3 and §5 'Monthly reports')."""
+
+    header: ReportHeader
+    overall: GradeDistribution
+    second_reviews: int
+    by_area: List[GradeDistribution]
+    by_team: List[GradeDistribution]
+    by_month: List[GradeDistribution]
+    themes: Dict[str, List[ThemeFrequency]]
+    compliance: List[ComplianceItem]
+    actions: List[ActionRow]
+    completion: List[ReviewerCompletion]
+    calibration: List[Calibration]
+    mosovo: Optional[MosovoCompliance]
+    trends: List[Trend]
+    samples: List[SampleRecord]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "header": self.header.as_dict(), "overall": self.overall.as_dict(), "second_reviews": self.second_reviews,
+            "by_area": [d.as_dict() for d in self.by_area], "by_team": [d.as_dict() for d in self.by_team],
+            "by_month": [d.as_dict() for d in self.by_month],
+            "themes": {g: [t.as_dict() for t in ts] for g, ts in self.themes.items()},
+            "compliance": [c.as_dict() for c in self.compliance], "actions": [a.as_dict() for a in self.actions],
+            "completion": [c.as_dict() for c in self.completion], "calibration": [c.as_dict() for c in self.calibration],
+            "mosovo": self.mosovo.as_dict() if self.mosovo else None, "trends": [t.as_dict() for t in self.trends],
+            "samples": [s.as_dict() for s in self.samples],
+        }
+
+
+def monthly_report(flt: ReportFilter, *, actor: str = "", marking: Optional[str] = None,
+                   today: Optional[dt.date] = None, vocab: Optional[Vocabulary] = None) -> MonthlyReport:
+    vocab = vocab or Vocabulary.load()
+    today = today or dt.date.today()
+    catalogue = FormCatalogue.for_filter(flt)
+    overall = overall_distribution(flt, vocab)
+    by_area = grade_distributions(flt, "area", vocab)
+    return MonthlyReport(
+        header=_header("Monthly quality assurance report", flt, marking, actor),
+        overall=overall,
+        second_reviews=submitted_reviews(flt, m.Review.id, role=SECOND).count(),
+        by_area=by_area,
+        by_team=grade_distributions(flt, "team", vocab),
+        by_month=grade_distributions(flt, "month", vocab),
+        themes=theme_frequencies(flt, vocab, catalogue),
+        compliance=compliance(flt, catalogue),
+        actions=outstanding_actions(flt, today),
+        completion=completion(flt, today),
+        calibration=calibration(grade_pairs(flt), catalogue, vocab),
+        mosovo=mosovo_compliance(flt),
+        trends=trends(overall, by_area, vocab),
+        samples=samples_used(flt),
+    )
+
+
+NOTES_PER_AREA = 10  # review-text excerpts per area in the pack; the workbook has every review
+
+
+@dataclass
+class AreaBlock:
+    """One area of practice in the self-assessment pack (DOMAIN §5: D3 area block, D4 case-file analysis)."""
+
+    area: str
+    grades: GradeDistribution
+    independent: Optional[GradeDistribution]  # second reviewers' grades in the area
+    strengths: List[ThemeFrequency]
+    improvements: List[ThemeFrequency]
+    strength_notes: List[str]
+    improvement_notes: List[str]
+    work_in_progress: List[ActionRow]
+    case_file: Optional[Calibration]  # self against independent grades of the same cases
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"area": self.area, "grades": self.grades.as_dict(),
+                "independent": self.independent.as_dict() if self.independent else None,
+                "strengths": [t.as_dict() for t in self.strengths],
+                "improvements": [t.as_dict() for t in self.improvements],
+                "work_in_progress": [a.as_dict() for a in self.work_in_progress],
+                "case_file": self.case_file.as_dict() if self.case_file else None}
+
+
+@dataclass
+class InspectionPack:
+    """The self-assessment pack, in the inspectorate's structure (DOMAIN §5)."""
+
+    header: ReportHeader
+    overall: GradeDistribution
+    areas: List[AreaBlock]
+    calibration: List[Calibration]
+    mosovo: Optional[MosovoCompliance]
+    recommendations: List[RecommendationRow]
+    trends: List[Trend]
+    samples: List[SampleRecord]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"header": self.header.as_dict(), "overall": self.overall.as_dict(),
+                "areas": [a.as_dict() for a in self.areas], "calibration": [c.as_dict() for c in self.calibration],
+                "mosovo": self.mosovo.as_dict() if self.mosovo else None,
+                "recommendations": [r.as_dict() for r in self.recommendations],
+                "trends": [t.as_dict() for t in self.trends], "samples": [s.as_dict() for s in self.samples]}
+
+
+def _review_notes(flt: ReportFilter, column: Any) -> Dict[str, List[str]]:
+    """The newest distinct non-empty texts of one review field, per area."""
+    notes: Dict[str, List[str]] = defaultdict(list)
+    rows = (submitted_reviews(flt, m.Case.area, column).where(column != "")
+            .order_by(m.Review.submitted_at.desc(), m.Review.id.desc()).tuples())
+    for area, text in rows:
+        text = text.strip()
+        if text and len(notes[area]) < NOTES_PER_AREA and text not in notes[area]:
+            notes[area].append(text)
+    return notes
+
+
+def inspection_pack(flt: ReportFilter, *, actor: str = "", marking: Optional[str] = None,
+                    today: Optional[dt.date] = None, vocab: Optional[Vocabulary] = None) -> InspectionPack:
+    vocab = vocab or Vocabulary.load()
+    today = today or dt.date.today()
+    catalogue = FormCatalogue.for_filter(flt)
+    overall = overall_distribution(flt, vocab)
+    by_area = grade_distributions(flt, "area", vocab)
+    independent = {d.group: d for d in grade_distributions(flt, "area", vocab, role=SECOND)}
+    themes = theme_frequencies(flt, vocab, catalogue)
+    pairs = grade_pairs(flt)
+    case_files = {c.form_id: c for c in calibration(pairs, catalogue, vocab, group_of=lambda pair: pair[1])}
+    actions = outstanding_actions(flt, today)
+    strengths, improvements = _review_notes(flt, m.Review.strengths), _review_notes(flt, m.Review.improvements)
+    areas = []
+    for dist in by_area:
+        area_themes = themes.get(dist.group, [])
+        areas.append(AreaBlock(
+            area=dist.group, grades=dist, independent=independent.get(dist.group),
+            strengths=sorted((t for t in area_themes if t.strength.count), key=lambda t: (-t.strength.count, t.label)),
+            improvements=sorted((t for t in area_themes if t.weakness.count), key=lambda t: (-t.weakness.count, t.label)),
+            strength_notes=strengths.get(dist.group, []), improvement_notes=improvements.get(dist.group, []),
+            work_in_progress=[a for a in actions if a.area == dist.group],
+            case_file=case_files.get(dist.group)))
+    return InspectionPack(
+        header=_header("Inspection self-assessment pack", flt, marking, actor),
+        overall=overall, areas=areas, calibration=calibration(pairs, catalogue, vocab),
+        mosovo=mosovo_compliance(flt), recommendations=recommendations(),
+        trends=trends(overall, by_area, vocab), samples=samples_used(flt))
+
+
+@dataclass
+class FeedbackAnswer:
+    question: str
+    answer: str
+
+
+@dataclass
+class FeedbackSheet:
+    """What the officer is told about one reviewed case."""
+
+    header: ReportHeader
+    review_id: int
+    case_reference: str
+    area: str
+    team: str
+    officer: str
+    reviewer: str
+    role: str
+    form_title: str
+    period: str
+    submitted_at: Optional[dt.datetime]
+    suggested_grade: str
+    grade: str
+    override_rationale: str
+    answers: List[FeedbackAnswer]
+    strengths: str
+    improvements: str
+    feedback: str
+    feedback_date: Optional[dt.date]
+    actions: List[ActionRow]
+
+    def as_dict(self) -> Dict[str, Any]:
+        data = dict(self.__dict__)
+        data["header"] = self.header.as_dict()
+        data["answers"] = [a.__dict__ for a in self.answers]
+        data["actions"] = [a.as_dict() for a in self.actions]
+        return data
+
+
+def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = None,
+                   today: Optional[dt.date] = None, vocab: Optional[Vocabulary] = None) -> FeedbackSheet:
+    vocab = vocab or Vocabulary.load()
+    today = today or dt.date.today()
+    review = (m.Review.select(m.Review, m.SampleItem, m.Case, m.Sample, m.FormVersion)
+              .join(m.SampleItem).join(m.Case).switch(m.SampleItem).join(m.Sample)
+              .switch(m.Review).join(m.FormVersion).where(m.Review.id == review_id).first())
+    if review is None:
+        raise QattError(f"There is no review {review_id}; check the review number.")
+    if review.status != SUBMITTED:
+        raise QattError(f"Review {review_id} is still a draft; submit it before printing the officer's feedback.")
+    case, version = review.sample_item.case, review.form_version
+    stored = {a.question_id: a.value for a in m.Answer.select().where(m.Answer.review == review)}
+    answers = [FeedbackAnswer(q.header, answer_text(q, stored[q.id], vocab))
+               for q in form_questions(version.content) if stored.get(q.id) not in (None, "")]
+    actions = []
+    for action in m.Action.select().where(m.Action.review == review).order_by(m.Action.id):
+        overdue = (today - action.due_date).days if action.due_date and action.due_date < today and action.status != "done" else 0
+        actions.append(ActionRow(action.id, review.id, case.reference, case.area, action.text, action.owner,
+                                 action.due_date, action.status, overdue))
+    return FeedbackSheet(
+        header=_header("Case review feedback", ReportFilter(), marking, actor),
+        review_id=review.id, case_reference=case.reference, area=case.area, team=case.team, officer=case.officer,
+        reviewer=review.reviewer, role=review.role, form_title=version.title or humanise(version.form_id),
+        period=review.sample_item.sample.period, submitted_at=review.submitted_at,
+        suggested_grade=vocab.grade_label(review.suggested_grade) if review.suggested_grade else "",
+        grade=vocab.grade_label(review.grade), override_rationale=review.override_rationale, answers=answers,
+        strengths=review.strengths, improvements=review.improvements, feedback=review.feedback,
+        feedback_date=review.feedback_date, actions=actions)
+
+
+# --------------------------------------------------------------------------- the workbook
+
+REVIEW_PAGE = 2000  # reviews read per query when streaming the Reviews sheets
+
+# (heading, kind): kind tells the exporter how wide the column should be.
+REVIEW_FIXED_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("Review ID", "number"), ("Case reference", "short"), ("Area", "text"), ("Team", "text"),
+    ("Officer", "text"), ("Month", "short"), ("Reviewer", "text"), ("Role", "short"),
+    ("Submitted", "datetime"), ("Suggested grade", "short"), ("Grade", "short"), ("Override rationale", "long"),
+    ("Strengths", "long"), ("Areas for improvement", "long"), ("Feedback", "long"),
+)
+_QUESTION_KINDS = {"text": "long", "themes": "long", "multi": "text", "number": "number", "date": "date"}
+
+
+@dataclass
+class ReviewSheet:
+    """All submitted reviews made on one form: one row per review, one column per question (the
+    union of the questions of every version used). Rows are streamed, never held in memory."""
+
+    form_id: str
+    title: str
+    columns: List[Tuple[str, str]]
+    row_count: int
+    rows: Callable[[], Iterator[List[Any]]]
+
+
+def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[QuestionInfo],
+                  vocab: Vocabulary) -> ReviewSheet:
+    only_form = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [form_id])
+    fields = (m.Review.id, m.Case.reference, m.Case.area, m.Case.team, m.Case.officer, m.Sample.period,
+              m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
+              m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)
+
+    def base() -> peewee.ModelSelect:
+        return _filtered(m.Review.select(*fields).join(m.SampleItem).join(m.Case)
+                         .switch(m.SampleItem).join(m.Sample).switch(m.Review).join(m.FormVersion)
+                         .where(m.Review.status == SUBMITTED), only_form)
+
+    column_of = {q.id: i for i, q in enumerate(questions)}
+
+    def rows() -> Iterator[List[Any]]:
+        last_id = 0
+        while True:
+            page = list(base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE).tuples())
+            if not page:
+                return
+            answers: Dict[int, List[Any]] = {row[0]: [None] * len(questions) for row in page}
+            for review_id, question_id, value in (m.Answer.select(m.Answer.review, m.Answer.question_id, m.Answer.value)
+                                                  .where(m.Answer.review.between(page[0][0], page[-1][0])).tuples()):
+                position = column_of.get(question_id)
+                if position is not None and review_id in answers:
+                    answers[review_id][position] = answer_value(questions[position], value, vocab)
+            for row in page:
+                fixed = list(row)
+                fixed[9] = vocab.grade_label(fixed[9]) if fixed[9] else None
+                fixed[10] = vocab.grade_label(fixed[10]) if fixed[10] else None
+                yield fixed + answers[row[0]]
+            last_id = page[-1][0]
+
+    columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
+    return ReviewSheet(form_id, title, columns, base().count(), rows)
+
+
+@dataclass
+class WorkbookData:
+    """Everything the Excel workbook holds: summary, reviews per form, themes, compliance,
+    calibration, actions and the samples the reviews came from."""
+
+    header: ReportHeader
+    overall: GradeDistribution
+    by_area: List[GradeDistribution]
+    review_sheets: List[ReviewSheet]
+    themes: List[ThemeFrequency]
+    compliance: List[ComplianceItem]
+    calibration: List[Calibration]
+    actions: List[ActionRow]
+    samples: List[SampleRecord]
+
+    @property
+    def review_count(self) -> int:
+        return sum(s.row_count for s in self.review_sheets)
+
+
+def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] = None,
+                  today: Optional[dt.date] = None, vocab: Optional[Vocabulary] = None) -> WorkbookData:
+    vocab = vocab or Vocabulary.load()
+    today = today or dt.date.today()
+    catalogue = FormCatalogue.for_filter(flt)
+    return WorkbookData(
+        header=_header("Quality assurance workbook", flt, marking, actor),
+        overall=overall_distribution(flt, vocab),
+        by_area=grade_distributions(flt, "area", vocab),
+        review_sheets=[_review_sheet(flt, form_id, catalogue.titles[form_id], questions, vocab)
+                       for form_id, questions in sorted(catalogue.questions.items())],
+        themes=theme_frequencies(flt, vocab, catalogue)["All"],
+        compliance=compliance(flt, catalogue),
+        calibration=calibration(grade_pairs(flt), catalogue, vocab),
+        actions=outstanding_actions(flt, today),
+        samples=samples_used(flt),
+    )
