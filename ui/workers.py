@@ -7,16 +7,19 @@ worker's progress and its Cancel button sets the worker's CancelToken.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDialog, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from qatt.errors import Cancelled, QattError
 from qatt.progress import CancelToken
 from qatt.storage.db import database_proxy
+
+log = logging.getLogger("qatt.ui")
 
 
 class WorkerSignals(QObject):
@@ -61,15 +64,15 @@ class Worker(QRunnable):
         if self.pass_progress:
             kwargs.update(progress=self._report, cancel=self.cancel_token)
         try:
+            # Work that ends after Cancel was pressed but before a checkpoint is committed: it reports success.
             result = self.function(*self.args, **kwargs)
-            # Work that finishes after Cancel was pressed still reports success: it was committed.
         except Cancelled:
             self.signals.cancelled.emit()
         except QattError as exc:
             self.signals.failed.emit(str(exc))
         except Exception:  # a bug: show its traceback instead of hiding it
             message = traceback.format_exc()
-            print(message)
+            log.error("unexpected error in background work:\n%s", message)
             self.signals.failed.emit("An unexpected error occurred. Please report it with these details:\n\n" + message)
         else:
             self.signals.finished.emit(result)
@@ -78,6 +81,67 @@ class Worker(QRunnable):
             database = database_proxy.obj
             if database is not None and not database.is_closed():
                 database.close()
+
+
+class ProgressPanel(QWidget):
+    """A message, a progress bar and a working Cancel button for one worker at a time.
+
+    Used inside ProgressDialog and directly on wizard pages."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.worker: Optional[Worker] = None
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setAccessibleName("Progress")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel the work in progress")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.request_cancel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+
+    def attach(self, worker: Worker, message: str = "Starting…") -> None:
+        """Follow `worker` from now until it ends."""
+        self.worker = worker
+        self.message.setText(message)
+        self.bar.setRange(0, 0)  # busy until the first report says how much there is
+        self.cancel_button.setEnabled(True)
+        worker.signals.progress.connect(self.show_progress)
+        for signal in (worker.signals.finished, worker.signals.failed):
+            signal.connect(self._ended)
+        worker.signals.cancelled.connect(self._ended)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def show_progress(self, done: int, total: int, message: str) -> None:
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+        else:
+            self.bar.setRange(0, 0)  # unknown total: a busy indicator
+        if message and self.cancel_button.isEnabled():
+            self.message.setText(message)
+
+    def request_cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+            self.message.setText("Cancelling… nothing will be saved.")
+
+    def _ended(self, *_outcome: object) -> None:
+        self.worker = None
+        self.cancel_button.setEnabled(False)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
 
 
 class ProgressDialog(QDialog):
@@ -90,55 +154,26 @@ class ProgressDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.worker = worker
-        self.running = True
-        self.message = QLabel("Starting…")
-        self.message.setWordWrap(True)
-        self.bar = QProgressBar()
-        self.bar.setAccessibleName("Progress")
-        self.bar.setRange(0, 0)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAccessibleName("Cancel the work in progress")
-        self.cancel_button.clicked.connect(self.request_cancel)
+        self.panel = ProgressPanel(self)
+        self.panel.attach(worker)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignRight)
-        worker.signals.progress.connect(self.show_progress)
-        worker.signals.finished.connect(lambda _result: self._worker_ended(QDialog.DialogCode.Accepted))
-        worker.signals.failed.connect(lambda _message: self._worker_ended(QDialog.DialogCode.Rejected))
-        worker.signals.cancelled.connect(lambda: self._worker_ended(QDialog.DialogCode.Rejected))
-
-    def show_progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.bar.setRange(0, total)
-            self.bar.setValue(min(done, total))
-        else:
-            self.bar.setRange(0, 0)  # unknown total: a busy indicator
-        if message and self.cancel_button.isEnabled():
-            self.message.setText(message)
-
-    def request_cancel(self) -> None:
-        self.worker.cancel()
-        self.cancel_button.setEnabled(False)
-        self.message.setText("Cancelling… nothing will be saved.")
+        layout.addWidget(self.panel)
+        worker.signals.finished.connect(lambda _result: self.done(QDialog.DialogCode.Accepted))
+        worker.signals.failed.connect(lambda _message: self.done(QDialog.DialogCode.Rejected))
+        worker.signals.cancelled.connect(lambda: self.done(QDialog.DialogCode.Rejected))
 
     def reject(self) -> None:
-        if self.running:
-            self.request_cancel()
+        if self.panel.running:
+            self.panel.request_cancel()
         else:
             super().reject()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if self.running:
-            self.request_cancel()
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.panel.running:
+            self.panel.request_cancel()
             event.ignore()
         else:
             super().closeEvent(event)
-
-    def _worker_ended(self, code: QDialog.DialogCode) -> None:
-        self.running = False
-        self.done(code)
 
 
 def run_with_progress(title: str, worker: Worker, parent: Optional[QWidget] = None) -> ProgressDialog:

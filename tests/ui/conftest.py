@@ -10,6 +10,16 @@ from PySide6.QtCore import QSettings
 from qatt.storage import models as m
 
 
+# The offscreen platform says this whenever a window is shown; it is not a problem of the app.
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/ui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
 @pytest.fixture(autouse=True)
 def private_settings(tmp_path):
     """Each test gets empty QSettings, so remembered folders and hints never leak between tests."""

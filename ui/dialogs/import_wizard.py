@@ -1,0 +1,415 @@
+"""The import wizard: file → preview → column mapping → check → import, with progress and Cancel.
+
+The checking and the import run in workers (qatt.importing.check_file / import_population), so a
+large extract never freezes the window, and Cancel leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage,
+)
+
+from qatt import importing, mapping as mappings
+from qatt.errors import QattError
+from ui.context import AppContext, app_settings
+from ui.messages import show_problem
+from ui.workers import ProgressPanel, Worker
+
+LAST_FOLDER_KEY = "import/last_folder"
+NOT_USED = "(not used)"
+
+
+def fill_table(table: QTableWidget, headers: List[str], rows: List[List[str]]) -> None:
+    table.clear()
+    table.setColumnCount(len(headers))
+    table.setRowCount(len(rows))
+    table.setHorizontalHeaderLabels(headers)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(str(value)))
+    table.resizeColumnsToContents()
+
+
+def read_only_table(name: str) -> QTableWidget:
+    table = QTableWidget()
+    table.setAccessibleName(name)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class FilePage(QWizardPage):
+    """Choose the CSV or Excel file, the sheet, and the population's name."""
+
+    def __init__(self, wizard: "ImportWizard") -> None:
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Choose the case list")
+        self.setSubTitle("A CSV or Excel (.xlsx) extract with one case per row and a header row.")
+        self.path_box = QLineEdit()
+        self.path_box.setAccessibleName("Case list file")
+        self.path_box.textChanged.connect(self._path_changed)
+        browse_button = QPushButton("&Browse…")
+        browse_button.setAccessibleName("Browse for the case list file")
+        browse_button.clicked.connect(self.choose_file)
+        self.sheet_box = QComboBox()
+        self.sheet_box.setAccessibleName("Worksheet")
+        self.sheet_box.setEnabled(False)
+        self.name_box = QLineEdit()
+        self.name_box.setAccessibleName("Population name")
+        self.name_box.textChanged.connect(self.completeChanged)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path_box, 1)
+        file_row.addWidget(browse_button)
+        form = QFormLayout(self)
+        form.addRow("&File:", file_row)
+        form.addRow("&Sheet:", self.sheet_box)
+        form.addRow("Population &name:", self.name_box)
+
+    def choose_file(self) -> None:
+        settings = app_settings()
+        folder = str(settings.value(LAST_FOLDER_KEY, str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a case list", folder,
+                                              "Case lists (*.csv *.xlsx *.xlsm *.txt);;All files (*)")
+        if path:
+            self.path_box.setText(path)
+
+    def _path_changed(self, text: str) -> None:
+        path = Path(text.strip())
+        self.sheet_box.clear()
+        self.sheet_box.setEnabled(False)
+        if path.is_file():
+            if not self.name_box.text().strip() or self.name_box.text() == self.owner.suggested_name:
+                self.owner.suggested_name = path.stem
+                self.name_box.setText(path.stem)
+            if path.suffix.lower() in (".xlsx", ".xlsm"):
+                self._list_sheets(path)
+        self.completeChanged.emit()
+
+    def _list_sheets(self, path: Path) -> None:
+        try:
+            sheets = importing.preview(path, rows=0).sheets
+        except QattError as exc:
+            show_problem(self, "Cannot read the file", str(exc))
+            return
+        self.sheet_box.addItems(sheets)
+        self.sheet_box.setEnabled(len(sheets) > 1)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return Path(self.path_box.text().strip()).is_file() and bool(self.name_box.text().strip())
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        path = Path(self.path_box.text().strip())
+        sheet = self.sheet_box.currentText() or None
+        try:
+            self.owner.preview = importing.preview(path, sheet=sheet)
+        except QattError as exc:
+            show_problem(self, "Cannot read the file", str(exc))
+            return False
+        self.owner.path, self.owner.sheet = path, sheet
+        self.owner.population_name = self.name_box.text().strip()
+        app_settings().setValue(LAST_FOLDER_KEY, str(path.parent))
+        return True
+
+
+class PreviewPage(QWizardPage):
+    """The first rows as read, so the user sees the right file and delimiter were picked."""
+
+    def __init__(self, wizard: "ImportWizard") -> None:
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Preview")
+        self.details = QLabel()
+        self.table = read_only_table("First rows of the file")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.details)
+        layout.addWidget(self.table)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        preview = self.owner.preview
+        assert preview is not None
+        read_as = []
+        if preview.encoding:
+            read_as.append(f"encoding {preview.encoding}")
+        if preview.delimiter:
+            read_as.append(f"delimiter {preview.delimiter!r}")
+        self.details.setText(f"The first {len(preview.rows)} rows of {preview.path.name}"
+                             + (f" (read with {', '.join(read_as)})" if read_as else "") + ".")
+        fill_table(self.table, preview.headers, preview.rows)
+
+
+class MappingPage(QWizardPage):
+    """Which column feeds which case field: suggested automatically, editable, saved by name."""
+
+    def __init__(self, wizard: "ImportWizard") -> None:
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Match the columns")
+        self.setSubTitle("Check which column of the file holds each case field. The reference is required.")
+        self.field_boxes: Dict[str, QComboBox] = {}
+        form = QFormLayout()
+        for field, label, required in mappings.CASE_FIELDS:
+            box = QComboBox()
+            box.setAccessibleName(f"Column for {label}")
+            box.currentIndexChanged.connect(self.completeChanged)
+            self.field_boxes[field] = box
+            form.addRow(f"{label}{' *' if required else ''}:", box)
+        self.date_format_box = QComboBox()
+        self.date_format_box.setAccessibleName("Date format")
+        self.date_format_box.addItems(list(mappings.DATE_FORMATS))
+        form.addRow("Date format:", self.date_format_box)
+        self.saved_box = QComboBox()
+        self.saved_box.setAccessibleName("Saved mappings")
+        load_button = QPushButton("&Load")
+        load_button.setAccessibleName("Load the chosen saved mapping")
+        load_button.clicked.connect(self.load_saved)
+        save_button = QPushButton("Save &as…")
+        save_button.setAccessibleName("Save this mapping under a name")
+        save_button.clicked.connect(self.ask_name_and_save)
+        saved_row = QHBoxLayout()
+        saved_row.addWidget(QLabel("Saved mappings:"))
+        saved_row.addWidget(self.saved_box, 1)
+        saved_row.addWidget(load_button)
+        saved_row.addWidget(save_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(saved_row)
+        layout.addLayout(form)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        preview = self.owner.preview
+        assert preview is not None
+        for box in self.field_boxes.values():
+            box.clear()
+            box.addItems([NOT_USED, *preview.headers])
+        self.set_mapping(preview.suggested_mapping)
+        self.saved_box.clear()
+        self.saved_box.addItems(mappings.list_mappings())
+
+    def set_mapping(self, mapping: Dict[str, str]) -> None:
+        for field, box in self.field_boxes.items():
+            index = box.findText(mapping.get(field, NOT_USED))
+            box.setCurrentIndex(max(index, 0))
+
+    def current_mapping(self) -> Dict[str, str]:
+        return {field: box.currentText() for field, box in self.field_boxes.items()
+                if box.currentIndex() > 0}
+
+    def load_saved(self) -> None:
+        name = self.saved_box.currentText()
+        if not name:
+            return
+        try:
+            saved = mappings.load_saved(name)
+        except QattError as exc:
+            show_problem(self, "Cannot load the mapping", str(exc))
+            return
+        missing = sorted(header for header in saved.mapping.values() if self.field_boxes["reference"].findText(header) < 0)
+        self.set_mapping(saved.mapping)
+        self.date_format_box.setCurrentText(saved.date_format)
+        if missing:
+            show_problem(self, "Some columns are missing",
+                         f"This file has no column called {', '.join(map(repr, missing))}. "
+                         "Choose the right column for those fields by hand.")
+
+    def ask_name_and_save(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save mapping", "Name for this mapping (e.g. 'Niche monthly extract'):")
+        if ok:
+            self.save_as(name)
+
+    def save_as(self, name: str) -> None:
+        try:
+            mappings.save_mapping(name, self.current_mapping(), self.owner.context.actor,
+                                  self.date_format_box.currentText())
+        except QattError as exc:
+            show_problem(self, "Cannot save the mapping", str(exc))
+            return
+        self.saved_box.clear()
+        self.saved_box.addItems(mappings.list_mappings())
+        self.saved_box.setCurrentText(name.strip())
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        chosen = self.current_mapping()
+        return all(field in chosen for field in mappings.REQUIRED_FIELDS)
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        chosen = self.current_mapping()
+        headers = list(chosen.values())
+        repeated = sorted({h for h in headers if headers.count(h) > 1})
+        if repeated:
+            show_problem(self, "A column is used twice",
+                         f"The column {', '.join(map(repr, repeated))} feeds more than one field. Each column can feed one field.")
+            return False
+        self.owner.mapping = chosen
+        self.owner.date_format = self.date_format_box.currentText()
+        return True
+
+
+class CheckPage(QWizardPage):
+    """A dry run over the whole file in a worker; problems are listed by file, row and column."""
+
+    def __init__(self, wizard: "ImportWizard") -> None:
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Check the file")
+        self.setSubTitle("Every row is checked before anything is saved.")
+        self.progress = ProgressPanel()
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Check result")
+        self.problems = read_only_table("Problems found in the file")
+        self.skip_invalid = QCheckBox("&Skip invalid rows (import the valid rows only)")
+        self.skip_invalid.setAccessibleName("Skip invalid rows")
+        self.skip_invalid.toggled.connect(self.completeChanged)
+        self.skip_invalid.setVisible(False)
+        self.worker: Optional[Worker] = None
+        self.problem_list: Optional[list] = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.problems)
+        layout.addWidget(self.skip_invalid)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        self.problem_list = None
+        self.summary.setText("")
+        self.skip_invalid.setChecked(False)
+        self.skip_invalid.setVisible(False)
+        fill_table(self.problems, ["File", "Row", "Column", "Problem"], [])
+        owner = self.owner
+        self.worker = Worker(importing.check_file, owner.path, owner.mapping, sheet=owner.sheet,
+                             date_format=owner.date_format)
+        self.worker.signals.finished.connect(self._checked)
+        self.worker.signals.failed.connect(self._failed)
+        self.worker.signals.cancelled.connect(self._cancelled)
+        self.progress.attach(self.worker, "Checking every row…")
+        self.worker.start()
+        self.completeChanged.emit()
+
+    def _checked(self, problems: list) -> None:
+        self.worker = None
+        self.problem_list = problems
+        fill_table(self.problems, ["File", "Row", "Column", "Problem"],
+                   [[p.file, p.row, p.column, p.message] for p in problems])
+        if problems:
+            self.summary.setText(f"{len(problems)} problem(s) found. Fix the file and start again, "
+                                 "or tick “Skip invalid rows” to import the other rows.")
+            self.skip_invalid.setVisible(True)
+        else:
+            self.summary.setText("No problems found: the file is ready to import.")
+        self.completeChanged.emit()
+
+    def _failed(self, message: str) -> None:
+        self.worker = None
+        self.summary.setText(message)
+        self.completeChanged.emit()
+
+    def _cancelled(self) -> None:
+        self.worker = None
+        self.summary.setText("Check cancelled. Go back and press Next to check again.")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return self.problem_list is not None and (not self.problem_list or self.skip_invalid.isChecked())
+
+    def cleanupPage(self) -> None:  # noqa: N802 - Qt override (Back pressed)
+        if self.worker is not None:
+            self.worker.cancel()
+
+
+class ImportPage(QWizardPage):
+    """The import itself, in a worker: one transaction, so Cancel or an error leaves nothing."""
+
+    def __init__(self, wizard: "ImportWizard") -> None:
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Import")
+        self.progress = ProgressPanel()
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setAccessibleName("Import result")
+        self.worker: Optional[Worker] = None
+        self.result: Optional[importing.ImportResult] = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result_label)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        owner = self.owner
+        self.result = None
+        self.result_label.setText("")
+        self.worker = Worker(importing.import_population, owner.path, name=owner.population_name,
+                             actor=owner.context.actor, mapping=owner.mapping, sheet=owner.sheet,
+                             skip_invalid=owner.skip_invalid(), date_format=owner.date_format)
+        self.worker.signals.finished.connect(self._imported)
+        self.worker.signals.failed.connect(self._stopped)
+        self.worker.signals.cancelled.connect(lambda: self._stopped("Import cancelled: nothing was saved."))
+        self.progress.attach(self.worker, "Importing…")
+        self.worker.start()
+
+    def _imported(self, result: importing.ImportResult) -> None:
+        self.worker = None
+        self.result = result
+        skipped = f" {result.skipped_rows} invalid row(s) were left out." if result.skipped_rows else ""
+        self.result_label.setText(f"Imported {result.rows:,} cases as “{self.owner.population_name}”.{skipped}\n"
+                                  f"Population fingerprint: {result.fingerprint}")
+        self.owner.imported.emit(result.population_id)
+        self.completeChanged.emit()
+
+    def _stopped(self, message: str) -> None:
+        self.worker = None
+        self.result_label.setText(message + "\nGo back to change something, or close the wizard.")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return self.result is not None
+
+
+class ImportWizard(QWizard):
+    """Emits imported(population_id) when a population has been saved."""
+
+    imported = Signal(int)
+
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("Import a case list")
+        self.path: Optional[Path] = None
+        self.sheet: Optional[str] = None
+        self.population_name = ""
+        self.suggested_name = ""
+        self.preview: Optional[importing.Preview] = None
+        self.mapping: Dict[str, str] = {}
+        self.date_format = "auto"
+        self.file_page = FilePage(self)
+        self.preview_page = PreviewPage(self)
+        self.mapping_page = MappingPage(self)
+        self.check_page = CheckPage(self)
+        self.import_page = ImportPage(self)
+        for page in (self.file_page, self.preview_page, self.mapping_page, self.check_page, self.import_page):
+            self.addPage(page)
+        self._closing = False
+
+    def skip_invalid(self) -> bool:
+        return self.check_page.skip_invalid.isChecked()
+
+    def running_worker(self) -> Optional[Worker]:
+        return self.check_page.worker or self.import_page.worker
+
+    def reject(self) -> None:
+        # Closing while work runs: cancel it and close once it has stopped, so nothing runs on unseen.
+        worker = self.running_worker()
+        if worker is None:
+            super().reject()
+            return
+        if not self._closing:
+            self._closing = True
+            for signal in (worker.signals.finished, worker.signals.failed, worker.signals.cancelled):
+                signal.connect(lambda *_: super(ImportWizard, self).reject())
+            worker.cancel()
