@@ -7,9 +7,10 @@ they test one thing and do not depend on how those parts evolve.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
 
 from qatt import users
 from qatt.storage import models as m
@@ -80,28 +81,16 @@ def form_dict(form_id: str = "test_form", *, area: str = "Domestic abuse referra
             "grading": grading, "sections": sections}
 
 
-def write_form(forms_dir, form: Dict[str, Any]) -> None:
-    """Write a form file (YAML is a superset of JSON) plus the shared scales and themes if missing."""
+REPO_FORMS = Path(__file__).resolve().parent.parent / "forms"
+
+
+def write_form(forms_dir: Path, form: Dict[str, Any]) -> None:
+    """Write a form file (YAML is a superset of JSON) next to copies of the real scales and themes."""
     forms_dir.mkdir(parents=True, exist_ok=True)
     (forms_dir / f"{form['id']}.yaml").write_text(json.dumps(form, indent=2), encoding="utf-8")
-    if not (forms_dir / "_scales.yaml").exists():
-        (forms_dir / "_scales.yaml").write_text(json.dumps({"scales": SCALES}, indent=2), encoding="utf-8")
-    if not (forms_dir / "_themes.yaml").exists():
-        (forms_dir / "_themes.yaml").write_text(json.dumps({"themes": THEMES}, indent=2), encoding="utf-8")
-
-
-SCALES = [
-    {"id": "g3", "title": "HMICFRS case grade", "values": [
-        {"id": "good", "label": "Good", "descriptor": "Good"},
-        {"id": "requires_improvement", "label": "Requires improvement", "descriptor": "RI"},
-        {"id": "inadequate", "label": "Inadequate", "descriptor": "Inadequate"}]},
-    {"id": "supervision", "title": "Supervision", "values": [
-        {"id": "effective", "label": "Effective"}, {"id": "weak", "label": "Weak"}, {"id": "none", "label": "None"}]},
-    {"id": "compliance", "title": "SOP compliance", "values": [
-        {"id": "compliant", "label": "Compliant"}, {"id": "partially_compliant", "label": "Partially compliant"},
-        {"id": "non_compliant", "label": "Non-compliant"}]},
-]
-THEMES = [{"id": "voc", "label": "Voice of the child"}, {"id": "supervision", "label": "Supervision"}]
+    for shared in ("_scales.yaml", "_themes.yaml"):
+        if not (forms_dir / shared).exists():
+            shutil.copyfile(REPO_FORMS / shared, forms_dir / shared)
 
 
 def load_form(forms_dir, form_id: str):
@@ -120,11 +109,3 @@ def make_form_version(tmp_dir, form: Optional[Dict[str, Any]] = None, actor: str
 
 
 COMPLETE_ANSWERS = {"c1": "yes", "c2": "yes", "c3": "yes", "c3_days": 2, "c9": "effective"}
-
-
-def content_hash(form: Dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(form, sort_keys=True).encode()).hexdigest()
-
-
-def references(items: Iterable[m.SampleItem]) -> List[str]:
-    return [item.case.reference for item in items]
