@@ -121,13 +121,16 @@ class Vocabulary:
         return self.theme_labels.get(theme, humanise(theme))
 
     def scale_for(self, grades: Sequence[str]) -> List[str]:
-        """The grades to show, best first: the whole scale the grades belong to (so an unused grade
-        still shows as 0), special values (ungraded, carried over) only when used."""
+        """The grades to show, best first: every value of each scale the grades come from (so an
+        unused grade still shows as 0), special values (ungraded, carried over) only when used.
+        Grades of several scales (e.g. a case grade and a MOSOVO compliance grade) give the scales
+        one after the other; a grade on no known scale goes last."""
         seen = [g for g in dict.fromkeys(grades) if g]
+        order: List[str] = []
         for values, special in self.scales:
-            if seen and all(g in values or g in special for g in seen):
-                return values + [s for s in special if s in seen]
-        return sorted(seen)
+            if any(g in values or g in special for g in seen if g not in order):
+                order += [v for v in values if v not in order] + [v for v in special if v in seen and v not in order]
+        return order + sorted(g for g in seen if g not in order)
 
 
 @dataclass(frozen=True)

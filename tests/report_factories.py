@@ -96,3 +96,56 @@ def make_review(item: m.SampleItem, version: m.FormVersion, grade: str, answers:
     for action in actions:
         m.Action.create(review=review, **action)
     return review
+
+
+HOSTILE_TEXT = '=HYPERLINK("http://evil.example","click") <b>bold</b> & <font'
+
+
+@dataclass
+class StandardData:
+    """A known set of reviews whose figures the tests check by hand (see standard_data)."""
+
+    scenario: Scenario
+    cp: m.FormVersion
+    mosovo: m.FormVersion
+    reviews: Dict[str, m.Review]
+
+
+def standard_data() -> StandardData:
+    """April: 2 first reviews (good, inadequate). May: DA 3 first reviews (good, RI, RI) of which two have
+    second reviews (RI, RI); Missing children 1 (good, Team B); one draft (ignored); 3 MOSOVO checks.
+
+    c1 (yes/no): April yes, no; May yes, yes, no, yes -> May 3/4, April 1/2.
+    c2 (yes/no/na): May na, yes, no, (missing) -> 1/2 with 1 N/A.
+    Themes (May DA): voice_of_child strength x1; supervision weakness x2.
+    """
+    s = make_scenario()
+    cp = make_form_version(child_protection_form())
+    mosovo = make_form_version(mosovo_form())
+    r: Dict[str, m.Review] = {}
+    r["apr1"] = make_review(s.case("2024-04"), cp, "good", {"c1": "yes"})
+    r["apr2"] = make_review(s.case("2024-04"), cp, "inadequate", {"c1": "no"})
+    may1, may2 = s.case("2024-05", reference="=CMD|' /C calc'!A0"), s.case("2024-05")
+    r["may1"] = make_review(may1, cp, "good", {
+        "c1": "yes", "c2": "na", "c3_days": 3, "c9": "effective", "contact": "visit", "visit_date": "2024-05-02",
+        "notes": HOSTILE_TEXT, "themes": {"voice_of_child": "strength", "supervision": "weakness"}},
+        strengths=HOSTILE_TEXT, improvements="Record the plan", feedback="+44 call back",
+        actions=[{"text": "-Chase the PPN", "owner": "DS Jones", "due_date": dt.date(2024, 5, 1), "status": "open"},
+                 {"text": "Closed off", "owner": "DS Jones", "status": "done"}])
+    r["may2"] = make_review(may2, cp, "requires_improvement", {
+        "c1": "yes", "c2": "yes", "themes": {"supervision": "weakness"}}, improvements="Supervise sooner",
+        actions=[{"text": "Brief the team", "owner": "@sergeant", "due_date": dt.date(2024, 7, 1), "status": "in progress"}])
+    r["may3"] = make_review(s.case("2024-05"), cp, "requires_improvement", {"c1": "no", "c2": "no"})
+    r["may4"] = make_review(s.case("2024-05", area="Missing children", team="Team B"), cp, "good", {"c1": "yes"})
+    r["draft"] = make_review(s.case("2024-05"), cp, "inadequate", {"c1": "no"}, status="draft")
+    r["may1_second"] = make_review(may1, cp, "requires_improvement", role="second", reviewer="checker")
+    r["may2_second"] = make_review(may2, cp, "requires_improvement", role="second", reviewer="checker")
+    mosovo_answers = [
+        {"m1": "yes", "m2": "yes", "m3": "yes", "m7": "yes", "m10_oldest_task_days": 30},
+        {"m1": "no", "m1_days_overdue": 5, "m2": "yes", "m3": "no", "m4": "yes", "m7": "yes"},
+        {"m1": "no", "m1_days_overdue": 12, "m2": "no", "m3": "no", "m4": "no", "m7": "yes"},
+    ]
+    for i, answers in enumerate(mosovo_answers, start=1):
+        r[f"mosovo{i}"] = make_review(s.case("2024-05", area=MOSOVO_AREA, team="MOSOVO"), mosovo,
+                                      "compliant" if i == 1 else "partially_compliant", answers, reviewer="di")
+    return StandardData(s, cp, mosovo, r)
