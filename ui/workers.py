@@ -112,7 +112,9 @@ class ProgressPanel(QWidget):
         self.worker = worker
         self.message.setText(message)
         self.bar.setRange(0, 0)  # busy until the first report says how much there is
-        self.cancel_button.setEnabled(True)
+        # Work that takes no CancelToken cannot be stopped, so offer no Cancel for it.
+        self.cancel_button.setVisible(worker.pass_progress)
+        self.cancel_button.setEnabled(worker.pass_progress)
         worker.signals.progress.connect(self.show_progress)
         for signal in (worker.signals.finished, worker.signals.failed):
             signal.connect(self._ended)

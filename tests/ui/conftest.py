@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QSettings
 
+from qatt.fingerprint import fingerprint_references
 from qatt.storage import models as m
 
 
@@ -32,7 +33,8 @@ AREAS = ("Domestic abuse referrals", "Missing children", "Section 47 enquiries")
 
 def add_population(cases: int, name: str = "April extract") -> m.Population:
     """A population of `cases` cases REF00000..., spread over three areas, made without the importer."""
-    population = m.Population.create(name=name, row_count=cases, fingerprint="ab" * 32)
+    references = [f"REF{i:05d}" for i in range(cases)]
+    population = m.Population.create(name=name, row_count=cases, fingerprint=fingerprint_references(references))
     rows = [{"population": population.id, "reference": f"REF{i:05d}", "area": AREAS[i % 3],
              "recorded_date": dt.date(2024, 1, 1) + dt.timedelta(days=i % 90),
              "risk": ("standard", "medium", "high")[i % 3 if i % 5 else 2], "officer": f"PC {i % 13}"}
