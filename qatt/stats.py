@@ -241,8 +241,10 @@ class Agreement:
             "kappa_se": self.kappa_se,
             "kappa_ci": list(self.kappa_ci) if self.kappa_ci else None,
             "weighted_kappa_linear": self.weighted_kappa_linear,
+            "weighted_kappa_linear_se": self.weighted_kappa_linear_se,
             "weighted_kappa_linear_ci": list(self.weighted_kappa_linear_ci) if self.weighted_kappa_linear_ci else None,
             "weighted_kappa_quadratic": self.weighted_kappa_quadratic,
+            "weighted_kappa_quadratic_se": self.weighted_kappa_quadratic_se,
             "weighted_kappa_quadratic_ci": (list(self.weighted_kappa_quadratic_ci)
                                             if self.weighted_kappa_quadratic_ci else None),
             "higher": self.higher,
