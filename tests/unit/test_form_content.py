@@ -61,6 +61,14 @@ def test_every_builtin_form_file_exists_and_names_itself():
         assert _read(FORMS_DIR / f"{form_id}.yaml")["id"] == form_id
 
 
+def test_form_areas_match_the_case_areas_of_the_demo_data():
+    from qatt.demo import AREAS
+
+    case_areas = {name for name, *_ in AREAS}
+    for form_id in BUILTIN_FORMS:
+        assert _read(FORMS_DIR / f"{form_id}.yaml")["area"] in case_areas, form_id
+
+
 @pytest.mark.parametrize("form_id", CHILD_PROTECTION_FORMS)
 def test_child_protection_forms_contain_every_common_item_c1_to_c15(form_id):
     ids = question_ids(form_id)
@@ -79,6 +87,13 @@ def test_question_ids_are_unique_after_includes(form_id):
 def test_every_question_has_help_ending_with_its_source_tag(form_id):
     bad = [q["id"] for q in questions(form_id) if not SOURCE_TAG_AT_END.search(str(q.get("help", "")).strip())]
     assert not bad, f"{form_id}: help without a (D0-D4) source tag at the end: {bad}"
+
+
+@pytest.mark.parametrize("form_id", BUILTIN_FORMS)
+def test_form_sources_list_every_tag_its_questions_cite(form_id):
+    cited = {tag for q in questions(form_id) for tag in re.findall(r"D[0-4]", str(q["help"]).rsplit("(", 1)[-1])}
+    sources = set(_read(FORMS_DIR / f"{form_id}.yaml")["sources"])
+    assert cited <= sources, f"{form_id} cites {sorted(cited - sources)} without listing them in sources"
 
 
 @pytest.mark.parametrize("form_id", BUILTIN_FORMS)
