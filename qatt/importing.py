@@ -235,18 +235,12 @@ def _open_csv(path: Path) -> Iterator[_Table]:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         delimiter = _detect_delimiter(text.read(64 * 1024))
         text.seek(0)
-        reader = csv.reader(text, delimiter=delimiter)
-
-        def numbered() -> Iterator[Tuple[int, list]]:
-            # One record is one Excel row, even when a quoted cell spans lines.
-            try:
-                yield from enumerate(reader, start=1)
-            except csv.Error as exc:
-                raise QattError(f"{path.name}, row {reader.line_num}: cannot read the CSV ({exc}). "
-                                f"Check the quotes on that row.") from None
-
-        rows = numbered()
-        header_row, raw_headers = _first_non_blank(rows)
+        # One record is one Excel row, even when a quoted cell spans lines.
+        rows = enumerate(csv.reader(text, delimiter=delimiter), start=1)
+        try:
+            header_row, raw_headers = _first_non_blank(rows)
+        except csv.Error as exc:
+            raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
         yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter)
 
@@ -340,104 +334,124 @@ def _open_table(path: Path, sheet: Optional[str] = None) -> Iterator[_Table]:
 
 
 class _RowChecker:
-    """Turns cells into a Case row tuple (population id first) or a list of problems."""
+    """Turns cells into a Case row tuple or a list of problems.
 
-    def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str) -> None:
+    `check` is the per-row hot path of a million-row import: valid rows take one short branch
+    with everything bound to locals; only rows that may be invalid go through `_problems`."""
+
+    def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str, population_id: int = 0) -> None:
         headers = table.headers
-        index = {h: i for i, h in enumerate(headers)}
-        self.index = index
+        self.index = index = {h: i for i, h in enumerate(headers)}
         self.unnamed = table.unnamed
         self.file_name = table.file_name
         self.width = len(headers)
-        self.reference_index = index[mapping["reference"]]
         self.reference_header = mapping["reference"]
-        self.date_index = index.get(mapping.get("recorded_date", ""))
         self.date_header = mapping.get("recorded_date", "")
         self.date_format = date_format
-        self.date_cache: Dict[Any, Optional[str]] = {}
-        # Unmapped fields read the empty cell appended after the last column.
-        blank = self.width
         self.text_headers = [mapping.get(f, "") for f in TEXT_FIELDS]
-        self.get_texts = itemgetter(*[index[mapping[f]] if f in mapping else blank for f in TEXT_FIELDS])
         mapped = set(mapping.values())
         self.extra_headers = [h for h in headers if h not in mapped]
-        # Case.extra is JSON with sorted keys; building it from pre-encoded keys is several times
-        # faster than json.dumps per row, which matters at a million rows.
-        encode = json.encoder.encode_basestring
-        self.extra_keys = [(encode(h) + ":", index[h]) for h in sorted(self.extra_headers)]
         self.extra_used: Set[int] = set()
         # Every reference met, so a repeat is reported even when its first row was rejected for
         # another reason; `rejected` holds those first rows' references, which are not imported.
         self.seen: Set[str] = set()
         self.rejected: Set[str] = set()
+        self.last_row = 0  # for errors the CSV reader raises between rows
+        self.check = self._make_check(index, mapping, population_id)
 
-    def problem(self, row: int, column: str, message: str) -> Problem:
-        return Problem(self.file_name, row, column, message)
-
-    def check(self, row: int, cells: list) -> Tuple[Optional[tuple], List[Problem]]:
-        """The Case values (without population id) for a valid row, else None and its problems."""
+    def _make_check(self, index: Dict[str, int], mapping: Dict[str, str], population_id: int
+                    ) -> Callable[[int, list], Tuple[Optional[tuple], List[Problem]]]:
+        width = self.width
+        reference_index = index[mapping["reference"]]
+        date_index = index.get(mapping.get("recorded_date", ""))
+        date_cache: Dict[Any, str] = {}
+        # Unmapped fields read the empty cell appended after the last column.
+        get_texts = itemgetter(*[index[mapping[f]] if f in mapping else width for f in TEXT_FIELDS])
+        # Case.extra is JSON with sorted keys; building it from pre-encoded keys is several times
+        # faster than json.dumps per row, which matters at a million rows.
+        encode = json.encoder.encode_basestring
+        extra_keys = [(encode(h) + ":", index[h]) for h in sorted(self.extra_headers)]
+        extra_used = self.extra_used
         seen = self.seen
-        problems: List[Problem] = []
-        if len(cells) != self.width:
-            if len(cells) > self.width and any(_cell_text(c).strip() for c in cells[self.width:]):
-                problems.append(self.problem(row, "", f"has {len(cells)} values but the header row has "
-                                                     f"{self.width} columns; check for an unquoted delimiter"))
-            cells = cells[: self.width] + [""] * (self.width - len(cells))
-        cells.append("")
+        strip = str.strip
+        no_problems: List[Problem] = []
 
-        reference = cells[self.reference_index].strip()
+        def check(number: int, cells: list) -> Tuple[Optional[tuple], List[Problem]]:
+            """(Case values with the population id first, []) for a valid row, else (None, problems)."""
+            if len(cells) == width:
+                cells.append("")
+            elif len(cells) < width:
+                cells = cells + [""] * (width + 1 - len(cells))
+            else:
+                cells = cells[:width] + ["", cells[width:]]  # the overflow is judged by _problems
+            reference = cells[reference_index].strip()
+            recorded = None
+            if date_index is not None:
+                raw = cells[date_index]
+                recorded = date_cache.get(raw)
+                if recorded is None:
+                    recorded = self._parse_date(raw, date_cache)
+            texts = tuple(map(strip, get_texts(cells)))
+            if (len(cells) > width + 1 or not reference or reference in seen or recorded == ""
+                    or max(map(len, texts)) > SHORTEST_LIMIT or len(reference) > SHORTEST_LIMIT):
+                problems = self._problems(number, cells, reference, recorded, texts)
+                if problems:
+                    return None, problems
+            extra = None
+            if extra_keys:
+                parts = []
+                for key, i in extra_keys:
+                    value = cells[i].strip()
+                    if value:
+                        parts.append(key + encode(value))
+                        extra_used.add(i)
+                if parts:
+                    extra = "{" + ",".join(parts) + "}"
+            seen.add(reference)
+            return (population_id, reference, texts[0], recorded, *texts[1:], extra), no_problems
+
+        return check
+
+    def _problems(self, number: int, cells: list, reference: str, recorded: Optional[str],
+                  texts: Tuple[str, ...]) -> List[Problem]:
+        """Everything wrong with a row that failed a quick check (may be nothing: a long summary)."""
+        found = []
+        if len(cells) > self.width + 1:
+            overflow = cells[self.width + 1]
+            if any(_cell_text(c).strip() for c in overflow):
+                found.append(Problem(self.file_name, number, "",
+                                     f"has {self.width + len(overflow)} values but the header row has "
+                                     f"{self.width} columns; check for an unquoted delimiter"))
         if not reference:
-            problems.append(self.problem(row, self.reference_header, "the case reference is empty"))
-        elif reference in seen:
-            problems.append(self.problem(row, self.reference_header,
-                                         f"reference {reference!r} appears on an earlier row"))
+            found.append(Problem(self.file_name, number, self.reference_header, "the case reference is empty"))
+        elif reference in self.seen:
+            found.append(Problem(self.file_name, number, self.reference_header,
+                                 f"reference {reference!r} appears on an earlier row"))
         elif len(reference) > MAX_LENGTHS["reference"]:
-            problems.append(self.problem(row, self.reference_header,
-                                         f"is longer than {MAX_LENGTHS['reference']} characters"))
+            found.append(Problem(self.file_name, number, self.reference_header,
+                                 f"is longer than {MAX_LENGTHS['reference']} characters"))
+        if recorded == "":
+            found.append(Problem(self.file_name, number, self.date_header, self._date_message(cells)))
+        for header, name, value in zip(self.text_headers, TEXT_FIELDS, texts):
+            limit = MAX_LENGTHS.get(name)
+            if limit is not None and len(value) > limit:
+                found.append(Problem(self.file_name, number, header,
+                                     f"is longer than {limit} characters (the limit for {FIELD_LABELS[name]})"))
+        if found and reference and reference not in self.seen:
+            self.seen.add(reference)
+            self.rejected.add(reference)
+        return found
 
-        recorded = None
-        if self.date_index is not None:
-            raw = cells[self.date_index]
-            recorded = self.date_cache.get(raw)
-            if recorded is None:
-                recorded = self._parse_date(raw)
-            if not recorded:
-                problems.append(self.problem(row, self.date_header, self._date_message(raw)))
-
-        texts = tuple(map(str.strip, self.get_texts(cells)))
-        if max(map(len, texts[:-1])) > SHORTEST_LIMIT:
-            for header, name, value in zip(self.text_headers, TEXT_FIELDS, texts[:-1]):
-                if len(value) > MAX_LENGTHS[name]:
-                    problems.append(self.problem(row, header, f"is longer than {MAX_LENGTHS[name]} characters "
-                                                              f"(the limit for {FIELD_LABELS[name]})"))
-        if problems:
-            if reference and reference not in seen:
-                seen.add(reference)
-                self.rejected.add(reference)
-            return None, problems
-
-        extra = None
-        if self.extra_keys:
-            parts = []
-            for key, i in self.extra_keys:
-                value = cells[i].strip()
-                if value:
-                    parts.append(key + json.encoder.encode_basestring(value))
-                    self.extra_used.add(i)
-            if parts:
-                extra = "{" + ",".join(parts) + "}"
-        seen.add(reference)
-        return (reference, texts[0], recorded, *texts[1:], extra), problems
-
-    def _parse_date(self, raw: Any) -> str:
+    def _parse_date(self, raw: Any, cache: Dict[Any, str]) -> str:
+        """ISO text for a date cell, or '' if it is not a date (cached: dates repeat a lot)."""
         parsed = parse_date(raw, self.date_format)
         result = parsed.isoformat() if parsed else ""
-        if len(self.date_cache) < MAX_CACHED_DATES:
-            self.date_cache[raw] = result
+        if len(cache) < MAX_CACHED_DATES:
+            cache[raw] = result
         return result
 
-    def _date_message(self, raw: Any) -> str:
-        text = _cell_text(raw).strip()
+    def _date_message(self, cells: list) -> str:
+        text = _cell_text(cells[self.index[self.date_header]]).strip()
         if not text:
             return "the date recorded is empty (every case needs one when the column is mapped)"
         return f"{text!r} is not a date (expected {_EXPECTED[self.date_format]})"
@@ -457,8 +471,7 @@ class _RowChecker:
 class _CaseWriter:
     """Bulk insert through the DB-API connection: peewee's insert_many is ~8x slower here."""
 
-    def __init__(self, db: Any, population_id: int) -> None:
-        self.population_id = population_id
+    def __init__(self, db: Any) -> None:
         self.cursor = db.cursor()
         columns = ", ".join(f'"{c}"' for c in CASE_COLUMNS)
         table = f'"{m.Case._meta.table_name}"'
@@ -472,15 +485,14 @@ class _CaseWriter:
             self.sql = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({not_null}))"
 
     def write(self, batch: List[tuple]) -> None:
+        """Write rows in CASE_COLUMNS order (population id first)."""
         if not batch:
             return
-        pid = (self.population_id,)
         if self.sqlite:
-            self.cursor.executemany(self.sql, [pid + row for row in batch])
+            self.cursor.executemany(self.sql, batch)
         else:
             buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerows(pid + row for row in batch)
+            csv.writer(buffer, lineterminator="\n").writerows(batch)
             buffer.seek(0)
             self.cursor.copy_expert(self.sql, buffer)
 
@@ -513,17 +525,28 @@ class _ScanResult:
 
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
-          keep_going: bool, progress: ProgressFn, cancel: Optional[CancelToken]) -> _ScanResult:
+          keep_going: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int = 0) -> _ScanResult:
     """Validate every row; hand valid rows to `write` in batches while that can still be useful."""
-    checker = _RowChecker(table, mapping, date_format)
+    checker = _RowChecker(table, mapping, date_format, population_id)
+    try:
+        return _scan_rows(table, checker, write, keep_going, progress, cancel)
+    except csv.Error as exc:
+        raise QattError(f"{table.file_name}, after row {checker.last_row}: cannot read the CSV ({exc}). "
+                        f"Check the quotes on the next row.") from None
+
+
+def _scan_rows(table: _Table, checker: _RowChecker, write: Optional[Callable[[List[tuple]], None]],
+               keep_going: bool, progress: ProgressFn, cancel: Optional[CancelToken]) -> _ScanResult:
     problems: List[Problem] = []
     problem_count = rows_with_problems = 0
     batch: List[tuple] = []
     message = f"Reading {table.file_name}"
+    check = checker.check
     for number, cells in table.rows:
         if not any(cells):
             continue  # blank rows (common at the end of Excel exports) are not cases
-        row, row_problems = checker.check(number, cells)
+        checker.last_row = number
+        row, row_problems = check(number, cells)
         if row_problems:
             rows_with_problems += 1
             problem_count += len(row_problems)
@@ -588,9 +611,9 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
         mapping = _resolve_mapping(table, mapping)
         with write_transaction(db):
             population = m.Population.create(name=name, source_file=str(path), imported_by=actor, mapping=mapping)
-            writer = _CaseWriter(db, population.id)
+            writer = _CaseWriter(db)
             result = _scan(table, mapping, date_format, writer.write, skip_invalid,
-                           progress or no_progress, cancel)
+                           progress or no_progress, cancel, population.id)
             if result.problem_count and not skip_invalid:
                 raise ImportProblems(table.file_name, result.problems, result.problem_count,
                                      result.rows_with_problems)

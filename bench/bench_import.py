@@ -1,0 +1,150 @@
+"""Benchmark: QATT's importer against the barest possible load of the same CSV.
+
+Generates an N-row, 12-column case extract with qatt.demo, then in separate processes (so each
+peak memory figure is its own) measures:
+  (a) bare:  csv.reader + sqlite3 executemany into a 12-column TEXT table, no checks
+             (on PostgreSQL: COPY of the file straight into such a table);
+  (b) qatt:  importing.import_population (sniffing, validation, dates, extra JSON, duplicate
+             check, fingerprint, audit, one transaction) into a migrated QATT database.
+
+    python bench/bench_import.py [--rows 1000000] [--db postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qatt.storage.db import is_postgres_url, make_database  # noqa: E402
+
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=wal", "PRAGMA synchronous=normal")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def bare_sqlite(csv_path: Path, workdir: Path) -> int:
+    con = sqlite3.connect(str(workdir / "bare.sqlite3"), isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        con.execute(pragma)
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        con.execute(f"CREATE TABLE bare ({', '.join(f'c{i} TEXT' for i in range(len(header)))})")
+        con.execute("BEGIN")
+        cur = con.cursor()
+        cur.executemany(f"INSERT INTO bare VALUES ({', '.join('?' * len(header))})", reader)
+        con.execute("COMMIT")
+    return con.execute("SELECT COUNT(*) FROM bare").fetchone()[0]
+
+
+def bare_postgres(csv_path: Path, url: str) -> int:
+    db = make_database(url)
+    db.connect()
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        width = len(next(csv.reader(fh)))
+        fh.seek(0)
+        with db.atomic():
+            db.execute_sql(f"CREATE TABLE bare ({', '.join(f'c{i} TEXT' for i in range(width))})")
+            db.cursor().copy_expert("COPY bare FROM STDIN WITH (FORMAT csv, HEADER)", fh)
+    return db.execute_sql("SELECT COUNT(*) FROM bare").fetchone()[0]
+
+
+def qatt_import(csv_path: Path, url: str) -> int:
+    from qatt import importing
+    from qatt.storage.db import open_database
+
+    open_database(url)
+    return importing.import_population(csv_path, name="bench", actor="bench").rows
+
+
+def worker(kind: str, csv_path: Path, url: str, workdir: Path) -> None:
+    start = time.perf_counter()
+    if kind == "bare":
+        rows = bare_postgres(csv_path, url) if is_postgres_url(url) else bare_sqlite(csv_path, workdir)
+    else:
+        rows = qatt_import(csv_path, url)
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "peak_mb": peak_mb()}))
+
+
+def fresh_target(db_url: str | None, workdir: Path, label: str) -> tuple[str, str | None]:
+    """A database URL of its own for each run; on PostgreSQL a throw-away schema (name returned)."""
+    if not db_url:
+        return str(workdir / f"{label}.sqlite3"), None
+    schema = f"qatt_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = make_database(db_url)
+    admin.connect()
+    admin.execute_sql(f'CREATE SCHEMA "{schema}"')
+    admin.close()
+    sep = "&" if "?" in db_url else "?"
+    return f"{db_url}{sep}options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(db_url: str, schema: str) -> None:
+    admin = make_database(db_url)
+    admin.connect()
+    admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.close()
+
+
+def run(kind: str, csv_path: Path, db_url: str | None, workdir: Path) -> dict:
+    url, schema = fresh_target(db_url, workdir, kind)
+    try:
+        out = subprocess.run([sys.executable, __file__, "--worker", kind, "--csv", str(csv_path), "--url", url,
+                              "--workdir", str(workdir)], check=True, capture_output=True, text=True)
+    finally:
+        if schema:
+            drop_schema(db_url, schema)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--db", help="postgresql:// URL to benchmark PostgreSQL (default: SQLite files)")
+    parser.add_argument("--worker", choices=("bare", "qatt"), help=argparse.SUPPRESS)
+    parser.add_argument("--csv", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, Path(args.csv), args.url, Path(args.workdir))
+        return
+
+    from qatt import demo
+
+    with tempfile.TemporaryDirectory(prefix="qatt-bench-") as folder:
+        workdir = Path(folder)
+        csv_path = workdir / "extract.csv"
+        start = time.perf_counter()
+        demo.write_csv(csv_path, args.rows, seed=1)
+        size_mb = os.path.getsize(csv_path) / 2**20
+        print(f"generated {args.rows:,} rows x {len(demo.HEADERS)} columns ({size_mb:.0f} MB) "
+              f"in {time.perf_counter() - start:.1f} s")
+        backend = "PostgreSQL" if args.db else "SQLite"
+        bare = run("bare", csv_path, args.db, workdir)
+        qatt = run("qatt", csv_path, args.db, workdir)
+    assert bare["rows"] == qatt["rows"] == args.rows, (bare, qatt)
+    print(f"{backend}: bare load  {bare['seconds']:6.1f} s  {args.rows / bare['seconds']:>9,.0f} rows/s  "
+          f"peak {bare['peak_mb']:.0f} MB")
+    print(f"{backend}: QATT import {qatt['seconds']:6.1f} s  {args.rows / qatt['seconds']:>9,.0f} rows/s  "
+          f"peak {qatt['peak_mb']:.0f} MB")
+    print(f"ratio QATT / bare: {qatt['seconds'] / bare['seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
