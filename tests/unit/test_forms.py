@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import yaml
@@ -349,3 +350,59 @@ def test_condition_on_a_later_question_is_allowed(tmp_path):
                               "{id: q1, type: yes_no, text: First check, show_if: {question: q4, answered: true},")
     form = load_text(tmp_path, text)
     assert [q.id for q in forms.visible_questions(form, {})] == ["q2", "q4", "days"]
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+def _cli(capsys, *argv):
+    from qatt import cli
+
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_list_shows_every_form_with_hash_and_question_count(tmp_path, capsys):
+    folder = forms_dir(tmp_path)
+    form = forms.load_form(write_form(folder, BASIC_FORM), folder)
+    code, out, _ = _cli(capsys, "forms", "list", "--json", "--forms-dir", str(folder))
+    assert code == 0
+    assert json.loads(out) == [{"id": "basic", "title": "Basic test form", "area": "Testing", "version": "1.0",
+                                "hash": form.content_hash, "questions": 6, "file": str(folder / "basic.yaml")}]
+
+
+def test_cli_check_exits_2_and_names_the_problem_for_a_broken_form(tmp_path, capsys):
+    folder = forms_dir(tmp_path)
+    write_form(folder, BASIC_FORM, "basic")
+    write_form(folder, BASIC_FORM.replace("id: basic", "id: broken").replace("[supervision]", "[bogus]"), "broken")
+    code, out, err = _cli(capsys, "forms", "check", str(folder), "--json")
+    assert code == 2
+    report = json.loads(out)
+    assert [r["ok"] for r in report["forms"]] == [True, False]
+    assert "broken.yaml: sections[0].questions[0].themes[0]" in report["forms"][1]["error"]
+    assert "1 of 2 form files are broken" in err
+    code, _, _ = _cli(capsys, "forms", "check", str(folder / "basic.yaml"))
+    assert code == 0
+
+
+def test_cli_export_then_import_registers_the_form(tmp_path, capsys):
+    from qatt import users
+    from qatt.storage.db import open_database
+
+    folder = forms_dir(tmp_path)
+    original = forms.load_form(write_form(folder, BASIC_FORM), folder)
+    db_url = str(tmp_path / "qatt.sqlite3")
+    database = open_database(db_url)
+    users.ensure_user("lead", "qa_lead")
+    database.close()
+    sheet = tmp_path / "basic.xlsx"
+    code, _, _ = _cli(capsys, "forms", "export", "basic", str(sheet), "--forms-dir", str(folder))
+    assert code == 0 and sheet.exists()
+    out_file = tmp_path / "imported.yaml"
+    code, out, _ = _cli(capsys, "forms", "import", str(sheet), "--out", str(out_file), "--forms-dir", str(folder),
+                        "--db", db_url, "--user", "lead", "--json")
+    assert code == 0
+    assert json.loads(out)["hash"] == original.content_hash
+    assert forms.load_form(out_file, folder).content_hash == original.content_hash
+    code, _, err = _cli(capsys, "forms", "export", "nothing", str(sheet), "--forms-dir", str(folder))
+    assert code == 2 and "no form 'nothing'" in err
