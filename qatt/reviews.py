@@ -145,8 +145,11 @@ def resolve_form_version(form_id: str, actor: str, forms_dir: Optional[Path] = N
 
 
 def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Optional[str] = None,
-                 forms_dir: Optional[Path] = None) -> m.Review:
-    """Start (or return the actor's existing) review of a sampled case in the given role."""
+                 forms_dir: Optional[Path] = None, form_version: Optional[m.FormVersion] = None) -> m.Review:
+    """Start (or return the actor's existing) review of a sampled case in the given role.
+
+    `form_version` starts it on that exact stored version (the spreadsheet import does this);
+    otherwise the form is chosen as choose_form_id says and its current file version is used."""
     from qatt import forms
 
     if role not in m.Review.ROLES:
@@ -162,15 +165,19 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
     if existing is not None:
         if existing.reviewer != actor:
             raise PermissionDenied(f"{existing.reviewer} already holds the {role} review of case {item.case.reference}.")
+        if form_version is not None and existing.form_version_id != form_version.id:
+            raise QattError(f"Your review of case {item.case.reference} was started on another version of the "
+                            "form; finish it in QATT or export a new template.")
         return existing
     assignment = m.Assignment.get_or_none(m.Assignment.sample_item == item, m.Assignment.role == role)
     if assignment is not None and assignment.reviewer != actor:
         raise PermissionDenied(f"The {role} review of case {item.case.reference} is assigned to "
                                f"{assignment.reviewer}; ask a QA lead to reassign it.")
-    forms_by_id = forms.load_forms(forms_dir or forms.default_forms_dir())
-    chosen = choose_form_id(item, forms_by_id, form_id)
+    if form_version is None:
+        forms_by_id = forms.load_forms(forms_dir or forms.default_forms_dir())
+        chosen = choose_form_id(item, forms_by_id, form_id)
     with write_transaction(database_proxy.obj):
-        version = resolve_form_version(chosen, actor, forms_by_id=forms_by_id)
+        version = form_version or resolve_form_version(chosen, actor, forms_by_id=forms_by_id)
         review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,

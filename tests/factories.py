@@ -42,7 +42,7 @@ def make_population(n: int = 10, name: str = "Test extract", **case_fields: Any)
 def make_sample(population: m.Population, references: Optional[Sequence[str]] = None, *, period: str = "2024-05",
                 form_id: str = "", name: str = "Test sample") -> m.Sample:
     """A recorded sample of the given references (all cases of the population if None)."""
-    cases = m.Case.select().where(m.Case.population == population).order_by(m.Case.reference)
+    cases = m.Case.select().where(m.Case.population == population).order_by(m.Case.id)
     if references is not None:
         cases = cases.where(m.Case.reference.in_(list(references)))
     sample = m.Sample.create(population=population, name=name, period=period, method="simple", params={},
