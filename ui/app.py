@@ -1,16 +1,88 @@
-"""Application start-up: QApplication, database, main window."""
+"""Application start-up: QApplication, database, main window, and the demo population on first run.
+
+Only what the first window needs is imported here; the importer's spreadsheet readers, the
+exporters and the other pages load when they are first used, so the window appears quickly.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import List, Optional
+from urllib.parse import urlparse
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from qatt import audit, browse, users
+from qatt.errors import QattError
+from qatt.storage import models as m
+from qatt.storage.db import is_postgres_url, open_database, resolve_url
+from ui.context import AppContext
+from ui.main_window import MainWindow
+from ui.messages import show_problem
+from ui.workers import Worker, run_with_progress
+
+
+def database_label(url: str) -> str:
+    """Where the data lives, for the status bar: a file path, or server and database without the password."""
+    if is_postgres_url(url):
+        parsed = urlparse(url)
+        return f"PostgreSQL {parsed.hostname or 'localhost'}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
+    return url
+
+
+def ensure_desktop_user(actor: str) -> None:
+    """Register the user; whoever opens a brand-new database becomes its administrator, because
+    otherwise nobody could ever be given a role to draw samples or manage users."""
+    if m.User.select().exists():
+        users.ensure_user(actor)
+        return
+    users.ensure_user(actor, "admin")
+    audit.record(actor, audit.ALTERATION, "user", actor, {"field": "role", "old": None, "new": "admin",
+                                                          "why": "first user of a new database"})
+
+
+def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindow:
+    """Open the database and build the main window (an existing QApplication is required)."""
+    url = resolve_url(db_url)
+    db = open_database(url)
+    actor = users.current_username(user)
+    ensure_desktop_user(actor)
+    return MainWindow(AppContext(db=db, db_label=database_label(url), actor=actor))
+
+
+def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
+    """On an empty database, load the demo population in a worker and then show the start hint."""
+    if browse.has_populations():
+        return None
+    from qatt import demo
+
+    worker = Worker(demo.load_demo, window.context.actor)
+
+    def loaded(_result: object) -> None:
+        window.page(0).refresh()
+        window.show_start_hint_once()
+
+    worker.signals.finished.connect(loaded)
+    worker.signals.failed.connect(lambda message: show_problem(window, "The demo population was not loaded", message))
+    run_with_progress("Loading the demo population", worker, window)
+    return worker
 
 
 def main(db_url: Optional[str] = None, user: Optional[str] = None, qt_args: Optional[List[str]] = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
-
     app = QApplication(qt_args or ["qatt"])
+    app.setOrganizationName("QATT")
     app.setApplicationName("QATT")
-    label = QLabel("QATT — the desktop application is being built. Use `python -m qatt` meanwhile.")
-    label.resize(640, 200)
-    label.show()
-    return app.exec()
+    try:
+        window = start(db_url, user)
+    except QattError as exc:
+        QMessageBox.critical(None, "QATT cannot start", str(exc))
+        return 2
+    window.show()
+    demo_worker = load_demo_on_first_run(window)  # noqa: F841 - held so the worker outlives this call
+    code = app.exec()
+    window.context.db.close()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""The main window: a sidebar of pages (Ctrl+1..Ctrl+6), menus with shortcuts, and a status bar
+naming the database and the user. Pages other than Populations are built the first time they are shown,
+so the window opens quickly."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable, Dict, List, Optional, Tuple
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget,
+)
+
+import qatt
+from qatt import users
+from ui.context import AppContext, app_settings
+
+# (sidebar label, module, class): the page classes all take (context, parent).
+PAGES: List[Tuple[str, str, str]] = [
+    ("Populations", "ui.pages.populations", "PopulationsPage"),
+    ("Samples", "ui.pages.samples", "SamplesPage"),
+    ("Review", "ui.pages.review", "ReviewPage"),
+    ("Moderation", "ui.pages.moderation", "ModerationPage"),
+    ("Dashboard", "ui.pages.dashboard", "DashboardPage"),
+    ("Exports", "ui.pages.exports", "ExportsPage"),
+]
+
+GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"
+START_HINT_KEY = "hints/start_here_shown"
+START_HINT = ("Start here: the demo population is loaded — draw a sample from it "
+              "(Samples page, Ctrl+2, then Draw sample… or Ctrl+D).")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowTitle("QATT — case file quality assurance")
+        self.pages: Dict[int, QWidget] = {}
+
+        self.sidebar = QListWidget()
+        self.sidebar.setAccessibleName("Pages")
+        self.stack = QStackedWidget()
+        for number, (label, _module, _cls) in enumerate(PAGES, start=1):
+            self.sidebar.addItem(f"{label}\tCtrl+{number}")
+            self.stack.addWidget(QWidget())  # a placeholder until the page is first shown
+        self.sidebar.setMaximumWidth(self.sidebar.sizeHintForColumn(0) + 4 * self.sidebar.frameWidth() + 24)
+        self.sidebar.currentRowChanged.connect(self.show_page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.sidebar)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        role = users.role_of(context.actor)
+        self.status_label = QLabel(f"Database: {context.db_label}    User: {context.actor} ({role.replace('_', ' ')})")
+        self.status_label.setAccessibleName("Database and user")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_menus()
+        self._restore_geometry()
+        self.sidebar.setCurrentRow(0)
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    def page(self, index: int) -> QWidget:
+        """The page at `index`, built on first use."""
+        if index not in self.pages:
+            _label, module_name, class_name = PAGES[index]
+            page_class = getattr(importlib.import_module(module_name), class_name)
+            page = page_class(self.context, self)
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.pages[index] = page
+            self._connect_page(page)
+        return self.pages[index]
+
+    def _connect_page(self, page: QWidget) -> None:
+        imported = getattr(page, "population_imported", None)
+        if imported is not None:
+            imported.connect(lambda _population_id: self._refresh_built_pages())
+
+    def show_page(self, index: int) -> None:
+        if not 0 <= index < len(PAGES):
+            return
+        built_before = index in self.pages
+        page = self.page(index)
+        self.stack.setCurrentIndex(index)
+        if self.sidebar.currentRow() != index:
+            self.sidebar.setCurrentRow(index)
+        refresh = getattr(page, "refresh", None)
+        if built_before and callable(refresh):
+            refresh()  # another page may have changed the data since this one was last shown
+
+    def _refresh_built_pages(self) -> None:
+        for page in self.pages.values():
+            refresh = getattr(page, "refresh", None)
+            if callable(refresh):
+                refresh()
+
+    # -- menus --------------------------------------------------------------------------------------
+
+    def _action(self, text: str, shortcut: Optional[str | QKeySequence.StandardKey], slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.import_action = self._action("&Import case list…", "Ctrl+I", self.import_case_list)
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
+
+        samples_menu = self.menuBar().addMenu("&Samples")
+        self.draw_action = self._action("&Draw sample…", "Ctrl+D", self.draw_sample)
+        samples_menu.addAction(self.draw_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.page_actions = []
+        for number, (label, _module, _cls) in enumerate(PAGES, start=1):
+            action = self._action(f"&{label}", f"Ctrl+{number}", lambda index=number - 1: self.show_page(index))
+            view_menu.addAction(action)
+            self.page_actions.append(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self._action("&Refresh", QKeySequence.StandardKey.Refresh, self._refresh_built_pages))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&Getting started", None, self.show_start_hint))
+        help_menu.addAction(self._action("&About QATT", None, self.show_about))
+
+    def import_case_list(self) -> None:
+        self.show_page(0)
+        self.page(0).open_import_wizard()
+
+    def draw_sample(self) -> None:
+        populations = self.page(0)
+        self.show_page(1)
+        self.page(1).open_draw_dialog(populations.selected_population_id())
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About QATT",
+                          f"<b>QATT {qatt.__version__}</b><br>Quality assurance (dip sampling) of police case files."
+                          "<br>Open source. Every draw is recorded with its seed so anyone can verify it.")
+
+    # -- first run hint, geometry --------------------------------------------------------------------
+
+    def show_start_hint(self) -> None:
+        self.statusBar().showMessage(START_HINT)
+
+    def show_start_hint_once(self) -> None:
+        """After the demo population is loaded on first run; never again after that."""
+        settings = app_settings()
+        if settings.value(START_HINT_KEY, False, type=bool):
+            return
+        settings.setValue(START_HINT_KEY, True)
+        self.show_start_hint()
+
+    def _restore_geometry(self) -> None:
+        settings = app_settings()
+        geometry = settings.value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            state = settings.value(STATE_KEY)
+            if isinstance(state, QByteArray):
+                self.restoreState(state)
+        else:
+            # A first start: size the window from the screen rather than from fixed pixels.
+            screen = self.screen().availableGeometry()
+            self.resize(screen.width() * 3 // 4, screen.height() * 3 // 4)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        settings = app_settings()
+        settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        settings.setValue(STATE_KEY, self.saveState())
+        super().closeEvent(event)
