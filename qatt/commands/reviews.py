@@ -1,0 +1,194 @@
+"""Review commands: `review show|export-template|import`, `assign`, `plan create|list|run`, `completion`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from qatt.cli import Context, _common_options
+from qatt.errors import QattError
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _show(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import reviews
+
+    ctx.db()
+    view = reviews.get_review_view(args.review_id, ctx.actor)
+    form = reviews.form_of(reviews.get_review(view.id))
+    lines = [f"Review {view.id}: case {view.case_reference}, {view.role} review by {view.reviewer} ({view.status}, "
+             f"version {view.version})",
+             f"Form: {view.form_id} v{view.form_version} (hash {view.form_hash[:12]})"]
+    for question in form.questions():
+        if question.id in view.answers:
+            lines.append(f"  {question.id:<12} {question.text}: {view.answers[question.id]}")
+    if view.compliance and view.compliance["rate"] is not None:
+        lines.append(f"Compliance: {view.compliance['rate']:.0%} ({view.compliance['yes']} yes, "
+                     f"{view.compliance['no']} no, {view.compliance['na']} N/A)")
+    if view.grade or view.suggested_grade:
+        lines.append(f"Grade: {view.grade or '-'} (suggested: {view.suggested_grade or '-'})")
+    if view.override_rationale:
+        lines.append(f"Rationale: {view.override_rationale}")
+    for name in ("strengths", "improvements", "feedback", "feedback_date"):
+        if getattr(view, name):
+            lines.append(f"{name.replace('_', ' ').capitalize()}: {getattr(view, name)}")
+    for action in view.actions:
+        lines.append(f"Action {action['id']} [{action['status']}] {action['text']} "
+                     f"(owner {action['owner'] or '-'}, due {action['due_date'] or '-'})")
+    ctx.emit(view.as_dict(), "\n".join(lines))
+    return 0
+
+
+def _export_template(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import review_sheets
+
+    ctx.db()
+    rows = review_sheets.export_template(args.sample_id, Path(args.file), role=args.role, actor=ctx.actor,
+                                         forms_dir=Path(args.forms_dir) if args.forms_dir else None)
+    ctx.emit({"file": args.file, "cases": rows, "role": args.role},
+             f"wrote {args.file}: {rows} cases for the {args.role} review")
+    return 0
+
+
+def _import(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import review_sheets
+
+    ctx.db()
+    result = review_sheets.import_filled(Path(args.file), ctx.actor)
+    ctx.emit(result.as_dict(), f"imported {len(result.submitted)} submitted and {len(result.drafts)} draft reviews "
+                               f"({result.blank_rows} blank rows skipped)")
+    return 0
+
+
+def _assign(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import assignments
+
+    ctx.db()
+    item_ids = assignments.items_to_review(args.sample_id)
+    made = assignments.assign(item_ids, args.reviewer, ctx.actor, role=args.role, due_date=args.due)
+    ctx.emit({"sample_id": args.sample_id, "reviewer": args.reviewer, "role": args.role, "assigned": len(made),
+              "due_date": args.due}, f"assigned {len(made)} cases of sample {args.sample_id} to {args.reviewer} "
+                                     f"({args.role} review{', due ' + args.due.isoformat() if args.due else ''})")
+    return 0
+
+
+def _plan_create(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import assignments
+
+    ctx.db()
+    params = {"kind": args.kind}
+    for key in ("per_reviewer", "size", "reviewer", "status", "area", "form_id", "role", "exclude_months"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if args.population is not None:
+        params["population"] = int(args.population) if args.population.isdigit() else args.population
+    plan = assignments.create_plan(args.name, params, ctx.actor)
+    ctx.emit({"name": plan.name, "params": plan.params}, f"created plan {plan.name!r}")
+    return 0
+
+
+def _plan_list(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import assignments
+
+    ctx.db()
+    rows = [{"name": p.name, "params": p.params, "active": p.active, "created_by": p.created_by}
+            for p in assignments.list_plans()]
+    ctx.emit(rows, "\n".join(f"{r['name']:<30} {r['params']}" for r in rows) or "no plans")
+    return 0
+
+
+def _plan_run(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import assignments
+
+    ctx.db()
+    run = assignments.run_plan(args.name, args.period, ctx.actor, seed=args.seed)
+    lines = [f"plan {run.plan!r} for {run.period}: sample {run.sample_id} (seed {run.seed})"]
+    lines += [f"  {reviewer:<24} {count} cases" for reviewer, count in run.assigned.items()]
+    if run.unassigned:
+        lines.append(f"  {len(run.unassigned)} cases have no supervisor recorded; assign them by hand")
+    ctx.emit(run.as_dict(), "\n".join(lines))
+    return 0
+
+
+def _completion(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import assignments
+
+    ctx.db()
+    rows = assignments.completion(period=args.period, reviewer=args.reviewer)
+    header = f"{'reviewer':<24} {'period':<8} {'assigned':>8} {'started':>8} {'submitted':>9} {'overdue':>7}"
+    lines = [header] + [f"{r.reviewer:<24} {r.period:<8} {r.assigned:>8} {r.in_progress:>8} {r.submitted:>9} "
+                        f"{r.overdue:>7}" for r in rows]
+    ctx.emit([r.as_dict() for r in rows], "\n".join(lines) if rows else "no assignments")
+    return 0
+
+
+def _choose(actions: str):
+    def handler(args: argparse.Namespace, ctx: Context) -> int:
+        raise QattError(f"Choose an action: {actions}.")
+    return handler
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str):
+    sub = parser.add_subparsers(dest=dest, metavar="ACTION")
+    sub.required = True
+    common = _common_options(top=False)
+
+    def action(name: str, help: str, handler) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+    return action
+
+
+def register(add_command) -> None:
+    review = _subcommands(add_command("review", "show reviews; export and import review spreadsheets",
+                                      _choose("review show ID | export-template SAMPLE_ID FILE.xlsx | import FILE.xlsx")),
+                          "review_command")
+    p = review("show", "show a review (blind second review rules apply; others' reviews are audited)", _show)
+    p.add_argument("review_id", type=int, metavar="REVIEW_ID")
+    p = review("export-template", "write an .xlsx review template: one row per case, one column per question",
+               _export_template)
+    p.add_argument("sample_id", type=int, metavar="SAMPLE_ID")
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--role", choices=["first", "second"], default="first")
+    p.add_argument("--forms-dir", help="the forms folder (default: the forms/ folder shipped with QATT)")
+    p = review("import", "import a filled review template as your reviews (all rows or none)", _import)
+    p.add_argument("file", metavar="FILE.xlsx")
+
+    p = add_command("assign", "assign a sample's cases to a reviewer", _assign)
+    p.add_argument("sample_id", type=int, metavar="SAMPLE_ID")
+    p.add_argument("--reviewer", required=True, help="username of the reviewer")
+    p.add_argument("--due", type=_date, help="due date (YYYY-MM-DD)")
+    p.add_argument("--role", choices=["first", "second"], default="first")
+
+    plan = _subcommands(add_command("plan", "standing monthly review plans", _choose("plan create | list | run")),
+                        "plan_command")
+    p = plan("create", "QA lead: create a standing plan", _plan_create)
+    p.add_argument("name")
+    p.add_argument("--kind", required=True, choices=["per_supervisor", "fixed"])
+    p.add_argument("--per-reviewer", type=int, help="per_supervisor: cases per supervisor a month")
+    p.add_argument("--size", type=int, help="fixed: cases a month")
+    p.add_argument("--reviewer", help="fixed: username of the reviewer")
+    p.add_argument("--status", help="only cases with this status (e.g. finalised)")
+    p.add_argument("--area", help="only cases of this area")
+    p.add_argument("--form", dest="form_id", help="the form the reviews use")
+    p.add_argument("--role", choices=["first", "second"])
+    p.add_argument("--population", help="'latest' (default) or a population number")
+    p.add_argument("--exclude-months", type=int, help="leave out cases sampled in the last N months")
+    plan("list", "list the plans", _plan_list)
+    p = plan("run", "QA lead: draw this month's sample for a plan and assign it", _plan_run)
+    p.add_argument("name")
+    p.add_argument("--period", required=True, help="the month, YYYY-MM")
+    p.add_argument("--seed", type=int, help="a seed to reproduce a draw (default: a fresh random seed)")
+
+    p = add_command("completion", "reviews assigned, started, submitted and overdue per reviewer and month",
+                    _completion)
+    p.add_argument("--period", help="YYYY-MM")
+    p.add_argument("--reviewer", help="username")
