@@ -1,0 +1,449 @@
+"""PDF packs with reportlab platypus: the monthly QA report, the inspection self-assessment pack and
+the officer feedback sheet.
+
+Every page carries the protective marking at the top and bottom and "Page X of Y"; headings become
+PDF bookmarks; the document metadata names the report and its marking. All text that came from
+users (areas, themes, review text, actions) is escaped before it reaches a Paragraph, so "<b>" or
+"&" in it prints literally instead of being read as markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas as pdfcanvas
+from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph,
+                                Spacer, Table, TableStyle)
+
+from exports.common import ExportResult, clean_text, write_and_disclose
+from qatt import reports, stats
+from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 20 * mm
+BODY_WIDTH = PAGE_WIDTH - 2 * MARGIN
+
+_base = getSampleStyleSheet()
+STYLES = {
+    "title": ParagraphStyle("QattTitle", parent=_base["Title"], fontSize=22, leading=28, spaceAfter=12),
+    "h1": ParagraphStyle("QattH1", parent=_base["Heading1"], fontSize=16, leading=20, spaceBefore=6, spaceAfter=6),
+    "h2": ParagraphStyle("QattH2", parent=_base["Heading2"], fontSize=12.5, leading=16, spaceBefore=8, spaceAfter=4),
+    "body": ParagraphStyle("QattBody", parent=_base["BodyText"], fontSize=9.5, leading=12.5),
+    "cell": ParagraphStyle("QattCell", parent=_base["BodyText"], fontSize=8, leading=10),
+    "caveat": ParagraphStyle("QattCaveat", parent=_base["BodyText"], fontSize=8.5, leading=11,
+                             textColor=colors.HexColor("#8a4b00"), leftIndent=6),
+    "bullet": ParagraphStyle("QattBullet", parent=_base["BodyText"], fontSize=9.5, leading=12.5, leftIndent=12,
+                             bulletIndent=2),
+}
+GRID = TableStyle([
+    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde3ea")),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("FONTSIZE", (0, 0), (-1, -1), 8),
+    ("LEFTPADDING", (0, 0), (-1, -1), 3),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+])
+BAR_COLOURS = [colors.HexColor(c) for c in ("#2e7d32", "#f9a825", "#c62828", "#1565c0", "#6a1b9a", "#00838f")]
+
+
+# --------------------------------------------------------------------------- text that is always safe
+
+def text(value: Any, style: str = "body") -> Paragraph:
+    """A paragraph of plain text: escaped, control characters dropped, line breaks kept."""
+    return Paragraph(_markup(value), STYLES[style])
+
+
+def _markup(value: Any) -> str:
+    shown = "" if value is None else _plain(value)
+    return escape(clean_text(shown)).replace("\n", "<br/>")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d %b %Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d %b %Y")
+    return str(value)
+
+
+def labelled(label: str, value: Any) -> Paragraph:
+    """'Label: value' with the (constant) label in bold and the value escaped."""
+    return Paragraph(f"<b>{escape(label)}:</b> {_markup(value)}", STYLES["body"])
+
+
+def bullets(items: Sequence[Any]) -> List[Paragraph]:
+    return [Paragraph(_markup(item), STYLES["bullet"], bulletText="•") for item in items]
+
+
+def caveat(n: int) -> List[Paragraph]:
+    warning = stats.small_sample_warning(n)
+    return [text(warning, "caveat")] if warning else []
+
+
+class Heading(Paragraph):
+    """A heading that becomes a PDF bookmark at its outline level."""
+
+    def __init__(self, title: str, level: int = 0) -> None:
+        super().__init__(_markup(title), STYLES["h1" if level == 0 else "h2"])
+        self.outline_title = clean_text(title)
+        self.outline_level = level
+
+
+def table(rows: Sequence[Sequence[Any]], widths: Optional[Sequence[float]] = None) -> Table:
+    """A grid with a heading row that repeats on every page; every cell is escaped text."""
+    cells = [[c if isinstance(c, Flowable) else Paragraph(_markup(c), STYLES["cell"]) for c in row] for row in rows]
+    if widths is not None:
+        total = sum(widths)
+        widths = [BODY_WIDTH * w / total for w in widths]
+    result = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    result.setStyle(GRID)
+    return result
+
+
+def percent(p: stats.Proportion) -> str:
+    return p.percent_text() if p.total else "–"
+
+
+# --------------------------------------------------------------------------- the document
+
+class _NumberedCanvas(pdfcanvas.Canvas):
+    """Holds pages back until the end so each can say "Page X of Y"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: List[Dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 8)
+            self.drawRightString(PAGE_WIDTH - MARGIN, 8 * mm, f"Page {number} of {total}")
+            super().showPage()
+        super().save()
+
+
+class _Document(BaseDocTemplate):
+    """Marking on every page, bookmarks from headings, cancel checks and progress between flowables."""
+
+    def __init__(self, path: str, header: reports.ReportHeader, subject: str, total: int,
+                 progress: ProgressFn, cancel: Optional[CancelToken]) -> None:
+        super().__init__(path, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                         bottomMargin=MARGIN, title=f"{header.title} [{header.marking}]",
+                         author=header.generated_by or "QATT", subject=subject,
+                         creator=f"QATT {header.software_version}", keywords=header.marking)
+        self.marking = clean_text(header.marking)
+        self.total, self.done = total, 0
+        self.progress, self.cancel = progress, cancel
+        frame = Frame(MARGIN, MARGIN, BODY_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body")
+        self.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=self._mark_page)])
+
+    def _mark_page(self, canvas: pdfcanvas.Canvas, doc: BaseDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawCentredString(PAGE_WIDTH / 2, PAGE_HEIGHT - 12 * mm, self.marking)
+        canvas.drawCentredString(PAGE_WIDTH / 2, 8 * mm, self.marking)
+        canvas.restoreState()
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # noqa: N802 - reportlab's name
+        checkpoint(self.cancel)
+        self.done += 1
+        self.progress(self.done, self.total, "Laying out the PDF")
+        if isinstance(flowable, Heading):
+            key = f"h{self.done}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable.outline_title, key, level=flowable.outline_level, closed=False)
+
+
+def write_pdf(story: List[Flowable], path: Path, header: reports.ReportHeader, subject: str,
+              progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> int:
+    """Lay out the story into `path`; returns the number of pages."""
+    document = _Document(str(path), header, subject, len(story), progress, cancel)
+    document.build(story, canvasmaker=_NumberedCanvas)
+    return document.page
+
+
+def _export(story_builder: Callable[[], List[Flowable]], target: Path, header: reports.ReportHeader, report: str,
+            subject: str, *, actor: str, purpose: str, recipient: str, progress: ProgressFn,
+            cancel: Optional[CancelToken], rows: Dict[str, int]) -> ExportResult:
+    def write(tmp: Path) -> Dict[str, int]:
+        pages = write_pdf(story_builder(), tmp, header, subject, progress, cancel)
+        return {**rows, "pages": pages}
+
+    return write_and_disclose(Path(target), ".pdf", write, actor=actor, report=report, marking=header.marking,
+                              purpose=purpose, recipient=recipient, details={"period": header.filter.label()})
+
+
+# --------------------------------------------------------------------------- building blocks
+
+def cover(header: reports.ReportHeader, purpose: str, recipient: str, extra: Sequence[tuple] = ()) -> List[Flowable]:
+    story: List[Flowable] = [Spacer(1, 40 * mm), text(header.marking, "title"), text(header.title, "title"),
+                             Spacer(1, 10 * mm)]
+    for label, value in [("Period", header.filter.label()), *extra, ("Purpose", purpose), ("Recipient", recipient),
+                         ("Generated (UTC)", header.generated_at), ("Generated by", header.generated_by),
+                         ("Software", f"QATT {header.software_version}")]:
+        if value not in ("", None):
+            story.append(labelled(label, value))
+    story.append(PageBreak())
+    return story
+
+
+def distribution_table(distributions: Sequence[reports.GradeDistribution], group_label: str) -> Table:
+    rows: List[List[Any]] = [[group_label, "Reviews"] + [s.label for s in distributions[0].shares]] if distributions else [[group_label]]
+    grades = [s.grade for s in distributions[0].shares] if distributions else []
+    for dist in distributions:
+        shares = {s.grade: s.proportion for s in dist.shares}
+        row = [dist.group + (" *" if dist.small_sample else ""), dist.total]
+        row += [percent(shares[g]) if g in shares else "–" for g in grades]
+        rows.append(row)
+    return table(rows, [2.2, 0.8] + [2] * len(grades))
+
+
+def grade_sections(distributions: Sequence[reports.GradeDistribution], group_label: str) -> List[Flowable]:
+    """Tables of grade distributions, one per scale (grades of different scales never share columns)."""
+    by_scale: Dict[tuple, List[reports.GradeDistribution]] = {}
+    for dist in distributions:
+        by_scale.setdefault(tuple(s.grade for s in dist.shares), []).append(dist)
+    story: List[Flowable] = []
+    for group in by_scale.values():
+        story += [distribution_table(group, group_label), Spacer(1, 3 * mm)]
+    if any(d.small_sample for d in distributions):
+        story.append(text(f"* fewer than {stats.SMALL_SAMPLE} reviews: indicative only; read the interval, "
+                          "not the point figure.", "caveat"))
+    return story
+
+
+def grade_chart(dist: reports.GradeDistribution) -> Drawing:
+    """A bar chart of one group's grade counts."""
+    drawing = Drawing(BODY_WIDTH, 48 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 12 * mm, 8 * mm, BODY_WIDTH - 20 * mm, 36 * mm
+    chart.data = [[s.proportion.count for s in dist.shares]]
+    chart.categoryAxis.categoryNames = [clean_text(s.label) for s in dist.shares]
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = max([s.proportion.count for s in dist.shares] + [1])
+    chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
+    chart.valueAxis.labels.fontSize = 7
+    for i in range(len(dist.shares)):
+        chart.bars[(0, i)].fillColor = BAR_COLOURS[i % len(BAR_COLOURS)]
+    drawing.add(chart)
+    return drawing
+
+
+def area_charts(distributions: Sequence[reports.GradeDistribution]) -> List[Flowable]:
+    story: List[Flowable] = []
+    for dist in distributions:
+        story.append(KeepTogether([text(f"{dist.group}: {dist.total} reviews", "body"), grade_chart(dist),
+                                   *caveat(dist.total)]))
+    return story
+
+
+def theme_table(themes: Sequence[reports.ThemeFrequency]) -> List[Flowable]:
+    if not themes:
+        return [text("No themes were recorded in this period.")]
+    rows = [["Theme", "Strength", "Weakness"]]
+    rows += [[t.label, percent(t.strength), percent(t.weakness)] for t in themes]
+    return [table(rows, [2, 2, 2]), *caveat(themes[0].strength.total)]
+
+
+def compliance_table(items: Sequence[reports.ComplianceItem]) -> List[Flowable]:
+    if not items:
+        return [text("No checklist items were answered in this period.")]
+    rows = [["Form", "Item", "This period", "Rolling 6 months", "N/A"]]
+    for item in items:
+        rows.append([item.form_title, item.question.header, percent(item.overall),
+                     percent(item.rolling) if item.rolling else "–", item.not_applicable])
+    story: List[Flowable] = [table(rows, [1.6, 2.6, 2.2, 2.2, 0.5])]
+    if any(item.overall.small_sample for item in items):
+        story.append(text(f"Items answered in fewer than {stats.SMALL_SAMPLE} cases are indicative only: "
+                          "read the interval, not the point figure.", "caveat"))
+    return story
+
+
+def action_table(actions: Sequence[reports.ActionRow]) -> List[Flowable]:
+    if not actions:
+        return [text("No actions are outstanding.")]
+    rows = [["Case", "Area", "Action", "Owner", "Due", "Status", "Days overdue"]]
+    rows += [[a.case_reference, a.area, a.text, a.owner, a.due_date or "", a.status, a.days_overdue or ""]
+             for a in actions]
+    return [table(rows, [1.2, 1.4, 3, 1.2, 1, 0.9, 0.8])]
+
+
+def calibration_block(results: Sequence[reports.Calibration], what: str = "first (self-assessment)") -> List[Flowable]:
+    if not results:
+        return [text("No case had both a first and a second submitted review, so agreement cannot be measured.")]
+    story: List[Flowable] = []
+    for result in results:
+        a = result.agreement
+        rows = [[f"{what} \\ second (independent)"] + result.labels + ["Total"]]
+        rows += [[label] + list(counts) + [sum(counts)] for label, counts in zip(result.labels, a.matrix)]
+        story += [text(f"{result.title}: {a.n} cases graded twice", "body"), table(rows), Spacer(1, 2 * mm)]
+        kappa_ci = f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else ""
+        story += bullets([
+            f"The two grades matched in {percent(a.observed_agreement)} of cases.",
+            f"Cohen's kappa {stats.kappa_text(a.kappa)}{kappa_ci}; weighted (linear) "
+            f"{stats.kappa_text(a.weighted_kappa_linear)}.",
+            f"The first grade was better than the independent grade in {a.higher} cases and worse in {a.lower}.",
+            *a.notes,
+        ])
+    return story
+
+
+def mosovo_block(mosovo: Optional[reports.MosovoCompliance]) -> List[Flowable]:
+    if mosovo is None:
+        return [text("No MOSOVO DI checks were submitted in this period.")]
+    story: List[Flowable] = [text(f"{mosovo.checks} DI checks of home visits against the SOPs.")]
+    story += bullets([f.statement for f in mosovo.figures])
+    story += bullets([f"Visits overdue: {mosovo.overdue_visits} (total {mosovo.days_overdue_total:g} days; "
+                      f"longest {mosovo.days_overdue_max:g} days)."])
+    if mosovo.oldest_task_days is not None:
+        story += bullets([f"Supervisory backlog: the oldest outstanding task seen was {mosovo.oldest_task_days:g} days old."])
+    return story + caveat(mosovo.checks)
+
+
+def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
+    if not trends:
+        return [text("No baseline is comparable with this period's grades.")]
+    story: List[Flowable] = []
+    for trend in trends:
+        scope = trend.area or "all areas"
+        story.append(text(f"Against the {trend.baseline} ({scope}; {trend.baseline_total} cases as published), "
+                          f"this period's {trend.current_total} case grades:"))
+        story += bullets([c.statement for c in trend.comparisons])
+    return story
+
+
+def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]:
+    story: List[Flowable] = [text(
+        "Cases were chosen by recorded random draws: each sample below can be re-derived from its method, "
+        "parameters, seed and the fingerprint (SHA-256 of the sorted case references) of the case list it was "
+        "drawn from. Only submitted reviews count. Percentages carry Wilson 95% intervals; comparisons with "
+        f"baselines use Newcombe's interval for a difference. Groups of fewer than {stats.SMALL_SAMPLE} "
+        "cases are flagged as indicative only.")]
+    if not samples:
+        return story + [text("No samples were used.")]
+    rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn"]]
+    for s in samples:
+        rows.append([f"{s.id}: {s.name}", s.period,
+                     f"{s.method} {json.dumps(s.params, sort_keys=True)} ({s.algorithm or 'default'}); {s.items} cases",
+                     s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
+                     f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}"])
+    return story + [table(rows, [1.3, 0.8, 2, 1.1, 2.6, 1.6])]
+
+
+# --------------------------------------------------------------------------- the three documents
+
+def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: str = "") -> List[Flowable]:
+    story = cover(report.header, purpose, recipient)
+    overall = report.overall
+    story += [Heading("Headline figures"),
+              text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
+                   "submitted in the period."),
+              *grade_sections([overall], "All reviews"), *caveat(overall.total)]
+    story += [Heading("Completion of the round")]
+    if report.completion:
+        rows = [["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
+        rows += [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue, percent(c.completion)]
+                 for c in report.completion]
+        story.append(table(rows, [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6]))
+    else:
+        story.append(text("No reviews were assigned for this period."))
+    story += [Heading("Grades by area"), *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
+              Heading("Grades by team", 1), *grade_sections(report.by_team, "Team"),
+              Heading("Grades by month", 1), *grade_sections(report.by_month, "Month"),
+              Heading("Themes"), *theme_table(report.themes.get("All", [])),
+              Heading("Compliance with the checklist"), *compliance_table(report.compliance),
+              Heading("Actions outstanding"), *action_table(report.actions),
+              Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
+              Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
+              Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
+              Heading("Methodology"), *methodology_block(report.samples)]
+    return story
+
+
+def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str = "") -> List[Flowable]:
+    story = cover(pack.header, purpose, recipient)
+    story += [Heading("Summary of judgements"),
+              text("Grades given by the force's own reviewers (self-assessment) in each area of practice."),
+              *grade_sections([b.grades for b in pack.areas] + [pack.overall], "Area")]
+    for block in pack.areas:
+        story += [PageBreak(), Heading(block.area), Heading("Grade distribution", 1),
+                  *grade_sections([block.grades], "Self-assessment"), grade_chart(block.grades), *caveat(block.grades.total)]
+        story += [Heading("Strengths", 1)]
+        story += bullets([f"{t.label}: a strength in {t.strength.count} of {t.strength.total} reviews" for t in block.strengths]
+                         + block.strength_notes) or [text("None recorded.")]
+        story += [Heading("Work in progress", 1), *action_table(block.work_in_progress)]
+        story += [Heading("Areas for improvement", 1)]
+        story += bullets([f"{t.label}: a weakness in {t.weakness.count} of {t.weakness.total} reviews" for t in block.improvements]
+                         + block.improvement_notes) or [text("None recorded.")]
+        story += [Heading("Case-file analysis", 1)]
+        if block.independent is not None:
+            story += grade_sections([block.independent], "Independent grades")
+        story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
+    story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
+              Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
+              Heading("Comparison with previous inspections"), *trend_block(pack.trends),
+              Heading("Recommendations tracker")]
+    rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]
+    rows += [[r.code, r.text, r.timescale, r.owner, r.status, r.evidence] for r in pack.recommendations]
+    story += [table(rows, [0.8, 2.6, 0.9, 1.1, 0.9, 2.2]), PageBreak(), Heading("Methodology annex"),
+              text("Self-assessment serves two purposes: raising awareness of strengths and weaknesses, and "
+                   "setting a baseline against which progress is measured."),
+              *methodology_block(pack.samples)]
+    return story
+
+
+def feedback_story(sheet: reports.FeedbackSheet) -> List[Flowable]:
+    story: List[Flowable] = [text(sheet.header.marking, "title"), Heading(f"Case review feedback: {sheet.case_reference}")]
+    for label, value in [("Area", sheet.area), ("Team", sheet.team), ("Officer", sheet.officer),
+                         ("Form", sheet.form_title), ("Sample month", sheet.period), ("Reviewer", sheet.reviewer),
+                         ("Submitted", sheet.submitted_at or ""), ("Grade", sheet.grade),
+                         ("Suggested grade", sheet.suggested_grade), ("Reason for a different grade", sheet.override_rationale),
+                         ("Feedback given", sheet.feedback_date or "")]:
+        if value not in ("", None):
+            story.append(labelled(label, value))
+    story += [Heading("Checklist"), table([["Question", "Answer"]] + [[a.question, a.answer] for a in sheet.answers], [3, 2])]
+    for title, body in [("Strengths", sheet.strengths), ("Areas for improvement", sheet.improvements),
+                        ("Feedback", sheet.feedback)]:
+        story += [Heading(title), text(body or "None recorded.")]
+    story += [Heading("Actions"), *action_table(sheet.actions)]
+    return story
+
+
+def export_monthly(report: reports.MonthlyReport, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
+                   progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+    return _export(lambda: monthly_story(report, purpose, recipient), target, report.header, "monthly",
+                   f"Monthly QA report, {report.header.filter.label()}", actor=actor, purpose=purpose,
+                   recipient=recipient, progress=progress, cancel=cancel,
+                   rows={"reviews": report.overall.total, "areas": len(report.by_area), "actions": len(report.actions)})
+
+
+def export_pack(pack: reports.InspectionPack, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
+                progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+    return _export(lambda: pack_story(pack, purpose, recipient), target, pack.header, "pack",
+                   f"Inspection self-assessment pack, {pack.header.filter.label()}", actor=actor, purpose=purpose,
+                   recipient=recipient, progress=progress, cancel=cancel,
+                   rows={"reviews": pack.overall.total, "areas": len(pack.areas),
+                         "recommendations": len(pack.recommendations)})
+
+
+def export_feedback(sheet: reports.FeedbackSheet, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
+                    progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+    return _export(lambda: feedback_story(sheet), target, sheet.header, "feedback",
+                   f"Feedback on review {sheet.review_id}", actor=actor, purpose=purpose, recipient=recipient,
+                   progress=progress, cancel=cancel, rows={"reviews": 1, "review_id": sheet.review_id})
