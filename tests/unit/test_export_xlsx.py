@@ -194,3 +194,21 @@ def test_sheet_titles_are_legal_and_unique():
     assert len(first) == 31
     second = xlsx.sheet_title(long, [first])
     assert second.endswith(" (2)") and len(second) == 31
+
+
+def test_cli_exports_the_workbook_for_a_qa_lead_and_refuses_a_reviewer(data, db, tmp_path, capsys):
+    import json
+
+    from qatt import cli
+    from tests.factories import make_user
+
+    make_user("lead", "qa_lead")
+    target = tmp_path / "cli.xlsx"
+    args = ["--db", db.qatt_url, "export", "xlsx", "--out", str(target), "--from", "2024-04", "--to", "2024-05",
+            "--purpose", "Board", "--recipient", "ACC", "--marking", "OFFICIAL", "--json"]
+    assert cli.main(args + ["--user", "lead"]) == 0
+    output = json.loads(capsys.readouterr().out)
+    assert output["rows"]["Reviews cp_check"] == 8 and output["marking"] == "OFFICIAL"
+    assert openpyxl.load_workbook(target)["Summary"].oddHeader.center.text == "OFFICIAL"
+    assert cli.main(args + ["--user", "rev1"]) == 2
+    assert "only a qa lead" in capsys.readouterr().err
