@@ -368,3 +368,16 @@ def test_problem_as_dict_carries_every_field():
     problem = Problem("f.csv", 3, "Ref", "bad")
     assert problem.as_dict() == {"file": "f.csv", "row": 3, "column": "Ref", "message": "bad"}
     assert str(Problem("f.csv", 3, "", "bad")) == "f.csv, row 3: bad"
+
+
+def test_an_unreadable_csv_row_is_a_user_error_naming_the_row(sqlite_db, tmp_path):
+    path = write_csv(tmp_path / "cases.csv", [["Ref", "Summary"], ["A", "fine"], ["B", "x" * 200_000]])
+    with pytest.raises(QattError, match=r"cases.csv, row 3: cannot read the CSV \(field larger than field limit"):
+        importing.import_population(path, name="x", actor="lead")
+    assert nothing_written()
+
+
+def test_the_sqlite_page_cache_is_restored_after_an_import(sqlite_db, tmp_path):
+    before = sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0]
+    importing.import_population(many_rows(tmp_path), name="x", actor="lead")
+    assert sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0] == before
