@@ -341,7 +341,7 @@ def test_verification_detects_a_record_rewritten_consistently_with_a_new_seed(ro
     population = officers_population()
     result = _stratified(population)
     spec = sampling.DrawSpec(method="stratified", seed=6, per_stratum=3, stratify=("officer",), reserves=1)
-    strata, _ = sampling._read_strata(population.id, ("officer",), {"area": "North"}, None, None)
+    strata = sampling._read_strata(population.id, ("officer",), {"area": "North"}, None, None)
     other, _ = sampling.derive_draw(spec, strata)
     case_ids = dict(m.Case.select(m.Case.reference, m.Case.id).where(m.Case.population == population).tuples())
     m.Sample.update(seed="6").where(m.Sample.id == result.sample_id).execute()
