@@ -475,7 +475,7 @@ _THEMES_SCHEMA: Dict[str, Any] = {
 # Reading YAML. YAML 1.1 reads an unquoted `no` as false (so `equals: no` would silently become
 # a boolean); this loader keeps only true/false as booleans and rejects duplicate keys.
 
-class _FormYamlLoader(yaml.SafeLoader):
+class _FormYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed: ~5x faster
     pass
 
 
@@ -487,7 +487,7 @@ _FormYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Dict[Any, Any]:
+def _construct_mapping(loader: _FormYamlLoader, node: yaml.MappingNode) -> Dict[Any, Any]:
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
@@ -538,8 +538,7 @@ class FormProblem(Exception):
 
 def schema_problem(instance: Any, schema: Mapping[str, Any]) -> Optional[FormProblem]:
     """The most relevant schema violation as a FormProblem, or None when the instance is valid."""
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
     if error is None:
         return None
     message = error.message
