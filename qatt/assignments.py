@@ -56,8 +56,8 @@ def assign(sample_item_ids: Iterable[int], reviewer: str, actor: str, role: str 
     with write_transaction(database_proxy.obj):
         result = [_assign_one(item_id, reviewer, actor, role, due_date) for item_id in ids]
         if result:
-            audit.record(actor, audit.ALTERATION, "assignment", ",".join(str(i) for i in ids[:20]),
-                         {"sample_items": len(ids), "reviewer": reviewer, "role": role,
+            audit.record(actor, audit.ALTERATION, "assignment", reviewer,
+                         {"sample_items": ids, "reviewer": reviewer, "role": role,
                           "due_date": due_date.isoformat() if due_date else None})
     return result
 

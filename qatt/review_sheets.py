@@ -221,6 +221,7 @@ class _Row:
     answers: Dict[str, Any]
     details: Dict[str, Any]
     cells: Dict[str, str]  # column key -> cell address, for messages
+    invalid: set = field(default_factory=set)  # question ids whose cell was already reported
 
 
 def _read_key(wb, path: Path) -> Dict[str, Any]:
@@ -272,6 +273,7 @@ def _read_rows(sheet, form: forms.Form, path: Path) -> Tuple[List[_Row], List[st
                 clean = forms.validate_answer(question, value)
             except QattError as exc:
                 problems.append(f"case {row.reference}, cell {row.cells[question.id]}: {exc}")
+                row.invalid.add(question.id)
                 continue
             if clean is not None:
                 row.answers[question.id] = clean
@@ -297,6 +299,8 @@ def _check_row(row: _Row, form: forms.Form) -> List[str]:
     if not grade:
         return problems
     for question in forms.missing_required(form, row.answers):
+        if question.id in row.invalid:
+            continue
         problems.append(f"{where}, cell {row.cells[question.id]}: question {question.id} ({question.text}) "
                         "must be answered before the review can be submitted (or clear the grade to keep a draft).")
     picked = next((v.id for v in form.scale.values + form.scale.special

@@ -192,13 +192,9 @@ def _validated(form, answers: Dict[str, Any]) -> Dict[str, Any]:
 
     clean = {}
     for qid, value in answers.items():
-        try:
-            question = form.question(qid)
-        except (KeyError, LookupError):
-            question = None
-        if question is None:
+        if not form.has_question(qid):
             raise QattError(f"The form {form.id} has no question {qid!r}.")
-        clean[qid] = None if value is None or value == "" else forms.validate_answer(question, value)
+        clean[qid] = forms.validate_answer(form.question(qid), value)
     return clean
 
 
@@ -424,7 +420,7 @@ def _require_reviewer_or(review: m.Review, actor: str, minimum: str, doing: str)
 
 @dataclass
 class ReviewView:
-    """What a user may see of a review. Answers and grades are None when hidden from them."""
+    """A review as shown to a user who may see it (get_review_view checks that)."""
 
     id: int
     sample_item_id: int
@@ -436,15 +432,15 @@ class ReviewView:
     form_version: str
     form_hash: str
     version: int
-    answers: Optional[Dict[str, Any]]
-    suggested_grade: Optional[str]
-    grade: Optional[str]
-    override_rationale: Optional[str]
-    strengths: Optional[str]
-    improvements: Optional[str]
-    feedback: Optional[str]
+    answers: Dict[str, Any]
+    suggested_grade: str
+    grade: str
+    override_rationale: str
+    strengths: str
+    improvements: str
+    feedback: str
     feedback_date: Optional[str]
-    compliance: Optional[Dict[str, Any]]
+    compliance: Dict[str, Any]
     actions: List[Dict[str, Any]] = field(default_factory=list)
     submitted_at: Optional[str] = None
 

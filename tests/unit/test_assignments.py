@@ -24,7 +24,7 @@ def test_a_qa_lead_assigns_cases_with_a_due_date(people):
     made = assignments.assign([i.id for i in items], "sup.b", "lead", due_date=dt.date(2024, 5, 31))
     assert [(a.reviewer, a.role, a.due_date) for a in made] == [("sup.b", "first", dt.date(2024, 5, 31))] * 3
     event = m.AuditEvent.select().where(m.AuditEvent.object_type == "assignment").get()
-    assert event.details["sample_items"] == 3 and event.details["reviewer"] == "sup.b"
+    assert event.details["sample_items"] == [i.id for i in items] and event.details["reviewer"] == "sup.b"
 
 
 def test_a_moderator_assigns_only_their_own_team_and_a_reviewer_not_at_all(people):
