@@ -41,8 +41,7 @@ MAX_CACHED_DATES = 100_000
 
 # Text fields in the order they are written after reference and recorded_date.
 TEXT_FIELDS = ("area", "division", "team", "officer", "supervisor", "risk", "status", "summary")
-CASE_COLUMNS = ("population_id", "reference", "area", "recorded_date", "division", "team", "officer",
-                "supervisor", "risk", "status", "summary", "extra")
+CASE_COLUMNS = ("population_id", "reference", "recorded_date") + TEXT_FIELDS + ("extra",)
 # summary is TEXT; every other text field is a VARCHAR that PostgreSQL enforces.
 MAX_LENGTHS = {name: getattr(m.Case, name).max_length for name in ("reference",) + TEXT_FIELDS[:-1]}
 SHORTEST_LIMIT = min(MAX_LENGTHS.values())
@@ -369,7 +368,12 @@ class _RowChecker:
         # Case.extra is JSON with sorted keys; building it from pre-encoded keys is several times
         # faster than json.dumps per row, which matters at a million rows.
         encode = json.encoder.encode_basestring
-        extra_keys = [(encode(h) + ":", index[h]) for h in sorted(self.extra_headers)]
+        extra_headers = sorted(self.extra_headers)
+        extra_keys = [encode(h) + ":" for h in extra_headers]
+        # The trailing blank cell makes itemgetter return a tuple even for one extra column;
+        # zip with the keys drops it again.
+        get_extras = itemgetter(*[index[h] for h in extra_headers], width)
+        unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
         extra_used = self.extra_used
         seen = self.seen
         strip = str.strip
@@ -390,24 +394,23 @@ class _RowChecker:
                 recorded = date_cache.get(raw)
                 if recorded is None:
                     recorded = self._parse_date(raw, date_cache)
-            texts = tuple(map(strip, get_texts(cells)))
+            texts = get_texts(cells)
+            # Lengths before stripping: a row that passes here passes after stripping too.
             if (len(cells) > width + 1 or not reference or reference in seen or recorded == ""
                     or max(map(len, texts)) > SHORTEST_LIMIT or len(reference) > SHORTEST_LIMIT):
-                problems = self._problems(number, cells, reference, recorded, texts)
+                problems = self._problems(number, cells, reference, recorded, tuple(map(strip, texts)))
                 if problems:
                     return None, problems
             extra = None
             if extra_keys:
-                parts = []
-                for key, i in extra_keys:
-                    value = cells[i].strip()
-                    if value:
-                        parts.append(key + encode(value))
-                        extra_used.add(i)
+                parts = [key + encode(value) for key, value in zip(extra_keys, map(strip, get_extras(cells))) if value]
                 if parts:
                     extra = "{" + ",".join(parts) + "}"
+                    for i in unnamed_extras:
+                        if cells[i].strip():
+                            extra_used.add(i)
             seen.add(reference)
-            return (population_id, reference, texts[0], recorded, *texts[1:], extra), no_problems
+            return (population_id, reference, recorded, *map(strip, texts), extra), no_problems
 
         return check
 
