@@ -4,6 +4,9 @@ Generates an N-row, 12-column case extract with qatt.demo, then in separate proc
 peak memory figure is its own) measures:
   (a) bare:  csv.reader + sqlite3 executemany into a 12-column TEXT table, no checks
              (on PostgreSQL: COPY of the file straight into such a table);
+  (a2) bare-indexed: the same into a table with the Case table's keys and indexes (integer
+             primary key, population id, unique (population, reference) and population indexes),
+             to show what the schema itself costs;
   (b) qatt:  importing.import_population (sniffing, validation, dates, extra JSON, duplicate
              check, fingerprint, audit, one transaction) into a migrated QATT database.
 
@@ -40,30 +43,44 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def bare_sqlite(csv_path: Path, workdir: Path) -> int:
-    con = sqlite3.connect(str(workdir / "bare.sqlite3"), isolation_level=None)
+def bare_sqlite(csv_path: Path, workdir: Path, indexed: bool) -> int:
+    con = sqlite3.connect(str(workdir / ("bare-indexed.sqlite3" if indexed else "bare.sqlite3")), isolation_level=None)
     for pragma in SQLITE_PRAGMAS:
         con.execute(pragma)
     with open(csv_path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader)
-        con.execute(f"CREATE TABLE bare ({', '.join(f'c{i} TEXT' for i in range(len(header)))})")
+        columns = [f"c{i}" for i in range(len(header))]
+        if indexed:
+            con.execute(f"CREATE TABLE bare (id INTEGER NOT NULL PRIMARY KEY, population_id INTEGER NOT NULL, "
+                        f"{', '.join(f'{c} TEXT' for c in columns)})")
+            con.execute("CREATE INDEX bare_population ON bare (population_id)")
+            con.execute("CREATE UNIQUE INDEX bare_population_reference ON bare (population_id, c0)")
+            sql = f"INSERT INTO bare (population_id, {', '.join(columns)}) VALUES (1, {', '.join('?' * len(columns))})"
+        else:
+            con.execute(f"CREATE TABLE bare ({', '.join(f'{c} TEXT' for c in columns)})")
+            sql = f"INSERT INTO bare VALUES ({', '.join('?' * len(columns))})"
         con.execute("BEGIN")
-        cur = con.cursor()
-        cur.executemany(f"INSERT INTO bare VALUES ({', '.join('?' * len(header))})", reader)
+        con.cursor().executemany(sql, reader)
         con.execute("COMMIT")
     return con.execute("SELECT COUNT(*) FROM bare").fetchone()[0]
 
 
-def bare_postgres(csv_path: Path, url: str) -> int:
+def bare_postgres(csv_path: Path, url: str, indexed: bool) -> int:
     db = make_database(url)
     db.connect()
     with open(csv_path, newline="", encoding="utf-8") as fh:
-        width = len(next(csv.reader(fh)))
+        columns = [f"c{i}" for i in range(len(next(csv.reader(fh))))]
         fh.seek(0)
         with db.atomic():
-            db.execute_sql(f"CREATE TABLE bare ({', '.join(f'c{i} TEXT' for i in range(width))})")
-            db.cursor().copy_expert("COPY bare FROM STDIN WITH (FORMAT csv, HEADER)", fh)
+            if indexed:
+                db.execute_sql(f"CREATE TABLE bare (id SERIAL PRIMARY KEY, population_id INTEGER NOT NULL DEFAULT 1, "
+                               f"{', '.join(f'{c} TEXT' for c in columns)})")
+                db.execute_sql("CREATE INDEX bare_population ON bare (population_id)")
+                db.execute_sql("CREATE UNIQUE INDEX bare_population_reference ON bare (population_id, c0)")
+            else:
+                db.execute_sql(f"CREATE TABLE bare ({', '.join(f'{c} TEXT' for c in columns)})")
+            db.cursor().copy_expert(f"COPY bare ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER)", fh)
     return db.execute_sql("SELECT COUNT(*) FROM bare").fetchone()[0]
 
 
@@ -77,8 +94,9 @@ def qatt_import(csv_path: Path, url: str) -> int:
 
 def worker(kind: str, csv_path: Path, url: str, workdir: Path) -> None:
     start = time.perf_counter()
-    if kind == "bare":
-        rows = bare_postgres(csv_path, url) if is_postgres_url(url) else bare_sqlite(csv_path, workdir)
+    if kind.startswith("bare"):
+        indexed = kind == "bare-indexed"
+        rows = bare_postgres(csv_path, url, indexed) if is_postgres_url(url) else bare_sqlite(csv_path, workdir, indexed)
     else:
         rows = qatt_import(csv_path, url)
     print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "peak_mb": peak_mb()}))
@@ -120,7 +138,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (best time counts)")
     parser.add_argument("--db", help="postgresql:// URL to benchmark PostgreSQL (default: SQLite files)")
-    parser.add_argument("--worker", choices=("bare", "qatt"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("bare", "bare-indexed", "qatt"), help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -140,21 +158,21 @@ def main() -> None:
         print(f"generated {args.rows:,} rows x {len(demo.HEADERS)} columns ({size_mb:.0f} MB) "
               f"in {time.perf_counter() - start:.1f} s")
         backend = "PostgreSQL" if args.db else "SQLite"
-        runs: dict = {"bare": [], "qatt": []}
+        runs: dict = {"bare": [], "bare-indexed": [], "qatt": []}
         for _ in range(args.repeat):
             for kind in runs:
                 result = run(kind, csv_path, args.db, workdir)
                 assert result["rows"] == args.rows, result
                 runs[kind].append(result)
                 (workdir / f"{kind}.sqlite3").unlink(missing_ok=True)
-    bare = min(runs["bare"], key=lambda r: r["seconds"])
-    qatt = min(runs["qatt"], key=lambda r: r["seconds"])
+    best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
     print("all runs (s): " + "; ".join(f"{k} " + ", ".join(f"{r['seconds']:.1f}" for r in v) for k, v in runs.items()))
-    print(f"{backend}: bare load  {bare['seconds']:6.1f} s  {args.rows / bare['seconds']:>9,.0f} rows/s  "
-          f"peak {bare['peak_mb']:.0f} MB")
-    print(f"{backend}: QATT import {qatt['seconds']:6.1f} s  {args.rows / qatt['seconds']:>9,.0f} rows/s  "
-          f"peak {qatt['peak_mb']:.0f} MB")
-    print(f"ratio QATT / bare: {qatt['seconds'] / bare['seconds']:.2f}")
+    for kind, label in (("bare", "bare load"), ("bare-indexed", "bare, Case indexes"), ("qatt", "QATT import")):
+        r = best[kind]
+        print(f"{backend}: {label:<19} {r['seconds']:6.1f} s  {args.rows / r['seconds']:>9,.0f} rows/s  "
+              f"peak {r['peak_mb']:.0f} MB")
+    print(f"ratio QATT / bare: {best['qatt']['seconds'] / best['bare']['seconds']:.2f}; "
+          f"QATT / bare with Case indexes: {best['qatt']['seconds'] / best['bare-indexed']['seconds']:.2f}")
 
 
 if __name__ == "__main__":

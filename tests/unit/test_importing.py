@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import threading
 
 import openpyxl
 import pytest
@@ -311,14 +310,14 @@ def test_cancel_midway_leaves_no_population_and_no_cases(db, tmp_path, monkeypat
     monkeypatch.setattr(importing, "BATCH_ROWS", 10)
     token = CancelToken()
     written = []
-    real_insert = importing._CaseWriter.insert
+    real_write = importing._CaseWriter.write
 
-    def insert_then_cancel(self, batch):
-        real_insert(self, batch)
+    def write_then_cancel(self, batch):
+        real_write(self, batch)
         written.append(len(batch))
         token.cancel()
 
-    monkeypatch.setattr(importing._CaseWriter, "insert", insert_then_cancel)
+    monkeypatch.setattr(importing._CaseWriter, "write", write_then_cancel)
     with pytest.raises(Cancelled):
         importing.import_population(many_rows(tmp_path, 500), name="x", actor="lead", cancel=token)
     assert written and sum(written) < 500  # rows really were written before the cancel
@@ -328,41 +327,18 @@ def test_cancel_midway_leaves_no_population_and_no_cases(db, tmp_path, monkeypat
 def test_a_database_failure_midway_leaves_nothing(db, tmp_path, monkeypatch):
     monkeypatch.setattr(importing, "BATCH_ROWS", 10)
     calls = []
-    real_insert = importing._CaseWriter.insert
+    real_write = importing._CaseWriter.write
 
     def fail_on_third_batch(self, batch):
         calls.append(1)
         if len(calls) == 3:
             raise OSError("disk full")
-        real_insert(self, batch)
+        real_write(self, batch)
 
-    monkeypatch.setattr(importing._CaseWriter, "insert", fail_on_third_batch)
+    monkeypatch.setattr(importing._CaseWriter, "write", fail_on_third_batch)
     with pytest.raises(OSError, match="disk full"):
         importing.import_population(many_rows(tmp_path), name="x", actor="lead")
     assert nothing_written()
-
-
-def test_a_failure_while_reading_leaves_nothing_and_stops_the_writer(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(importing, "BATCH_ROWS", 10)
-
-    def progress_that_fails(done, total, message):
-        if done:
-            raise RuntimeError("worker crashed")
-
-    with pytest.raises(RuntimeError):
-        importing.import_population(many_rows(tmp_path, 300), name="x", actor="lead", progress=progress_that_fails)
-    assert nothing_written()
-    assert not [t for t in threading.enumerate() if t.name == "qatt-import-writer"]
-
-
-def test_an_in_memory_sqlite_database_is_written_without_a_second_thread(tmp_path):
-    from qatt.storage.db import open_database
-
-    database = open_database(":memory:")
-    try:
-        assert importing.import_population(many_rows(tmp_path), name="x", actor="lead").rows == 95
-    finally:
-        database.close()
 
 
 def test_progress_is_reported_up_to_the_whole_file(sqlite_db, tmp_path, monkeypatch):
@@ -399,9 +375,3 @@ def test_an_unreadable_csv_row_is_a_user_error_naming_the_row(sqlite_db, tmp_pat
     with pytest.raises(QattError, match=r"cases.csv, row 3: cannot read the CSV \(field larger than field limit"):
         importing.import_population(path, name="x", actor="lead")
     assert nothing_written()
-
-
-def test_the_sqlite_page_cache_is_restored_after_an_import(sqlite_db, tmp_path):
-    before = sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0]
-    importing.import_population(many_rows(tmp_path), name="x", actor="lead")
-    assert sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0] == before
