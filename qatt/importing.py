@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 from qatt import audit
 from qatt.errors import Cancelled, QattError
 from qatt.fingerprint import fingerprint_references
-from qatt.mapping import DATE_FORMATS, FIELD_LABELS, check_mapping, suggest_mapping
+from qatt.mapping import FIELD_LABELS, check_date_format, check_mapping, suggest_mapping
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
@@ -581,15 +581,10 @@ def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[s
     return mapping
 
 
-def _check_date_format(date_format: str) -> None:
-    if date_format not in DATE_FORMATS:
-        raise QattError(f"Unknown date format {date_format!r}; choose one of {', '.join(DATE_FORMATS)}.")
-
-
 def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[str] = None, date_format: str = "auto",
                progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> List[Problem]:
     """Dry run: every problem the import would report (up to MAX_LISTED_PROBLEMS); nothing is written."""
-    _check_date_format(date_format)
+    check_date_format(date_format)
     with _open_table(Path(path), sheet) as table:
         mapping = _resolve_mapping(table, mapping)
         result = _scan(table, mapping, date_format, None, True, progress or no_progress, cancel)
@@ -604,7 +599,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     Raises ImportProblems (nothing written) if any row is invalid and skip_invalid is False,
     and Cancelled (nothing written) if `cancel` is set before the end."""
     path = Path(path)
-    _check_date_format(date_format)
+    check_date_format(date_format)
     name = name.strip()
     if not name:
         raise QattError("Give the population a name.")

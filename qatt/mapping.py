@@ -137,7 +137,8 @@ def _check_shape(mapping: object, source: str) -> Dict[str, str]:
     return dict(mapping)
 
 
-def _check_date_format(date_format: str) -> str:
+def check_date_format(date_format: str) -> str:
+    """The date format if it is one QATT knows, else a QattError listing them."""
     if date_format not in DATE_FORMATS:
         raise QattError(f"Unknown date format {date_format!r}; choose one of {', '.join(DATE_FORMATS)}.")
     return date_format
@@ -149,7 +150,7 @@ def save_mapping(name: str, mapping: Dict[str, str], actor: str, date_format: st
     if not name:
         raise QattError("Give the mapping a name.")
     mapping = _check_shape(mapping, f"The mapping {name!r}")
-    _check_date_format(date_format)
+    check_date_format(date_format)
     saved = m.ColumnMapping.get_or_none(m.ColumnMapping.name == name)
     action = audit.ALTERATION if saved is not None else audit.COLLECTION
     if saved is None:
@@ -175,7 +176,7 @@ def load_saved(name_or_path: str) -> SavedMapping:
             raise QattError(f"Cannot read mapping file {name_or_path}: {exc}. It must be UTF-8 JSON.") from None
         if isinstance(content, dict) and isinstance(content.get("mapping"), dict):
             date_format = content.get("date_format", "auto")
-            return SavedMapping(_check_shape(content["mapping"], name_or_path), _check_date_format(date_format))
+            return SavedMapping(_check_shape(content["mapping"], name_or_path), check_date_format(date_format))
         return SavedMapping(_check_shape(content, name_or_path))
     saved = m.ColumnMapping.get_or_none(m.ColumnMapping.name == name_or_path)
     if saved is None:
