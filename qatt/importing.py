@@ -284,14 +284,14 @@ def _open_workbook(path: Path, sheet: Optional[str]) -> Iterator[_Table]:
         except WorksheetNotFound:
             raise QattError(f"{path.name} has no sheet called {sheet!r}; its sheets are "
                             f"{', '.join(map(repr, names))}.") from None
-        first_row = (data.start or (0, 0))[0] + 1  # the used range may start below row 1
-        total = data.height
+        # iter_rows starts at row 1 even when the used range starts lower, so the offset is the row.
+        total = (data.end or (0, 0))[0] + 1
         done = [0]
 
         def numbered() -> Iterator[Tuple[int, list]]:
-            for offset, cells in enumerate(data.iter_rows()):
-                done[0] = offset
-                yield first_row + offset, cells
+            for number, cells in enumerate(data.iter_rows(), start=1):
+                done[0] = number
+                yield number, cells
 
         rows = numbered()
         header_row, raw_headers = _first_non_blank(rows)

@@ -129,6 +129,17 @@ def test_xlsx_named_sheet_is_read_and_sheets_are_listed(db, tmp_path):
     assert [c.reference for c in cases(result.population_id)] == ["U1", "U2"]
 
 
+def test_xlsx_row_numbers_match_excel_when_the_table_starts_lower_down(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["B3"], sheet["C3"] = "Ref", "Recorded"
+    sheet["B4"], sheet["C4"] = "A", "bad"
+    sheet["C5"] = "01/01/2024"
+    book.save(tmp_path / "cases.xlsx")
+    problems = importing.check_file(tmp_path / "cases.xlsx", None)
+    assert [(p.row, p.column) for p in problems] == [(4, "Recorded"), (5, "Ref")]
+
+
 def test_unknown_sheet_names_the_sheets_there_are(tmp_path):
     path = write_xlsx(tmp_path / "cases.xlsx", {"Cases": [["URN"], ["U1"]]})
     with pytest.raises(QattError, match="no sheet called 'Missing'.*'Cases'"):
