@@ -40,7 +40,7 @@ class Context:
             from qatt import users
 
             self._db = open_database(self.db_url)
-            users.ensure_user(self.actor)
+            users.register_login(self.actor)
         return self._db
 
     def emit(self, data: Any, text: Optional[str] = None) -> None:

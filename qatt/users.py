@@ -30,6 +30,19 @@ def ensure_user(username: str, role: str = "reviewer", display_name: str = "", t
     return user
 
 
+def register_login(username: str) -> m.User:
+    """Register the person opening the database. Whoever opens a brand-new database (from the app
+    or the CLI) becomes its administrator: otherwise nobody could ever be given a role."""
+    from qatt import audit
+
+    if m.User.select().exists():
+        return ensure_user(username)
+    user = ensure_user(username, "admin")
+    audit.record(username, audit.ALTERATION, "user", username,
+                 {"field": "role", "old": None, "new": "admin", "why": "first user of a new database"})
+    return user
+
+
 def set_role(actor: str, username: str, role: str) -> m.User:
     from qatt import audit
 

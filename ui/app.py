@@ -12,9 +12,8 @@ from urllib.parse import urlparse
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from qatt import audit, browse, users
+from qatt import browse, users
 from qatt.errors import QattError
-from qatt.storage import models as m
 from qatt.storage.db import is_postgres_url, open_database, resolve_url
 from ui.context import AppContext
 from ui.main_window import MainWindow
@@ -33,12 +32,7 @@ def database_label(url: str) -> str:
 def ensure_desktop_user(actor: str) -> None:
     """Register the user; whoever opens a brand-new database becomes its administrator, because
     otherwise nobody could ever be given a role to draw samples or manage users."""
-    if m.User.select().exists():
-        users.ensure_user(actor)
-        return
-    users.ensure_user(actor, "admin")
-    audit.record(actor, audit.ALTERATION, "user", actor, {"field": "role", "old": None, "new": "admin",
-                                                          "why": "first user of a new database"})
+    users.register_login(actor)
 
 
 def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindow:

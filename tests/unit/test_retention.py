@@ -119,3 +119,12 @@ def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
     database.close()
     assert main(["--db", url, "audit", "verify"]) == 1
     assert "BROKEN" in capsys.readouterr().out
+
+
+def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys):
+    url = str(tmp_path / "q.sqlite3")
+    assert main(["--db", url, "--user", "chief", "users", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"active": True, "role": "admin", "team": "", "username": "chief"}]
+    # ...so the README's set-up works: the administrator gives a role, a later user cannot.
+    assert main(["--db", url, "--user", "chief", "users", "--set-role", "alice", "qa_lead"]) == 0
+    assert main(["--db", url, "--user", "alice", "users", "--set-role", "alice", "admin"]) == 2
