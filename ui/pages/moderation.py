@@ -1,7 +1,308 @@
-"""The Moderation page (a stub: another part of the project replaces this file with the real page)."""
+"""The Moderation page: a sample's first and second reviews case by case, both grades side by side once
+both are submitted, and how far the two sets of reviewers agree on the sample.
 
-from ui.pages._stub import ComingSoonPage
+The blind rule is the core's: grades come only from qatt.reviews.moderation_view, which refuses while the
+viewer's own review of the case is a draft. Grades are shown only when both reviews are submitted, so a
+moderator choosing cases to second-review never sees a first grade before grading the case themselves.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Dict, List, Optional, Tuple
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout,
+    QWidget,
+)
+
+from qatt import browse, reports, reviews, sampling, stats, users
+from qatt.commands.agreement import pairs_for_sample
+from qatt.errors import PermissionDenied, QattError
+from ui.context import AppContext
+from ui.messages import show_problem
+from ui.qtmodels.tuple_model import TupleTableModel
+
+HIDDEN = "hidden until you submit your review"
+MODERATORS_ONLY = "shown to moderators"
+NOT_COMPARED = "Both reviews must be submitted before they are compared side by side."
+CHOOSE_CASE = "Choose a case to compare its first and second reviews."
+
+# Row: (sample item id, reference, first review, second review, first grade, second grade, agree?)
+CASE_COLUMNS = [("Reference", 1, None), ("First review", 2, None), ("Second review", 3, None),
+                ("First grade", 4, None), ("Second grade", 5, None), ("Agree?", 6, None)]
+# Row: (question, first answer, second answer)
+DIFFERENCE_COLUMNS = [("Question", 0, None), ("First reviewer's answer", 1, None),
+                      ("Second reviewer's answer", 2, None)]
 
 
-class ModerationPage(ComingSoonPage):
-    title = "Moderation"
+class ModerationPage(QWidget):
+    """Emits open_review_requested(review id) after starting (or reopening) the viewer's second review,
+    so the main window can hand over to the Review page."""
+
+    open_review_requested = Signal(int)
+
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.vocab = reports.Vocabulary.load()
+        self.views: Dict[int, reviews.ModerationView] = {}  # sample item id -> what the viewer may compare
+        self.explanations: Dict[int, str] = {}  # sample item id -> why there is nothing to compare
+        self.first_review_ids: Dict[int, Optional[int]] = {}
+
+        self.sample_choice = QComboBox()
+        self.sample_choice.setAccessibleName("Sample to moderate")
+        self.sample_choice.currentIndexChanged.connect(lambda _index: self.show_sample())
+        sample_label = QLabel("&Sample:")
+        sample_label.setBuddy(self.sample_choice)
+        self.start_button = QPushButton("Start &second review")
+        self.start_button.setAccessibleName("Start or reopen your second review of the chosen case")
+        self.start_button.setToolTip("Start an independent second review of the chosen case (moderators), "
+                                     "or reopen your own, on the Review page.")
+        self.start_button.clicked.connect(self.start_second_review)
+
+        self.cases = TupleTableModel(CASE_COLUMNS, parent=self)
+        self.case_table = QTableView()
+        self.case_table.setAccessibleName("Cases of the sample with the state of both reviews")
+        self.case_table.setModel(self.cases)
+        self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.case_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.case_table.horizontalHeader().setStretchLastSection(True)
+        self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.show_case())
+
+        self.agreement = self._text_label("Agreement between first and second reviewers")
+        self.comparison_note = self._text_label("Comparison of the chosen case")
+        self.first_details = self._text_label("First review")
+        self.second_details = self._text_label("Second review")
+        self.differences = TupleTableModel(DIFFERENCE_COLUMNS, parent=self)
+        self.difference_table = QTableView()
+        self.difference_table.setAccessibleName("Questions the two reviewers answered differently")
+        self.difference_table.setModel(self.differences)
+        self.difference_table.horizontalHeader().setStretchLastSection(True)
+
+        self._lay_out(sample_label)
+        self.refresh()
+
+    # -- layout ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _text_label(name: str) -> QLabel:
+        label = QLabel("")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setAccessibleName(name)
+        return label
+
+    @staticmethod
+    def _group(title: str, *widgets: QWidget) -> QGroupBox:
+        box = QGroupBox(title)
+        layout = QVBoxLayout(box)
+        for widget in widgets:
+            layout.addWidget(widget)
+        return box
+
+    def _lay_out(self, sample_label: QLabel) -> None:
+        top = QHBoxLayout()
+        top.addWidget(sample_label)
+        top.addWidget(self.sample_choice, 1)
+        top.addWidget(self.start_button)
+        side_by_side = QHBoxLayout()
+        side_by_side.addWidget(self._group("First review", self.first_details), 1)
+        side_by_side.addWidget(self._group("Second review", self.second_details), 1)
+        comparison = QWidget()
+        comparison_layout = QVBoxLayout(comparison)
+        comparison_layout.setContentsMargins(0, 0, 0, 0)
+        comparison_layout.addWidget(self.comparison_note)
+        comparison_layout.addLayout(side_by_side)
+        comparison_layout.addWidget(QLabel("Answered differently:"))
+        comparison_layout.addWidget(self.difference_table, 1)
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(self.case_table, 1)
+        upper_layout.addWidget(self._group("Agreement for the sample", self.agreement))
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(upper)
+        splitter.addWidget(comparison)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    # -- samples -----------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the list of samples and the chosen one (reviews may have been submitted meanwhile)."""
+        current = self.selected_sample_id()
+        self.sample_choice.blockSignals(True)
+        self.sample_choice.clear()
+        for sample in sampling.list_samples():
+            name = sample["name"] or f"Sample {sample['sample_id']}"
+            self.sample_choice.addItem(f"{name} ({sample['period'] or 'no period'}, {sample['cases']} cases)",
+                                       sample["sample_id"])
+        self.select_sample(current)
+        self.sample_choice.blockSignals(False)  # one load below, not a second one from the index change
+        self.show_sample()
+
+    def selected_sample_id(self) -> Optional[int]:
+        return self.sample_choice.currentData()
+
+    def select_sample(self, sample_id: Optional[int]) -> None:
+        index = self.sample_choice.findData(sample_id)
+        self.sample_choice.setCurrentIndex(index if index >= 0 else 0)
+
+    def show_sample(self) -> None:
+        """Load the chosen sample's cases and agreement. Synchronous on purpose: a sample is tens of cases,
+        each compared with a handful of small queries, which is quick enough for the GUI thread."""
+        current_item = self.selected_item_id()
+        sample_id = self.selected_sample_id()
+        self.views.clear()
+        self.explanations.clear()
+        self.first_review_ids.clear()
+        if sample_id is None:
+            self.cases.set_rows([])
+            self.agreement.setText("There are no samples yet: draw one on the Samples page.")
+        else:
+            firsts = browse.review_worklist(sample_id, reviews.FIRST)
+            seconds = browse.review_worklist(sample_id, reviews.SECOND)
+            self.cases.set_rows([self._case_row(first, second) for first, second in zip(firsts, seconds)])
+            self.agreement.setText(self._agreement_html(sample_id))
+        self.select_case(current_item)
+        self.show_case()
+
+    # -- the cases table -----------------------------------------------------------------------------------
+
+    def _status(self, work: browse.WorkItem) -> str:
+        if work.review_id is None:
+            return "not started"
+        who = "you" if work.reviewer == self.context.actor else work.reviewer
+        return f"{work.status} ({who})"
+
+    def _case_row(self, first: browse.WorkItem, second: browse.WorkItem) -> Tuple[object, ...]:
+        """One case: both statuses, and both grades only when the core lets the viewer compare them."""
+        item_id = first.sample_item_id
+        self.first_review_ids[item_id] = first.review_id
+        holds_draft = any(w.reviewer == self.context.actor and w.status == reviews.DRAFT for w in (first, second))
+        both_submitted = first.status == second.status == reviews.SUBMITTED
+        grades: Tuple[str, str, str] = ("", "", "")
+        if not (holds_draft or both_submitted):
+            self.explanations[item_id] = NOT_COMPARED
+        else:
+            try:
+                view = reviews.moderation_view(item_id, self.context.actor)
+            except PermissionDenied as refusal:
+                hidden = HIDDEN if holds_draft else MODERATORS_ONLY
+                grades = (hidden, hidden, "")
+                self.explanations[item_id] = str(refusal)
+            else:
+                grades = self._grades(view)
+        return (item_id, first.reference, self._status(first), self._status(second)) + grades
+
+    def _grades(self, view: reviews.ModerationView) -> Tuple[str, str, str]:
+        if view.first is None or view.second is None:
+            self.explanations[view.sample_item_id] = NOT_COMPARED
+            return ("", "", "")
+        self.views[view.sample_item_id] = view
+        return (self.vocab.grade_label(view.first.grade), self.vocab.grade_label(view.second.grade),
+                "agree" if view.grades_agree else "disagree")
+
+    def selected_item_id(self) -> Optional[int]:
+        rows = self.case_table.selectionModel().selectedRows()
+        return self.cases.row_tuple(rows[0].row())[0] if rows else None
+
+    def select_case(self, sample_item_id: Optional[int]) -> None:
+        for row, values in enumerate(self.cases.rows):
+            if values[0] == sample_item_id:
+                self.case_table.selectRow(row)
+                return
+        self.case_table.clearSelection()
+
+    # -- side by side -----------------------------------------------------------------------------------------
+
+    def show_case(self) -> None:
+        item_id = self.selected_item_id()
+        view = self.views.get(item_id) if item_id is not None else None
+        if view is None:
+            self.comparison_note.setText(html.escape(self.explanations.get(item_id, CHOOSE_CASE)))
+            self.first_details.setText("")
+            self.second_details.setText("")
+            self.differences.set_rows([])
+            return
+        agree = "The grades agree." if view.grades_agree else "The grades differ."
+        self.comparison_note.setText(f"<b>Case {html.escape(view.case_reference)}</b>: {agree}")
+        self.first_details.setText(self._review_html(view.first))
+        self.second_details.setText(self._review_html(view.second))
+        self.differences.set_rows(self._difference_rows(view))
+
+    def _review_html(self, review: reviews.ReviewView) -> str:
+        rationale = review.override_rationale or "none (the grade is the suggested grade)"
+        lines = [
+            f"By {html.escape(review.reviewer)}, submitted {html.escape(review.submitted_at or '')}",
+            f"<b>Grade: {html.escape(self.vocab.grade_label(review.grade))}</b>",
+            f"Suggested grade: {html.escape(self.vocab.grade_label(review.suggested_grade))}",
+            f"Rationale for a different grade: {html.escape(rationale)}",
+        ]
+        return "<br>".join(lines)
+
+    def _difference_rows(self, view: reviews.ModerationView) -> List[Tuple[str, str, str]]:
+        """Each differing answer with its question text, as the reports word answers."""
+        questions = {}
+        for review in (view.second, view.first):  # the first review's form wording wins where both have it
+            content = reviews.get_review(review.id).form_version.content
+            questions.update({q.id: q for q in reports.form_questions(content)})
+        rows = []
+        for question_id in view.differing_answers:
+            question = questions.get(question_id, reports.QuestionInfo(question_id, "text", question_id))
+            answers = (reports.answer_text(question, review.answers.get(question_id), self.vocab) or "no answer"
+                       for review in (view.first, view.second))
+            rows.append((question.header, *answers))
+        return rows
+
+    # -- agreement ------------------------------------------------------------------------------------------------
+
+    def _agreement_html(self, sample_id: int) -> str:
+        """The sample's agreement figures, from the same pairs the `agreement --sample` command reads."""
+        if not users.has_role(self.context.actor, "moderator"):
+            return "Agreement figures for the sample are shown to moderators and above."
+        pairs = pairs_for_sample(sample_id)
+        if not pairs:
+            return "No case of this sample has both reviews submitted yet, so there are no agreement figures."
+        categories = self.vocab.scale_for([grade for _ref, first, second in pairs for grade in (first, second)])
+        result = stats.agreement([(first, second) for _ref, first, second in pairs], categories)
+        lines = [f"Pairs of submitted reviews: <b>{result.n}</b>",
+                 f"Same grade: {html.escape(result.observed_agreement.percent_text())}",
+                 _kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
+                 + (f": {stats.kappa_strength(result.kappa)} agreement" if result.kappa is not None else ""),
+                 _kappa_line("Weighted kappa (linear)", result.weighted_kappa_linear, result.weighted_kappa_linear_ci),
+                 f"First reviewers graded {result.higher} higher and {result.lower} lower than second reviewers."]
+        warning = stats.small_sample_warning(result.n)
+        notes = [warning] + [note for note in result.notes if note != warning]  # the core repeats the warning
+        lines.extend(f"<i>{html.escape(note)}</i>" for note in notes if note)
+        return "<br>".join(lines)
+
+    # -- starting a second review -----------------------------------------------------------------------------------
+
+    def start_second_review(self) -> None:
+        """Start the viewer's second review of the chosen case (or reopen their own) on the first review's
+        form, so both grades are on the same scale, then ask for the Review page."""
+        item_id = self.selected_item_id()
+        if item_id is None:
+            show_problem(self, "Choose a case", "Choose the case to second-review in the list of the sample's cases.")
+            return
+        try:
+            first_id = self.first_review_ids.get(item_id)
+            form_id = reviews.get_review(first_id).form_version.form_id if first_id is not None else None
+            review = reviews.start_review(item_id, self.context.actor, role=reviews.SECOND, form_id=form_id)
+        except QattError as exc:
+            show_problem(self, "The second review was not started", str(exc))
+            return
+        self.show_sample()
+        self.open_review_requested.emit(review.id)
+
+
+def _kappa_line(name: str, value: Optional[float], ci: Optional[Tuple[float, float]]) -> str:
+    if value is None or ci is None:
+        return f"{name}: {stats.kappa_text(value)}"
+    return f"{name}: {stats.kappa_text(value)} (95% CI {ci[0]:.2f} to {ci[1]:.2f})"
