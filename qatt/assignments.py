@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import peewee
 
-from qatt import audit, users
+from qatt import audit, browse, users
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, write_transaction
@@ -84,10 +84,7 @@ def items_to_review(sample_id: int) -> List[int]:
     """The sample's cases that need a review: active items of the main draw (reserves wait)."""
     if m.Sample.get_or_none(m.Sample.id == sample_id) is None:
         raise QattError(f"There is no sample {sample_id}; check the number.")
-    query = (m.SampleItem.select(m.SampleItem.id)
-             .where(m.SampleItem.sample == sample_id, m.SampleItem.active == True,  # noqa: E712 (SQL)
-                    (m.SampleItem.is_reserve == False) | m.SampleItem.replaces.is_null(False))  # noqa: E712
-             .order_by(m.SampleItem.position))
+    query = m.SampleItem.select(m.SampleItem.id).where(browse.in_review_set(sample_id)).order_by(m.SampleItem.position)
     return [row[0] for row in query.tuples()]
 
 

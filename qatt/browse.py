@@ -176,3 +176,61 @@ def distinct_values(population_id: int, field_name: str, limit: int = 200) -> Li
 def stratum_columns() -> Sequence[str]:
     """Case columns a sample can be stratified by."""
     return FILTER_FIELDS[1:]
+
+
+# --------------------------------------------------------------------------- the review worklist
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One sampled case as the Review page lists it, with the state of its review in one role."""
+
+    sample_item_id: int
+    position: int
+    reference: str
+    area: str
+    officer: str
+    reviewer: str  # who holds the review in this role ("" when nobody has started it)
+    status: str  # "not started", "draft" or "submitted"
+    grade: str
+    review_id: Optional[int]
+
+
+def in_review_set(sample_id: int) -> peewee.Expression:
+    """Sample items that need a review: active items of the main draw and replacements (spare reserves wait)."""
+    item = m.SampleItem
+    return ((item.sample == sample_id) & (item.active == True)  # noqa: E712 - SQL comparison
+            & ((item.is_reserve == False) | item.replaces.is_null(False)))  # noqa: E712
+
+
+def review_worklist(sample_id: int, role: str = "first") -> List[WorkItem]:
+    """The cases of a sample that are to be reviewed (drawn or replacement, not replaced, not spare
+    reserves), in draw order, each with the state of its review in `role`."""
+    item, case, review = m.SampleItem, m.Case, m.Review
+    query = (item.select(item.id, item.position, case.reference, case.area, case.officer,
+                         review.reviewer, review.status, review.grade, review.id)
+             .join(case, on=(item.case == case.id))
+             .switch(item).join(review, peewee.JOIN.LEFT_OUTER,
+                                on=((review.sample_item == item.id) & (review.role == role)))
+             .where(in_review_set(sample_id))
+             .order_by(item.position))
+    return [WorkItem(item_id, position, reference, area, officer, reviewer or "", status or "not started",
+                     grade or "", review_id)
+            for item_id, position, reference, area, officer, reviewer, status, grade, review_id in query.tuples()]
+
+
+def case_details(sample_item_id: int) -> List[Tuple[str, str]]:
+    """(heading, value) pairs describing the sampled case, for the reviewer's header."""
+    found = (m.Case.select().join(m.SampleItem, on=(m.SampleItem.case == m.Case.id))
+             .where(m.SampleItem.id == sample_item_id).first())
+    if found is None:
+        return []
+    pairs = [(heading, str(getattr(found, name) or "")) for name, heading in CASE_COLUMNS]
+    pairs.append(("Summary", found.summary or ""))
+    pairs.extend((str(key), "" if value is None else str(value)) for key, value in (found.extra or {}).items())
+    return [(heading, value) for heading, value in pairs if value]
+
+
+def sample_of_item(sample_item_id: int) -> Optional[int]:
+    """The sample a sampled case belongs to (None if there is no such item)."""
+    row = m.SampleItem.select(m.SampleItem.sample).where(m.SampleItem.id == sample_item_id).tuples().first()
+    return row[0] if row else None

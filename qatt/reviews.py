@@ -230,16 +230,21 @@ def _apply_details(review: m.Review, form, details: Dict[str, Any]) -> Dict[str,
     return changed
 
 
+def _as_date(value: Any, what: str) -> Optional[dt.date]:
+    """A date from a date or YYYY-MM-DD text; None when empty; QattError naming `what` otherwise."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise QattError(f"The {what} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+
+
 def _clean_detail(form, name: str, value: Any) -> Any:
     if name == "feedback_date":
-        if value in (None, ""):
-            return None
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise QattError(f"The feedback date {value!r} is not a date; write it as YYYY-MM-DD.") from None
+        return _as_date(value, "feedback date")
     value = "" if value is None else str(value).strip()
     if name == "grade" and value and value not in form.scale.ids():
         raise QattError(f"{value!r} is not a grade on the {form.scale.title} scale; use one of "
@@ -374,10 +379,11 @@ def amend_review(review_id: int, actor: str, changes: Dict[str, Any], reason: st
 
 # --------------------------------------------------------------------------- actions
 
-def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date: Optional[dt.date] = None) -> m.Action:
-    """Record an action arising from a review (text, owner, due date; starts open)."""
+def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date: Any = None) -> m.Action:
+    """Record an action arising from a review (text, owner, due date or YYYY-MM-DD text; starts open)."""
     if not (text or "").strip():
         raise QattError("Describe the action before adding it.")
+    due_date = _as_date(due_date, "due date")
     with write_transaction(database_proxy.obj):
         review = get_review(review_id)
         _require_reviewer_or(review, actor, "moderator", "add actions to it")

@@ -1,7 +1,455 @@
-"""The Review page (a stub: another part of the project replaces this file with the real page)."""
+"""The Review page: a sample's cases on the left, the chosen case's grading form on the right.
 
-from ui.pages._stub import ComingSoonPage
+The form is rendered from its stored definition (ui.widgets.form_view). As answers change, hidden
+questions follow their show_if conditions and the suggested grade is recomputed by the core; a grade
+other than the suggested one asks for a rationale. Drafts save themselves a moment after each change
+(and before moving to another case); saving is one short transaction, so it runs on the GUI thread.
+Submitting locks the review. Another person's save in the meantime is reported as a conflict and the
+review is reloaded: nothing is silently overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+from typing import Any, Callable, Dict, List, Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from qatt import browse, forms, grading, reviews
+from qatt.errors import ConflictError, QattError
+from ui.context import AppContext
+from ui.messages import show_problem
+from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.form_view import FormView
+from ui.widgets.grade_panel import GradePanel
+
+AUTOSAVE_DELAY_MS = 800
+ROLES = (("first", "First review"), ("second", "Second review (moderation)"))
+WORKLIST_COLUMNS = [("#", 1, None), ("Reference", 2, None), ("Area", 3, None), ("Officer", 4, None),
+                    ("Status", 6, None), ("Grade", 7, None), ("Reviewer", 5, None)]
 
 
-class ReviewPage(ComingSoonPage):
-    title = "Review"
+def ask_to_submit(parent: QWidget, reference: str) -> bool:
+    """Submitting locks the review, so the reviewer confirms it (Enter accepts, Escape goes back)."""
+    answer = QMessageBox.question(
+        parent, "Submit the review?",
+        f"Submit your review of case {reference}? It is then locked; later changes need an amendment with a reason.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class ReviewPage(QWidget):
+    """Emits review_opened(review id), review_saved(review id) and review_submitted(review id)."""
+
+    review_opened = Signal(int)
+    review_saved = Signal(int)
+    review_submitted = Signal(int)
+
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.confirm_submit: Callable[[QWidget, str], bool] = ask_to_submit  # tests replace the question
+        self.view: Optional[reviews.ReviewView] = None
+        self.form: Optional[forms.Form] = None
+        self.form_view: Optional[FormView] = None
+        self.editable = False
+        self.saved_answers: Dict[str, Any] = {}
+        self.saved_details: Dict[str, Any] = {}
+        self.work: List[browse.WorkItem] = []
+
+        self.autosave = QTimer(self)
+        self.autosave.setSingleShot(True)
+        self.autosave.setInterval(AUTOSAVE_DELAY_MS)
+        self.autosave.timeout.connect(self.save_now)
+
+        self._build_worklist()
+        self._build_review_area()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.worklist_panel)
+        splitter.addWidget(self.review_panel)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._add_shortcuts()
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def _build_worklist(self) -> None:
+        self.sample_choice = QComboBox()
+        self.sample_choice.setAccessibleName("Sample to review")
+        self.sample_choice.currentIndexChanged.connect(lambda _index: self.show_worklist())
+        self.role_choice = QComboBox()
+        self.role_choice.setAccessibleName("Review role")
+        for role, label in ROLES:
+            self.role_choice.addItem(label, role)
+        self.role_choice.currentIndexChanged.connect(lambda _index: self.show_worklist())
+        self.worklist = TupleTableModel(WORKLIST_COLUMNS, parent=self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Cases in the sample")
+        self.table.setModel(self.worklist)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
+
+        self.worklist_panel = QWidget()
+        layout = QVBoxLayout(self.worklist_panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        sample_label = QLabel("&Sample:")
+        sample_label.setBuddy(self.sample_choice)
+        layout.addWidget(sample_label)
+        layout.addWidget(self.sample_choice)
+        layout.addWidget(self.role_choice)
+        layout.addWidget(self.table, 1)
+
+    def _build_review_area(self) -> None:
+        self.header = QLabel("Choose a case on the left to review it.")
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header.setAccessibleName("The case under review")
+        self.start_button = QPushButton("&Start the review of this case")
+        self.start_button.setAccessibleName("Start the review of this case")
+        self.start_button.clicked.connect(self.start_selected)
+        self.start_button.hide()
+        self.form_holder = QVBoxLayout()
+        self.grade_panel = GradePanel()
+        self.grade_panel.details_changed.connect(self._edited)
+        self.grade_panel.action_requested.connect(self.add_action)
+        self.grade_panel.hide()
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.addWidget(self.header)
+        content_layout.addWidget(self.start_button)
+        content_layout.addLayout(self.form_holder)
+        content_layout.addWidget(self.grade_panel)
+        content_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(content)
+
+        self.status = QLabel("")
+        self.status.setAccessibleName("Review status")
+        self.previous_button = QPushButton("◀ &Previous case")
+        self.previous_button.setAccessibleName("Previous case in the sample")
+        self.previous_button.setToolTip("Previous case (Ctrl+Page Up)")
+        self.previous_button.clicked.connect(lambda: self.move(-1))
+        self.next_button = QPushButton("&Next case ▶")
+        self.next_button.setAccessibleName("Next case in the sample")
+        self.next_button.setToolTip("Next case (Ctrl+Page Down)")
+        self.next_button.clicked.connect(lambda: self.move(1))
+        self.save_button = QPushButton("Save dra&ft")
+        self.save_button.setToolTip("Drafts also save themselves as you work (Ctrl+S)")
+        self.save_button.clicked.connect(self.save_now)
+        self.submit_button = QPushButton("S&ubmit review")
+        self.submit_button.setToolTip("Submit and lock the review (Ctrl+Enter)")
+        self.submit_button.clicked.connect(self.submit)
+        bar = QHBoxLayout()
+        bar.addWidget(self.status, 1)
+        for button in (self.previous_button, self.next_button, self.save_button, self.submit_button):
+            bar.addWidget(button)
+
+        self.review_panel = QWidget()
+        layout = QVBoxLayout(self.review_panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(bar)
+        self._enable_buttons()
+
+    def _add_shortcuts(self) -> None:
+        for keys, slot in (("Ctrl+S", self.save_now), ("Ctrl+Return", self.submit), ("Ctrl+Enter", self.submit),
+                           ("Ctrl+PgDown", lambda: self.move(1)), ("Ctrl+PgUp", lambda: self.move(-1))):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- the worklist ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the list of samples and the chosen sample's cases (another page may have drawn one)."""
+        self.save_now()
+        chosen = self.sample_choice.currentData()
+        self.sample_choice.blockSignals(True)
+        self.sample_choice.clear()
+        for row in browse.sample_rows():
+            sample_id, name, population, _method, period = row[:5]
+            self.sample_choice.addItem(f"{name or f'Sample {sample_id}'} — {period or population}", sample_id)
+        self.sample_choice.setCurrentIndex(max(self.sample_choice.findData(chosen), 0))
+        self.sample_choice.blockSignals(False)
+        self.show_worklist()
+
+    def role(self) -> str:
+        return self.role_choice.currentData()
+
+    def show_worklist(self) -> None:
+        sample_id = self.sample_choice.currentData()
+        current = self.view.sample_item_id if self.view else self.selected_item_id()
+        self.work = browse.review_worklist(sample_id, self.role()) if sample_id is not None else []
+        self.table.blockSignals(True)
+        self.worklist.set_rows([dataclasses.astuple(item) for item in self.work])
+        self.table.blockSignals(False)
+        for row, item in enumerate(self.work):
+            if item.sample_item_id == current:
+                self.table.selectionModel().blockSignals(True)
+                self.table.selectRow(row)
+                self.table.selectionModel().blockSignals(False)
+                break
+        self._enable_buttons()
+
+    def selected_row(self) -> Optional[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def selected_item_id(self) -> Optional[int]:
+        row = self.selected_row()
+        return self.work[row].sample_item_id if row is not None and row < len(self.work) else None
+
+    def select_item(self, sample_item_id: int) -> None:
+        for row, item in enumerate(self.work):
+            if item.sample_item_id == sample_item_id:
+                self.table.selectRow(row)
+                return
+
+    def move(self, step: int) -> None:
+        """Go to the next (step 1) or previous (step -1) case of the sample, saving the draft first."""
+        if not self.work:
+            return
+        row = self.selected_row()
+        target = 0 if row is None else row + step
+        if 0 <= target < len(self.work):
+            self.table.selectRow(target)
+
+    # -- opening and starting ----------------------------------------------------------------------
+
+    def open_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or row >= len(self.work):
+            return
+        if not self.save_now():
+            return
+        item = self.work[row]
+        if item.review_id is not None:
+            self.open_review(item.review_id)
+        else:
+            self._show_unstarted(item)
+
+    def _show_unstarted(self, item: browse.WorkItem) -> None:
+        self._clear_review()
+        self.header.setText(self._case_header(item.sample_item_id, item.reference)
+                            + "<p>Nobody has started this review yet.</p>")
+        self.start_button.show()
+        self.start_button.setFocus()
+        self._enable_buttons()
+
+    def start_selected(self) -> None:
+        item_id = self.selected_item_id()
+        if item_id is None:
+            return
+        try:
+            review = reviews.start_review(item_id, self.context.actor, role=self.role())
+        except QattError as exc:
+            show_problem(self, "The review could not be started", str(exc))
+            return
+        self.open_review(review.id)
+        self.show_worklist()
+
+    def open_review(self, review_id: int) -> bool:
+        """Show a review: editable when it is the user's own draft, read-only otherwise.
+
+        Also the way in from the Moderation page, which opens a second review it has just started."""
+        try:
+            view = reviews.get_review_view(review_id, self.context.actor)
+            form = reviews.form_of(reviews.get_review(review_id))
+        except QattError as exc:
+            show_problem(self, "The review could not be opened", str(exc))
+            return False
+        self._follow(view)
+        self._clear_review()
+        self.view, self.form = view, form
+        self.editable = view.reviewer == self.context.actor and view.status == reviews.DRAFT
+        self.form_view = FormView(form)
+        self.form_view.setAccessibleName(f"Form {form.title}")
+        self.form_view.set_answers(view.answers)
+        self.form_view.set_read_only(not self.editable)
+        self.form_view.answers_changed.connect(self._edited)
+        self.form_holder.addWidget(self.form_view)
+        self.form_view.show()
+        self.grade_panel.set_scale(form.scale)
+        self.grade_panel.load(view)
+        self.grade_panel.set_read_only(not self.editable)
+        self.grade_panel.add_action_button.setEnabled(view.reviewer == self.context.actor)
+        self.grade_panel.show()
+        self.saved_answers = dict(view.answers)
+        self.saved_details = self.grade_panel.details()
+        self.header.setText(self._case_header(view.sample_item_id, view.case_reference)
+                            + f"<p>Form: {html.escape(form.title)} (version {html.escape(form.version)}) · "
+                              f"{view.role} review by {html.escape(view.reviewer)}</p>")
+        self._update_suggestion()
+        self._show_status()
+        self.review_opened.emit(review_id)
+        return True
+
+    def _follow(self, view: reviews.ReviewView) -> None:
+        """Show the review's sample and role in the worklist (when opened from elsewhere)."""
+        sample_id = browse.sample_of_item(view.sample_item_id)
+        role_index = self.role_choice.findData(view.role)
+        sample_index = self.sample_choice.findData(sample_id)
+        if sample_index < 0:
+            self.refresh()
+            sample_index = self.sample_choice.findData(sample_id)
+        for combo, index in ((self.role_choice, role_index), (self.sample_choice, sample_index)):
+            if index >= 0 and combo.currentIndex() != index:
+                combo.blockSignals(True)
+                combo.setCurrentIndex(index)
+                combo.blockSignals(False)
+        self.view = view
+        self.show_worklist()
+
+    def _clear_review(self) -> None:
+        self.autosave.stop()
+        self.view = self.form = None
+        self.editable = False
+        self.start_button.hide()
+        self.grade_panel.hide()
+        if self.form_view is not None:
+            self.form_holder.removeWidget(self.form_view)
+            self.form_view.deleteLater()
+            self.form_view = None
+        self.status.setText("")
+
+    def _case_header(self, sample_item_id: int, reference: str) -> str:
+        details = browse.case_details(sample_item_id)
+        lines = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+                        for k, v in details if k != "Reference")
+        return f"<h2>Case {html.escape(reference)}</h2><table>{lines}</table>"
+
+    # -- editing -----------------------------------------------------------------------------------
+
+    def _edited(self) -> None:
+        if not self.editable:
+            return
+        self._update_suggestion()
+        self.status.setText("Unsaved changes… (saving shortly)")
+        self.autosave.start()
+
+    def _update_suggestion(self) -> None:
+        if self.form is None or self.form_view is None:
+            return
+        answers = forms.effective_answers(self.form, self.form_view.checked_answers())
+        self.grade_panel.show_suggestion(grading.suggest_grade(self.form, answers))
+
+    def _answer_changes(self) -> Dict[str, Any]:
+        assert self.form_view is not None
+        entered = self.form_view.checked_answers()
+        invalid = set(self.form_view.invalid_questions())
+        changes = {qid: value for qid, value in entered.items() if self.saved_answers.get(qid) != value}
+        changes.update({qid: None for qid in self.saved_answers if qid not in entered and qid not in invalid})
+        return changes
+
+    def save_now(self) -> bool:
+        """Save the draft's changes now. False (with the problem shown) when it could not be saved."""
+        self.autosave.stop()
+        if not self.editable or self.view is None or self.form_view is None:
+            return True
+        answer_changes = self._answer_changes()
+        details = self.grade_panel.details()
+        detail_changes = {k: v for k, v in details.items() if self.saved_details.get(k) != v}
+        if not answer_changes and not detail_changes:
+            return True
+        review_id, version = self.view.id, self.view.version
+        try:
+            if answer_changes:
+                version = reviews.save_answers(review_id, answer_changes, self.context.actor, version).version
+                self.saved_answers = {**self.saved_answers, **answer_changes}
+                self.saved_answers = {k: v for k, v in self.saved_answers.items() if v is not None}
+            if detail_changes:
+                version = reviews.save_details(review_id, self.context.actor, version, **detail_changes).version
+                self.saved_details = details
+        except ConflictError as exc:
+            show_problem(self, "Someone else saved this review", f"{exc}\n\nThe review has been reloaded.")
+            self.open_review(review_id)
+            return False
+        except QattError as exc:
+            self.view = dataclasses.replace(self.view, version=version)
+            self.status.setText("Not saved: " + str(exc))
+            show_problem(self, "The draft was not saved", str(exc))
+            return False
+        self.view = dataclasses.replace(self.view, version=version)
+        self.status.setText(f"Draft saved at {dt.datetime.now():%H:%M:%S}")
+        self.review_saved.emit(review_id)
+        return True
+
+    def submit(self) -> None:
+        if not self.editable or self.view is None or self.form_view is None:
+            return
+        if not self.save_now():
+            return
+        if self.form_view.invalid_questions():
+            show_problem(self, "Check the answers", "Some answers are not valid; they are marked in the form.")
+            return
+        if not self.confirm_submit(self, self.view.case_reference):
+            return
+        review_id = self.view.id
+        try:
+            reviews.submit_review(review_id, self.context.actor, self.view.version)
+        except reviews.MissingAnswers as exc:
+            self.form_view.mark_missing(q.id for q in exc.missing)
+            show_problem(self, "Some required questions are unanswered", str(exc))
+            return
+        except QattError as exc:
+            show_problem(self, "The review was not submitted", str(exc))
+            return
+        self.open_review(review_id)
+        self.show_worklist()
+        self.review_submitted.emit(review_id)
+
+    def add_action(self, text: str, owner: str, due: str) -> None:
+        if self.view is None:
+            return
+        try:
+            reviews.add_action(self.view.id, self.context.actor, text, owner, due)
+            actions = reviews.get_review_view(self.view.id, self.context.actor).actions
+        except QattError as exc:
+            show_problem(self, "The action was not added", str(exc))
+            return
+        self.grade_panel.show_actions(actions)
+        self.grade_panel.clear_new_action()
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def _show_status(self) -> None:
+        if self.view is None:
+            return
+        if self.view.status == reviews.SUBMITTED:
+            grade = self.form.scale.label(self.view.grade) if self.form and self.view.grade else self.view.grade
+            self.status.setText(f"✔ Submitted {self.view.submitted_at or ''} — grade {grade}. Locked.")
+        elif not self.editable:
+            self.status.setText(f"Draft by {self.view.reviewer} (read only)")
+        else:
+            self.status.setText("Draft — your changes save themselves as you work")
+        self._enable_buttons()
+
+    def _enable_buttons(self) -> None:
+        row = self.selected_row()
+        self.previous_button.setEnabled(bool(self.work) and (row is None or row > 0))
+        self.next_button.setEnabled(bool(self.work) and (row is None or row < len(self.work) - 1))
+        self.save_button.setEnabled(self.editable)
+        self.submit_button.setEnabled(self.editable)
+
+    def flush(self) -> None:
+        """Save any pending draft changes (the main window calls this before it closes)."""
+        self.save_now()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        self.save_now()  # leaving the page keeps the work
+        super().hideEvent(event)

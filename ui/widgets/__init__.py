@@ -1,0 +1,1 @@
+"""Reusable widgets of the desktop: the grading form and its grade panel."""
