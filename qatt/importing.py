@@ -199,6 +199,9 @@ def _detect_encoding(path: Path) -> str:
             decoder = codecs.getincrementaldecoder(encoding)()
             try:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    if b"\x00" in chunk:  # PostgreSQL cannot store NUL in text; SQLite would, silently
+                        raise QattError(f"{path.name} contains NUL bytes, so it is not a text CSV (perhaps "
+                                        "UTF-16 without a byte-order mark). Save it from Excel as 'CSV UTF-8'.")
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
                 return encoding
@@ -301,6 +304,9 @@ def _open_workbook(path: Path, sheet: Optional[str]) -> Iterator[_Table]:
         def as_text() -> Iterator[Tuple[int, list]]:
             for number, cells in rows:
                 texts = [_cell_text(c) for c in cells]
+                if any("\x00" in t for t in texts):  # Excel's _x0000_ escape; PostgreSQL cannot store it
+                    raise QattError(f"{path.name}, row {number}: a cell holds a NUL character (_x0000_ in "
+                                    "the file), which is not text. Remove it and import again.")
                 native = table.native_date_index
                 if native is not None and native < len(cells) and isinstance(cells[native], dt.date):
                     texts[native] = cells[native]
