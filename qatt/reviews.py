@@ -523,7 +523,9 @@ def moderation_view(sample_item_id: int, actor: str) -> ModerationView:
         raise QattError(f"There is no sample item {sample_item_id}; check the number.")
     reviews = {r.role: r for r in m.Review.select().where(m.Review.sample_item == item)}
     own = [r for r in reviews.values() if r.reviewer == actor]
-    if any(r.status != SUBMITTED for r in own):
+    assigned_unstarted = not own and (m.Assignment.select().where(
+        m.Assignment.sample_item == item, m.Assignment.reviewer == actor).exists())
+    if assigned_unstarted or any(r.status != SUBMITTED for r in own):
         raise PermissionDenied(f"Submit your review of case {item.case.reference} before comparing it "
                                "(blind second review).")
     if not own:

@@ -27,6 +27,7 @@ PAGES: List[Tuple[str, str, str]] = [
     ("Exports", "ui.pages.exports", "ExportsPage"),
 ]
 
+REVIEW_PAGE = 2
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 START_HINT_KEY = "hints/start_here_shown"
@@ -83,6 +84,14 @@ class MainWindow(QMainWindow):
         imported = getattr(page, "population_imported", None)
         if imported is not None:
             imported.connect(lambda _population_id: self._refresh_built_pages())
+        review_requested = getattr(page, "open_review_requested", None)
+        if review_requested is not None:
+            review_requested.connect(self.open_review)
+
+    def open_review(self, review_id: int) -> None:
+        """Show a review on the Review page (from the Moderation page's 'Start second review')."""
+        self.show_page(REVIEW_PAGE)
+        self.page(REVIEW_PAGE).open_review(review_id)
 
     def show_page(self, index: int) -> None:
         if not 0 <= index < len(PAGES):
@@ -175,6 +184,10 @@ class MainWindow(QMainWindow):
             self.resize(screen.width() * 3 // 4, screen.height() * 3 // 4)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        for page in self.pages.values():
+            flush = getattr(page, "flush", None)
+            if callable(flush):
+                flush()  # e.g. a review draft typed in the last moment before closing
         settings = app_settings()
         settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         settings.setValue(STATE_KEY, self.saveState())

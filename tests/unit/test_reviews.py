@@ -207,6 +207,16 @@ def test_blind_second_review_until_both_are_submitted(items, forms_dir):
     assert consulted.count() == 2
 
 
+def test_a_moderator_assigned_the_second_review_is_blind_before_starting_it(items, forms_dir):
+    from qatt import assignments
+
+    submitted_review(items[0], forms_dir)
+    assignments.assign([items[0].id], "mod", "lead", role="second")
+    with pytest.raises(PermissionDenied, match="blind"):
+        reviews.moderation_view(items[0].id, "mod")
+    assert not m.AuditEvent.select().where(m.AuditEvent.action == "consultation").exists()
+
+
 def test_a_plain_reviewer_cannot_open_someone_elses_review(items, forms_dir):
     review = submitted_review(items[0], forms_dir)
     with pytest.raises(PermissionDenied):
