@@ -1,7 +1,473 @@
-"""The Dashboard page (a stub: another part of the project replaces this file with the real page)."""
+"""The Dashboard page: grades, themes, checklist compliance, MOSOVO figures and monthly trends for a
+period and an area, read at a glance by a QA lead.
 
-from ui.pages._stub import ComingSoonPage
+Every figure comes from qatt.reports (the same numbers as the monthly report and the exports); the
+page only draws them. The figures are gathered in a background worker so the window never freezes,
+and QtCharts is imported here only, so the window still opens quickly (pages are built lazily).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from PySide6.QtCharts import (
+    QAbstractBarSeries, QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QHorizontalStackedBarSeries,
+    QLineSeries, QStackedBarSeries, QValueAxis,
+)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCursor, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QComboBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QStackedWidget,
+    QTableView, QToolTip, QVBoxLayout, QWidget,
+)
+
+from qatt import reports, stats
+from ui.context import AppContext
+from ui.messages import show_problem
+from ui.qtmodels.tuple_model import TupleTableModel
+from ui.workers import Worker
+
+ALL_AREAS = "All areas"
+DEFAULT_MONTHS = 12  # the period shown first: the last twelve months that have submitted reviews
+EMPTY_TEXT = ("There are no submitted reviews yet, so there is nothing to chart. Reviews count here once they "
+              "are submitted on the Review page (Ctrl+3).")
+CHART_HEIGHT = 320
+TABLE_SPARE = 4  # pixels below the last row, so the table does not look clipped
+
+COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, None),
+                      ("Compliance", 3, None), ("95% CI", 4, None), ("N/A", 5, None), ("Note", 6, None)]
+MOSOVO_COLUMNS = [("Item", 0, None), ("Yes / counted", 1, None), ("Compliance", 2, None), ("95% CI", 3, None),
+                  ("Target", 4, None), ("Against the target", 5, None)]
 
 
-class DashboardPage(ComingSoonPage):
-    title = "Dashboard"
+# --------------------------------------------------------------------------- the figures (no Qt needed)
+
+@dataclass
+class DashboardFigures:
+    """Everything the page draws, gathered off the GUI thread from qatt.reports."""
+
+    choices: reports.FilterChoices
+    filter: reports.ReportFilter
+    overall: Optional[reports.GradeDistribution] = None
+    by_area: List[reports.GradeDistribution] = field(default_factory=list)
+    by_month: List[reports.GradeDistribution] = field(default_factory=list)
+    themes: List[reports.ThemeFrequency] = field(default_factory=list)
+    compliance: List[reports.ComplianceItem] = field(default_factory=list)
+    mosovo: Optional[reports.MosovoCompliance] = None
+    trends: List[reports.Trend] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when the database holds no submitted review at all."""
+        return not self.choices.periods
+
+
+def default_period(periods: Sequence[str]) -> Tuple[str, str]:
+    """The first and last of the last DEFAULT_MONTHS months that have data."""
+    recent = list(periods)[-DEFAULT_MONTHS:]
+    return recent[0], recent[-1]
+
+
+def gather(period_from: str = "", period_to: str = "", area: str = "") -> DashboardFigures:
+    """The figures for the chosen months and area. Months that no longer have reviews fall back to the
+    default period, and an area that no longer has reviews to all areas, so a stale choice never
+    shows an empty dashboard for no visible reason."""
+    choices = reports.filter_choices()
+    if not choices.periods:
+        return DashboardFigures(choices, reports.ReportFilter())
+    if period_from not in choices.periods or period_to not in choices.periods:
+        period_from, period_to = default_period(choices.periods)
+    flt = reports.ReportFilter(period_from, period_to, [area] if area in choices.areas else [])
+    vocab = reports.Vocabulary.load()
+    catalogue = reports.FormCatalogue.for_filter(flt)
+    overall = reports.overall_distribution(flt, vocab)
+    by_area = reports.grade_distributions(flt, "area", vocab)
+    return DashboardFigures(
+        choices=choices, filter=flt, overall=overall, by_area=by_area,
+        by_month=reports.grade_distributions(flt, "month", vocab),
+        themes=reports.theme_frequencies(flt, vocab, catalogue)["All"],
+        compliance=reports.compliance(flt, catalogue),
+        mosovo=reports.mosovo_compliance(flt),
+        trends=reports.trends(overall, by_area, vocab))
+
+
+def percent(p: stats.Proportion) -> str:
+    return f"{p.p * 100:.1f}%" if p.total else "–"
+
+
+def interval(p: stats.Proportion) -> str:
+    return f"{p.low * 100:.1f}–{p.high * 100:.1f}%" if p.total else "no cases"
+
+
+def share_of(distribution: reports.GradeDistribution, grade: str) -> stats.Proportion:
+    """A grade's share of a group; a grade of another scale than the group's has none of it."""
+    share = next((s for s in distribution.shares if s.grade == grade), None)
+    return share.proportion if share is not None else stats.wilson(0, distribution.total)
+
+
+def compliance_rows(items: Sequence[reports.ComplianceItem]) -> List[Tuple[str, ...]]:
+    return [(item.form_title, item.question.header, f"{item.overall.count}/{item.overall.total}",
+             percent(item.overall), interval(item.overall), str(item.not_applicable),
+             stats.small_sample_warning(item.overall.total)) for item in items]
+
+
+def mosovo_rows(mosovo: Optional[reports.MosovoCompliance]) -> List[Tuple[str, ...]]:
+    if mosovo is None:
+        return []
+    return [(f.label, f"{f.proportion.count}/{f.proportion.total}", percent(f.proportion), interval(f.proportion),
+             f"{f.target * 100:.0f}%" if f.target is not None else "", f.statement) for f in mosovo.figures]
+
+
+def mosovo_summary(mosovo: Optional[reports.MosovoCompliance]) -> str:
+    if mosovo is None:
+        return "No MOSOVO checks were submitted for this period and area."
+    oldest = "none recorded" if mosovo.oldest_task_days is None else f"{mosovo.oldest_task_days:g} days"
+    text = (f"{mosovo.checks} MOSOVO check{'s' if mosovo.checks != 1 else ''}. Visits overdue: {mosovo.overdue_visits} "
+            f"({mosovo.days_overdue_total:g} days in all, longest {mosovo.days_overdue_max:g}). "
+            f"Oldest outstanding supervisory task: {oldest}.")
+    warning = stats.small_sample_warning(mosovo.checks)
+    return f"{text} {warning}" if warning else text
+
+
+def overall_summary(figures: DashboardFigures) -> str:
+    overall = figures.overall
+    if overall is None or overall.total == 0:
+        return f"{figures.filter.label()}: no graded reviews."
+    shares = "; ".join(f"{s.label} {s.proportion.percent_text()}" for s in overall.shares if s.proportion.count)
+    text = f"{figures.filter.label()}: {overall.total} graded reviews. {shares}."
+    warning = stats.small_sample_warning(overall.total)
+    return f"{text} {warning}" if warning else text
+
+
+def describe_distributions(distributions: Sequence[reports.GradeDistribution]) -> str:
+    """The chart's figures as text, for screen readers."""
+    return "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {s.proportion.count}" for s in d.shares if s.proportion.count)
+                     for d in distributions) or "No graded reviews."
+
+
+# --------------------------------------------------------------------------- charts
+
+def chart_theme() -> QChart.ChartTheme:
+    """Light or dark charts to match the system palette."""
+    dark = QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    return QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight
+
+
+def new_chart(title: str) -> QChart:
+    chart = QChart()
+    chart.setTheme(chart_theme())
+    chart.setTitle(title)
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    return chart
+
+
+def count_axis(largest: float) -> QValueAxis:
+    """A whole-number axis from 0, with at most about eight ticks (counts are never fractions)."""
+    step = max(1, math.ceil(largest / 8))
+    axis = QValueAxis()
+    axis.setTitleText("Reviews")
+    axis.setLabelFormat("%d")
+    axis.setTickType(QValueAxis.TickType.TicksDynamic)
+    axis.setTickAnchor(0)
+    axis.setTickInterval(step)
+    axis.setRange(0, step * max(1, math.ceil(largest / step)))
+    return axis
+
+
+def add_axes(chart: QChart, series: QAbstractBarSeries, categories: Sequence[str], largest: float,
+             horizontal: bool) -> None:
+    categories_axis = QBarCategoryAxis()
+    categories_axis.append(list(categories))
+    values_axis = count_axis(largest)
+    chart.addAxis(categories_axis, Qt.AlignmentFlag.AlignLeft if horizontal else Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(values_axis, Qt.AlignmentFlag.AlignBottom if horizontal else Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(categories_axis)
+    series.attachAxis(values_axis)
+
+
+def show_tips(series: QAbstractBarSeries, tip: Callable[[int, str], str]) -> None:
+    """Hovering a bar shows its figure with count and interval (tip gets the category and set label)."""
+    def hovered(status: bool, index: int, bar_set: QBarSet) -> None:
+        if status:
+            QToolTip.showText(QCursor.pos(), tip(index, bar_set.label()))
+        else:
+            QToolTip.hideText()
+    series.hovered.connect(hovered)
+
+
+def grade_chart(title: str, distributions: Sequence[reports.GradeDistribution],
+                grades: Sequence[reports.GradeShare], horizontal: bool = False) -> QChart:
+    """Stacked counts of each grade per group (area or month), one bar set per grade. Horizontal
+    bars leave room for long group names (areas); the first group is then drawn at the top."""
+    chart = new_chart(title)
+    shown = list(reversed(distributions)) if horizontal else list(distributions)
+    series = QHorizontalStackedBarSeries() if horizontal else QStackedBarSeries()
+    for grade in grades:
+        bar_set = QBarSet(grade.label)
+        bar_set.append([float(d.count(grade.grade)) for d in shown])
+        series.append(bar_set)
+    labels = {g.label: g.grade for g in grades}
+    show_tips(series, lambda index, label: f"{shown[index].group}: {label} "
+                                           f"{share_of(shown[index], labels[label]).percent_text()}")
+    chart.addSeries(series)
+    add_axes(chart, series, [d.group for d in shown], max((d.total for d in shown), default=0), horizontal)
+    return chart
+
+
+def theme_chart(themes: Sequence[reports.ThemeFrequency]) -> QChart:
+    """Strength and weakness counts per theme, most-tagged theme at the top."""
+    chart = new_chart("Themes: strengths and weaknesses")
+    shown = list(reversed(themes))  # a horizontal chart draws its first category at the bottom
+    series = QHorizontalBarSeries()
+    for label, pick in (("Strength", lambda t: t.strength), ("Weakness", lambda t: t.weakness)):
+        bar_set = QBarSet(label)
+        bar_set.append([float(pick(t).count) for t in shown])
+        series.append(bar_set)
+    show_tips(series, lambda index, label: f"{shown[index].label}, {label.lower()}: "
+              f"{(shown[index].strength if label == 'Strength' else shown[index].weakness).percent_text()} "
+              "of the reviews that recorded themes")
+    chart.addSeries(series)
+    largest = max((max(t.strength.count, t.weakness.count) for t in shown), default=0)
+    add_axes(chart, series, [t.label for t in shown], largest, horizontal=True)
+    return chart
+
+
+def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[reports.GradeShare]) -> QChart:
+    """Each grade's share of the month's reviews, month by month."""
+    chart = new_chart("Grades by month (% of the month's graded reviews)")
+    months = QBarCategoryAxis()
+    months.append([d.group for d in by_month])
+    percent_axis = QValueAxis()
+    percent_axis.setRange(0, 100)
+    percent_axis.setLabelFormat("%d%%")
+    chart.addAxis(months, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(percent_axis, Qt.AlignmentFlag.AlignLeft)
+    for grade in grades:
+        line = QLineSeries()
+        line.setName(grade.label)
+        line.setPointsVisible(True)
+        for index, month in enumerate(by_month):
+            line.append(index, share_of(month, grade.grade).p * 100)
+        chart.addSeries(line)
+        line.attachAxis(months)
+        line.attachAxis(percent_axis)
+    return chart
+
+
+def chart_view(name: str) -> QChartView:
+    view = QChartView()
+    view.setAccessibleName(name)
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)
+    view.setMinimumHeight(CHART_HEIGHT)
+    return view
+
+
+def replace_chart(view: QChartView, chart: QChart, description: str) -> None:
+    """Show a new chart; the view gives up the old one, so delete it."""
+    old = view.chart()
+    view.setChart(chart)
+    view.setAccessibleDescription(description)
+    if old is not None:
+        old.deleteLater()
+
+
+def table_view(name: str, model: TupleTableModel) -> QTableView:
+    view = QTableView()
+    view.setAccessibleName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setWordWrap(True)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return view
+
+
+def fit_table(view: QTableView) -> None:
+    """Size every column but the last (long text, stretched and wrapped) to its contents, and the
+    table to its rows: the page scrolls as a whole, so a table never needs a scroll bar of its own."""
+    for column in range(view.model().columnCount() - 1):
+        view.resizeColumnToContents(column)
+    view.resizeRowsToContents()
+    rows = sum(view.rowHeight(row) for row in range(view.model().rowCount()))
+    view.setFixedHeight(view.horizontalHeader().height() + rows + 2 * view.frameWidth() + TABLE_SPARE)
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b>")
+    label.setAccessibleName(text)
+    return label
+
+
+# --------------------------------------------------------------------------- the page
+
+class DashboardPage(QWidget):
+    """Emits loaded(DashboardFigures) once the charts show new figures, so callers and tests can follow."""
+
+    loaded = Signal(object)
+
+    def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.worker: Optional[Worker] = None
+        self.reload_pending = False
+        self.figures: Optional[DashboardFigures] = None
+
+        self.period_from = self._combo("First month of the period")
+        self.period_to = self._combo("Last month of the period")
+        self.area = self._combo("Area of practice")
+        filters = QHBoxLayout()
+        for text, combo in (("Fro&m", self.period_from), ("&To", self.period_to), ("&Area", self.area)):
+            label = QLabel(text)
+            label.setBuddy(combo)
+            filters.addWidget(label)
+            filters.addWidget(combo)
+        filters.addStretch(1)
+        self.status = QLabel("")
+        self.status.setAccessibleName("Dashboard status")
+        filters.addWidget(self.status)
+
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAccessibleName("Summary of the grades")
+
+        self.by_area_view = chart_view("Grades by area chart")
+        self.by_month_view = chart_view("Grades by month chart")
+        self.themes_view = chart_view("Theme strengths and weaknesses chart")
+        self.trend_view = chart_view("Grade trend by month chart")
+        self.baselines = QLabel("")
+        self.baselines.setWordWrap(True)
+        self.baselines.setAccessibleName("Change against the inspection baselines")
+        self.compliance = TupleTableModel(COMPLIANCE_COLUMNS, parent=self)
+        self.compliance_table = table_view("Compliance by checklist item", self.compliance)
+        self.mosovo = TupleTableModel(MOSOVO_COLUMNS, parent=self)
+        self.mosovo_table = table_view("MOSOVO compliance against targets", self.mosovo)
+        self.mosovo_summary = QLabel("")
+        self.mosovo_summary.setWordWrap(True)
+        self.mosovo_summary.setAccessibleName("MOSOVO checks, overdue visits and backlog")
+
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAccessibleName("No reviews to chart")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._figures_area())
+        self.stack.addWidget(self.empty_label)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.stack, 1)
+        self.refresh()
+
+    def _combo(self, name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        combo.activated.connect(lambda _index: self._filter_chosen(combo))
+        return combo
+
+    def _figures_area(self) -> QScrollArea:
+        content = QWidget()
+        grid = QGridLayout(content)
+        grid.addWidget(self.summary, 0, 0, 1, 2)
+        grid.addWidget(self.by_area_view, 1, 0)
+        grid.addWidget(self.by_month_view, 1, 1)
+        grid.addWidget(self.themes_view, 2, 0)
+        grid.addWidget(self.trend_view, 2, 1)
+        grid.addWidget(self.baselines, 3, 0, 1, 2)
+        grid.addWidget(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"), 4, 0, 1, 2)
+        grid.addWidget(self.compliance_table, 5, 0, 1, 2)
+        grid.addWidget(heading("MOSOVO compliance against the force's figures"), 6, 0, 1, 2)
+        grid.addWidget(self.mosovo_summary, 7, 0, 1, 2)
+        grid.addWidget(self.mosovo_table, 8, 0, 1, 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setAccessibleName("Dashboard figures")
+        return scroll
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    @property
+    def loading(self) -> bool:
+        return self.worker is not None
+
+    def refresh(self) -> None:
+        """Gather the figures for the chosen filters again (another page may have changed the data)."""
+        if self.loading:
+            self.reload_pending = True
+            return
+        area = self.area.currentText()
+        self.worker = Worker(gather, self.period_from.currentText(), self.period_to.currentText(),
+                             "" if area == ALL_AREAS else area, pass_progress=False)
+        self.worker.signals.finished.connect(self._gathered)
+        self.worker.signals.failed.connect(self._failed)
+        self.status.setText("Loading the figures…")
+        self.worker.start()
+
+    def _filter_chosen(self, combo: QComboBox) -> None:
+        """Keep the period in order (a month chosen past the other end moves that end too), then reload."""
+        first, last = self.period_from.currentText(), self.period_to.currentText()
+        if first > last:
+            other = self.period_to if combo is self.period_from else self.period_from
+            other.setCurrentText(combo.currentText())
+        self.refresh()
+
+    def _ended(self) -> bool:
+        """The worker is done; True when a newer request is waiting (then it has been started)."""
+        self.worker = None
+        self.status.setText("")
+        if self.reload_pending:
+            self.reload_pending = False
+            self.refresh()
+            return True
+        return False
+
+    def _failed(self, message: str) -> None:
+        if not self._ended():
+            show_problem(self, "The dashboard could not be loaded", message)
+
+    def _gathered(self, figures: DashboardFigures) -> None:
+        if self._ended():
+            return
+        self.figures = figures
+        self._show_choices(figures)
+        self.stack.setCurrentWidget(self.empty_label if figures.empty else self.stack.widget(0))
+        if not figures.empty:
+            self._show_figures(figures)
+        self.loaded.emit(figures)
+
+    # -- showing ------------------------------------------------------------------------------------
+
+    def _show_choices(self, figures: DashboardFigures) -> None:
+        flt = figures.filter
+        for combo, items, current in ((self.period_from, figures.choices.periods, flt.period_from),
+                                      (self.period_to, figures.choices.periods, flt.period_to),
+                                      (self.area, [ALL_AREAS] + figures.choices.areas,
+                                       flt.areas[0] if flt.areas else ALL_AREAS)):
+            combo.clear()
+            combo.addItems(items)
+            combo.setCurrentText(current)
+            combo.setEnabled(not figures.empty)
+
+    def _show_figures(self, figures: DashboardFigures) -> None:
+        grades = figures.overall.shares if figures.overall else []
+        self.summary.setText(overall_summary(figures))
+        replace_chart(self.by_area_view, grade_chart("Grades by area", figures.by_area, grades, horizontal=True),
+                      describe_distributions(figures.by_area))
+        replace_chart(self.by_month_view, grade_chart("Grades by month", figures.by_month, grades),
+                      describe_distributions(figures.by_month))
+        replace_chart(self.themes_view, theme_chart(figures.themes),
+                      "; ".join(f"{t.label}: strength {t.strength.count}, weakness {t.weakness.count}"
+                                for t in figures.themes) or "No themes recorded.")
+        replace_chart(self.trend_view, trend_chart(figures.by_month, grades),
+                      "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {percent(s.proportion)}" for s in d.shares)
+                                for d in figures.by_month) or "No graded reviews.")
+        self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
+                                         for t in figures.trends for c in t.comparisons))
+        self.compliance.set_rows(compliance_rows(figures.compliance))
+        fit_table(self.compliance_table)
+        self.mosovo_summary.setText(mosovo_summary(figures.mosovo))
+        self.mosovo.set_rows(mosovo_rows(figures.mosovo))
+        fit_table(self.mosovo_table)

@@ -1,0 +1,180 @@
+"""The Dashboard page draws the report figures of tests/report_factories.standard_data, gathered in a worker."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCharts import QBarCategoryAxis, QChart, QLineSeries
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from qatt import stats, users
+from tests.report_factories import CP_AREA, MOSOVO_AREA, standard_data
+from ui.context import AppContext
+from ui.pages.dashboard import ALL_AREAS, EMPTY_TEXT, DashboardPage, chart_theme
+
+LOAD_TIMEOUT = 20000
+
+
+@pytest.fixture
+def context(sqlite_db):
+    users.ensure_user("tester", "qa_lead")
+    return AppContext(db=sqlite_db, db_label="test database", actor="tester")
+
+
+def open_page(qtbot, context) -> DashboardPage:
+    """Build the page and wait for its first load (the worker starts in the constructor)."""
+    page = DashboardPage(context)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.figures is not None and not page.loading, timeout=LOAD_TIMEOUT)
+    return page
+
+
+def choose(qtbot, page: DashboardPage, combo, text: str) -> None:
+    """Pick `text` as a user would (activated is what the page listens to) and wait for the reload."""
+    combo.setCurrentText(text)
+    assert combo.currentText() == text
+    with qtbot.waitSignal(page.loaded, timeout=LOAD_TIMEOUT):
+        combo.activated.emit(combo.currentIndex())
+
+
+def categories(chart: QChart) -> list:
+    axis = next(a for a in chart.axes() if isinstance(a, QBarCategoryAxis))
+    return axis.categories()
+
+
+def bar_values(chart: QChart) -> dict:
+    """{bar set label: {category: value}} of the chart's (only) bar series."""
+    names = categories(chart)
+    (series,) = chart.series()
+    return {s.label(): {name: s.at(i) for i, name in enumerate(names)} for s in series.barSets()}
+
+
+def table_rows(model) -> list:
+    return [[model.data(model.index(r, c)) for c in range(model.columnCount())] for r in range(model.rowCount())]
+
+
+def compliance_row(page: DashboardPage, item: str) -> list:
+    return next(row for row in table_rows(page.compliance) if row[1].startswith(item))
+
+
+def ci_text(count: int, total: int) -> str:
+    p = stats.wilson(count, total)
+    return f"{p.low * 100:.1f}–{p.high * 100:.1f}%"
+
+
+@pytest.fixture
+def standard(sqlite_db):
+    return standard_data()
+
+
+def test_the_grade_charts_hold_the_submitted_first_review_counts(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    assert (page.period_from.currentText(), page.period_to.currentText()) == ("2024-04", "2024-05")
+    assert page.area.currentText() == ALL_AREAS
+    by_area = bar_values(page.by_area_view.chart())
+    # Drafts and second reviews never count; grades of each scale get their own bar set.
+    assert by_area["Good"] == {CP_AREA: 2, "Missing children": 1, MOSOVO_AREA: 0}
+    assert by_area["Requires improvement"] == {CP_AREA: 2, "Missing children": 0, MOSOVO_AREA: 0}
+    assert by_area["Inadequate"] == {CP_AREA: 1, "Missing children": 0, MOSOVO_AREA: 0}
+    assert by_area["Partially compliant"][MOSOVO_AREA] == 2
+    by_month = bar_values(page.by_month_view.chart())
+    assert by_month["Good"] == {"2024-04": 1, "2024-05": 2}
+    assert by_month["Inadequate"] == {"2024-04": 1, "2024-05": 0}
+    assert "Good 2" in page.by_area_view.accessibleDescription()
+    assert "Small sample: only 9 cases" in page.summary.text()
+
+
+def test_the_trend_chart_shows_each_grades_share_by_month(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    chart = page.trend_view.chart()
+    assert categories(chart) == ["2024-04", "2024-05"]
+    good = next(s for s in chart.series() if isinstance(s, QLineSeries) and s.name() == "Good")
+    assert [round(point.y(), 2) for point in good.points()] == [50.0, round(200 / 7, 2)]  # 1 of 2, then 2 of 7
+
+
+def test_theme_chart_counts_strengths_and_weaknesses(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    themes = bar_values(page.themes_view.chart())
+    assert themes["Strength"] == {"Voice of the child": 1, "Supervision and supervisory oversight": 0}
+    assert themes["Weakness"] == {"Voice of the child": 0, "Supervision and supervisory oversight": 2}
+    # The most-tagged theme is drawn at the top, i.e. last on a horizontal chart's category axis.
+    assert categories(page.themes_view.chart())[-1] == "Supervision and supervisory oversight"
+
+
+def test_the_compliance_table_shows_count_interval_and_small_sample_caveat(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    c1 = compliance_row(page, "C1 Ethnicity recorded")
+    assert c1[2:6] == ["4/6", "66.7%", ci_text(4, 6), "0"]
+    assert c1[6] == stats.small_sample_warning(6)
+    c2 = compliance_row(page, "C2")
+    assert c2[2:6] == ["1/2", "50.0%", ci_text(1, 2), "1"]  # N/A left out of the count
+
+
+def test_mosovo_figures_are_shown_against_their_targets(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    rows = {row[0]: row for row in table_rows(page.mosovo)}
+    unannounced, double_crewed = rows["Visits unannounced"], rows["Visits double-crewed"]
+    assert unannounced[1:5] == ["2/3", "66.7%", ci_text(2, 3), "86%"]
+    assert "consistent with the 86% figure" in unannounced[5]
+    assert double_crewed[1:5] == ["1/3", "33.3%", ci_text(1, 3), "84%"]
+    assert "below the 84% figure" in double_crewed[5]
+    summary = page.mosovo_summary.text()
+    assert summary.startswith("3 MOSOVO checks. Visits overdue: 2 (17 days in all, longest 12)")
+    assert "Oldest outstanding supervisory task: 30 days" in summary
+
+
+def test_choosing_an_area_and_a_period_changes_the_figures(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    choose(qtbot, page, page.area, CP_AREA)
+    assert page.figures.filter.areas == [CP_AREA]
+    assert categories(page.by_area_view.chart()) == [CP_AREA]
+    assert bar_values(page.by_area_view.chart())["Good"] == {CP_AREA: 2}
+    assert compliance_row(page, "C1")[2] == "3/5"  # Missing children's yes has gone
+    assert page.mosovo.rowCount() == 0 and page.mosovo_summary.text().startswith("No MOSOVO checks")
+
+    choose(qtbot, page, page.period_from, "2024-05")
+    assert bar_values(page.by_area_view.chart())["Inadequate"] == {CP_AREA: 0}  # April's inadequate has gone
+    assert categories(page.by_month_view.chart()) == ["2024-05"]
+    assert compliance_row(page, "C1")[2] == "2/3"
+
+
+def test_a_start_month_after_the_end_moves_the_end_with_it(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    choose(qtbot, page, page.period_to, "2024-04")
+    choose(qtbot, page, page.period_from, "2024-05")
+    assert (page.period_from.currentText(), page.period_to.currentText()) == ("2024-05", "2024-05")
+    assert page.figures.filter.period_from == page.figures.filter.period_to == "2024-05"
+
+
+def test_with_no_submitted_reviews_the_page_says_so_and_points_to_the_review_page(qtbot, context):
+    page = open_page(qtbot, context)
+    assert page.figures.empty
+    assert page.stack.currentWidget() is page.empty_label
+    assert "Review page" in page.empty_label.text() and page.empty_label.text() == EMPTY_TEXT
+    assert not page.area.isEnabled() and not page.period_from.isEnabled()
+
+
+def test_refresh_picks_up_reviews_submitted_since_the_page_was_built(qtbot, context):
+    page = open_page(qtbot, context)
+    standard_data()
+    with qtbot.waitSignal(page.loaded, timeout=LOAD_TIMEOUT):
+        page.refresh()
+    assert page.stack.currentWidget() is not page.empty_label
+    assert bar_values(page.by_area_view.chart())["Good"][CP_AREA] == 2
+
+
+def test_charts_follow_a_dark_palette_and_have_accessible_names(qtbot, context, standard):
+    application = QApplication.instance()
+    light = application.palette()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Window, QColor(30, 30, 30))
+    application.setPalette(dark)
+    try:
+        page = open_page(qtbot, context)
+    finally:
+        application.setPalette(light)
+    for view in (page.by_area_view, page.by_month_view, page.themes_view, page.trend_view):
+        assert view.accessibleName().endswith("chart")
+        assert view.chart().theme() == QChart.ChartTheme.ChartThemeDark
+    assert chart_theme() == (QChart.ChartTheme.ChartThemeDark if light.color(QPalette.ColorRole.Window).lightness() < 128
+                             else QChart.ChartTheme.ChartThemeLight)
