@@ -144,14 +144,16 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self._action("&Getting started", None, self.show_start_hint))
         help_menu.addAction(self._action("&About QATT", None, self.show_about))
 
-    def import_case_list(self) -> None:
+    def import_case_list(self):
+        """Open the import wizard (returned, so callers can follow it)."""
         self.show_page(0)
-        self.page(0).open_import_wizard()
+        return self.page(0).open_import_wizard()
 
-    def draw_sample(self) -> None:
+    def draw_sample(self):
+        """Open the draw dialog for the chosen population (returned, so callers can follow it)."""
         populations = self.page(0)
         self.show_page(1)
-        self.page(1).open_draw_dialog(populations.selected_population_id())
+        return self.page(1).open_draw_dialog(populations.selected_population_id())
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About QATT",

@@ -128,13 +128,14 @@ class PopulationsPage(QWidget):
         else:
             self.case_count.setText(f"{self.cases.total:,} cases")
 
-    def open_import_wizard(self) -> None:
+    def open_import_wizard(self):
         from ui.dialogs.import_wizard import ImportWizard
 
         wizard = ImportWizard(self.context, self)
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.imported.connect(self._imported)
         wizard.open()
+        return wizard
 
     def _imported(self, population_id: int) -> None:
         self.refresh()
