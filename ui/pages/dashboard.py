@@ -221,13 +221,14 @@ def theme_chart(themes: Sequence[reports.ThemeFrequency]) -> QChart:
     chart = new_chart("Themes: strengths and weaknesses")
     shown = list(reversed(themes))  # a horizontal chart draws its first category at the bottom
     series = QHorizontalBarSeries()
-    for label, pick in (("Strength", lambda t: t.strength), ("Weakness", lambda t: t.weakness)):
+    kinds: Dict[str, Callable[[reports.ThemeFrequency], stats.Proportion]] = {
+        "Strength": lambda t: t.strength, "Weakness": lambda t: t.weakness}
+    for label, pick in kinds.items():
         bar_set = QBarSet(label)
         bar_set.append([float(pick(t).count) for t in shown])
         series.append(bar_set)
     show_tips(series, lambda index, label: f"{shown[index].label}, {label.lower()}: "
-              f"{(shown[index].strength if label == 'Strength' else shown[index].weakness).percent_text()} "
-              "of the reviews that recorded themes")
+              f"{kinds[label](shown[index]).percent_text()} of the reviews that recorded themes")
     chart.addSeries(series)
     largest = max((max(t.strength.count, t.weakness.count) for t in shown), default=0)
     add_axes(chart, series, [t.label for t in shown], largest, horizontal=True)
