@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Optional
 
-from qatt import users
 from qatt.cli import Context, _common_options
 from qatt.errors import QattError
 
@@ -28,43 +28,29 @@ def _emit(ctx: Context, result) -> None:
     ctx.emit(result.as_dict(), f"wrote {result.path} ({result.report}; {rows}; marked {result.marking})")
 
 
-def _xlsx(args: argparse.Namespace, ctx: Context) -> int:
-    from exports import xlsx
-    from qatt import reports
+def _request(args: argparse.Namespace, report: str, review_id: Optional[int] = None):
+    from exports.run import ExportRequest
+
+    return ExportRequest(report, Path(args.out), _filter(args), review_id, marking=args.marking, purpose=args.purpose,
+                         recipient=args.recipient)
+
+
+def _run(ctx: Context, request) -> int:
+    from exports.run import run_export
 
     ctx.db()
-    users.require_role(ctx.actor, "qa_lead", "export the QA workbook")
-    data = reports.workbook_data(_filter(args), actor=ctx.actor, marking=args.marking)
-    _emit(ctx, xlsx.export_workbook(data, Path(args.out), actor=ctx.actor, purpose=args.purpose,
-                                    recipient=args.recipient, progress=ctx.progress))
+    _emit(ctx, run_export(request, ctx.actor, progress=ctx.progress))
     return 0
+
+
+def _xlsx(args: argparse.Namespace, ctx: Context) -> int:
+    return _run(ctx, _request(args, "workbook"))
 
 
 def _pdf(args: argparse.Namespace, ctx: Context) -> int:
-    from exports import pdf
-    from qatt import reports
-
-    ctx.db()
-    options = dict(actor=ctx.actor, purpose=args.purpose, recipient=args.recipient, progress=ctx.progress)
-    if args.report == "feedback":
-        if args.review is None:
-            raise QattError("--report feedback needs --review ID (the review to print feedback for).")
-        sheet = reports.feedback_sheet(args.review, actor=ctx.actor, marking=args.marking)
-        # The reviewer may print their own feedback; anyone else needs to be a moderator or above.
-        if sheet.reviewer != ctx.actor:
-            users.require_role(ctx.actor, "moderator", "print feedback on someone else's review")
-        result = pdf.export_feedback(sheet, Path(args.out), **options)
-    else:
-        users.require_role(ctx.actor, "qa_lead", f"export the {args.report} report")
-        flt = _filter(args)
-        if args.report == "monthly":
-            result = pdf.export_monthly(reports.monthly_report(flt, actor=ctx.actor, marking=args.marking),
-                                        Path(args.out), **options)
-        else:
-            result = pdf.export_pack(reports.inspection_pack(flt, actor=ctx.actor, marking=args.marking),
-                                     Path(args.out), **options)
-    _emit(ctx, result)
-    return 0
+    if args.report == "feedback" and args.review is None:
+        raise QattError("--report feedback needs --review ID (the review to print feedback for).")
+    return _run(ctx, _request(args, args.report, args.review))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

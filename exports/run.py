@@ -1,0 +1,64 @@
+"""One export from start to finish, for the CLI and the desktop alike: who may produce it, the report
+data, the file and its disclosure record. The writers are imported only when used, because openpyxl
+and reportlab are slow to load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from exports.common import ExportResult
+from qatt import reports, users
+from qatt.errors import QattError
+from qatt.progress import CancelToken, ProgressFn, no_progress
+
+# report id -> (what it is called, file suffix)
+REPORTS = {
+    "workbook": ("Excel workbook", ".xlsx"),
+    "monthly": ("Monthly report (PDF)", ".pdf"),
+    "pack": ("Inspection self-assessment pack (PDF)", ".pdf"),
+    "feedback": ("Officer feedback sheet (PDF)", ".pdf"),
+}
+
+
+@dataclass
+class ExportRequest:
+    """What to write and why. `marking` None means the force setting; `review_id` is for feedback only."""
+
+    report: str
+    target: Path
+    filter: reports.ReportFilter = field(default_factory=reports.ReportFilter)
+    review_id: Optional[int] = None
+    marking: Optional[str] = None
+    purpose: str = ""
+    recipient: str = ""
+
+
+def run_export(request: ExportRequest, actor: str, progress: ProgressFn = no_progress,
+               cancel: Optional[CancelToken] = None) -> ExportResult:
+    """Check the actor may produce the report, build it and write it (atomically, recorded as a disclosure)."""
+    if request.report not in REPORTS:
+        raise QattError(f"There is no report called {request.report!r}; choose one of {', '.join(REPORTS)}.")
+    options = dict(actor=actor, purpose=request.purpose, recipient=request.recipient, progress=progress, cancel=cancel)
+    target, flt, marking = Path(request.target), request.filter, request.marking
+    if request.report == "feedback":
+        from exports import pdf
+
+        if request.review_id is None:
+            raise QattError("Choose the review to print the officer's feedback for.")
+        sheet = reports.feedback_sheet(request.review_id, actor=actor, marking=marking)
+        # The reviewer may print their own feedback; anyone else needs to be a moderator or above.
+        if sheet.reviewer != actor:
+            users.require_role(actor, "moderator", "print feedback on someone else's review")
+        return pdf.export_feedback(sheet, target, **options)
+    users.require_role(actor, "qa_lead", f"export the {REPORTS[request.report][0].lower()}")
+    if request.report == "workbook":
+        from exports import xlsx
+
+        return xlsx.export_workbook(reports.workbook_data(flt, actor=actor, marking=marking), target, **options)
+    from exports import pdf
+
+    if request.report == "monthly":
+        return pdf.export_monthly(reports.monthly_report(flt, actor=actor, marking=marking), target, **options)
+    return pdf.export_pack(reports.inspection_pack(flt, actor=actor, marking=marking), target, **options)
