@@ -166,6 +166,7 @@ class _Table:
     sheets: List[str] = field(default_factory=list)
     # Workbooks only: the column whose Excel dates stay dates (set once the mapping is known).
     native_date_index: Optional[int] = None
+    header_row: int = 0
 
     @property
     def unnamed(self) -> Set[str]:
@@ -245,7 +246,7 @@ def _open_csv(path: Path) -> Iterator[_Table]:
         except csv.Error as exc:
             raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
-        yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter)
+        yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter, header_row=header_row)
 
 
 def _first_non_blank(rows: Iterator[Tuple[int, list]]) -> Tuple[int, Optional[list]]:
@@ -546,7 +547,7 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     message = f"Reading {table.file_name}"
     check = checker.check
     batch_rows = BATCH_ROWS
-    number = 0  # the last row read, for a CSV error raised while reading the next
+    number = table.header_row  # the last row read, for a CSV error raised while reading the next
     try:
         for number, cells in table.rows:
             if not any(cells):
