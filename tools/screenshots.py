@@ -1,0 +1,107 @@
+"""Take screenshots of every page of the real application, for docs/ and the README.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshots.py [--out docs/screenshots]
+
+It builds the app on a fresh temporary database holding the demo population and demo reviews
+(so it never touches your own data or settings), shows each page in a real window, waits for the
+page's background work, and saves PNGs. Run it under Xvfb (a real X server in memory) or on a
+desktop; the offscreen platform draws no window decorations and is not what users see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+SIZE = (1400, 880)
+USER = "supervisor.demo"
+# (file name, page index, what the caption in the README says)
+PAGES = [
+    ("1-populations.png", 0, "Populations"),
+    ("2-samples.png", 1, "Samples"),
+    ("3-review.png", 2, "Review"),
+    ("4-moderation.png", 3, "Moderation"),
+    ("5-dashboard.png", 4, "Dashboard"),
+    ("6-exports.png", 5, "Exports"),
+]
+
+
+def settle(app: QApplication, seconds: float = 0.5) -> None:
+    """Let workers finish and the window repaint."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline or QThreadPool.globalInstance().activeThreadCount():
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def open_a_review(window) -> None:
+    """On the Review page, open the first case of the newest sample that has a review, as a user would."""
+    page = window.page(2)
+    for row, item in enumerate(page.work):
+        if item.review_id is not None:
+            page.table.selectRow(row)
+            return
+    if page.work:
+        page.table.selectRow(0)
+
+
+def choose_a_compared_case(window) -> None:
+    """On the Moderation page, show a sample and a case whose two grades can be compared."""
+    page = window.page(3)
+    for index in range(page.sample_choice.count()):
+        page.sample_choice.setCurrentIndex(index)
+        for row, values in enumerate(page.cases.rows):
+            if values[-1] == "disagree":
+                page.case_table.selectRow(row)
+                return
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    work = Path(tempfile.mkdtemp(prefix="qatt-shots-"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work / "settings"))
+    os.environ["QATT_USER"] = USER
+    app = QApplication(["qatt"])
+    app.setOrganizationName("QATT")
+    app.setApplicationName("QATT")
+
+    from qatt import demo
+    from ui import app as qatt_app
+
+    window = qatt_app.start(str(work / "qatt.sqlite3"), USER)
+    demo.load_demo_with_reviews(USER)
+    window.resize(*SIZE)
+    window.show()
+    window.page(0).refresh()
+    settle(app)
+    for file_name, index, _caption in PAGES:
+        window.show_page(index)
+        if index == 2:
+            open_a_review(window)
+        if index == 3:
+            choose_a_compared_case(window)
+        settle(app, 1.5)
+        target = args.out / file_name
+        window.grab().save(str(target))
+        print(f"wrote {target}")
+    window.close()
+    window.context.db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
