@@ -182,3 +182,29 @@ def test_another_reviewers_review_is_refused_with_a_message(qtbot, page, problem
     page.move(1)
     assert problems and "see other's review" in problems[-1][1]
     assert page.view is None or page.view.id != theirs.id
+
+
+def test_a_submitted_review_is_amended_only_with_a_reason_which_is_audited(qtbot, page, problems):
+    review_id = start_first_case(qtbot, page)
+    answer_everything_yes(qtbot, page)
+    with qtbot.waitSignal(page.review_submitted):
+        page.submit()
+    assert page.amend_button.isVisible() and not page.form_view.rows["da_dash"].input.isEnabled()
+    page.amend_button.click()  # unlocks
+    assert page.form_view.rows["da_dash"].input.isEnabled()
+    answer(qtbot, page, "da_children_seen", "no")
+    page.grade_panel.grade.setCurrentIndex(0)  # as suggested
+    page.ask_reason = lambda _parent, _reference: ""
+    page.amend_button.click()
+    assert "reason" in problems[-1][1]
+    assert m.Review.get_by_id(review_id).grade == "good"
+
+    page.ask_reason = lambda _parent, _reference: "Re-read the file: one child was not seen"
+    page.amend_button.click()
+    review, answers = stored(review_id)
+    assert answers["da_children_seen"] == "no"
+    assert (review.status, review.suggested_grade, review.grade) == ("submitted", "inadequate", "inadequate")
+    event = (m.AuditEvent.select().where(m.AuditEvent.object_type == "review", m.AuditEvent.object_id == str(review_id))
+             .order_by(m.AuditEvent.id.desc()).first())
+    assert event.details["reason"] == "Re-read the file: one child was not seen"
+    assert not page.form_view.rows["da_dash"].input.isEnabled()  # locked again

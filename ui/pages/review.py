@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableView,
+    QAbstractItemView, QComboBox, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableView,
     QVBoxLayout, QWidget,
 )
 
@@ -45,6 +45,13 @@ def ask_to_submit(parent: QWidget, reference: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_amendment_reason(parent: QWidget, reference: str) -> Optional[str]:
+    """The reason for amending a submitted review (recorded in the audit log); None if cancelled."""
+    reason, accepted = QInputDialog.getText(parent, "Reason for the amendment",
+                                            f"Why is the submitted review of case {reference} being changed?")
+    return reason if accepted else None
+
+
 class ReviewPage(QWidget):
     """Emits review_opened(review id), review_saved(review id) and review_submitted(review id)."""
 
@@ -55,7 +62,9 @@ class ReviewPage(QWidget):
     def __init__(self, context: AppContext, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.confirm_submit: Callable[[QWidget, str], bool] = ask_to_submit  # tests replace the question
+        self.confirm_submit: Callable[[QWidget, str], bool] = ask_to_submit  # tests replace the questions
+        self.ask_reason: Callable[[QWidget, str], Optional[str]] = ask_amendment_reason
+        self.amending = False
         self.view: Optional[reviews.ReviewView] = None
         self.form: Optional[forms.Form] = None
         self.form_view: Optional[FormView] = None
@@ -154,9 +163,13 @@ class ReviewPage(QWidget):
         self.submit_button = QPushButton("S&ubmit review")
         self.submit_button.setToolTip("Submit and lock the review (Ctrl+Enter)")
         self.submit_button.clicked.connect(self.submit)
+        self.amend_button = QPushButton("&Amend…")
+        self.amend_button.setToolTip("Change your submitted review; you will be asked for the reason")
+        self.amend_button.clicked.connect(self.amend)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
-        for button in (self.previous_button, self.next_button, self.save_button, self.submit_button):
+        for button in (self.previous_button, self.next_button, self.save_button, self.submit_button,
+                       self.amend_button):
             bar.addWidget(button)
 
         self.review_panel = QWidget()
@@ -318,7 +331,7 @@ class ReviewPage(QWidget):
     def _clear_review(self) -> None:
         self.autosave.stop()
         self.view = self.form = None
-        self.editable = False
+        self.editable = self.amending = False
         self.start_button.hide()
         self.grade_panel.hide()
         if self.form_view is not None:
@@ -336,6 +349,10 @@ class ReviewPage(QWidget):
     # -- editing -----------------------------------------------------------------------------------
 
     def _edited(self) -> None:
+        if self.amending:
+            self._update_suggestion()
+            self.status.setText("Amending: press Amend… again to save the changes with a reason")
+            return
         if not self.editable:
             return
         self._update_suggestion()
@@ -413,6 +430,35 @@ class ReviewPage(QWidget):
         self.show_worklist()
         self.review_submitted.emit(review_id)
 
+    def amend(self) -> None:
+        """First press: unlock the submitted review. Second press: save the changes with a reason."""
+        if self.view is None or self.view.status != reviews.SUBMITTED or self.form_view is None:
+            return
+        if not self.amending:
+            self.amending = True
+            self.form_view.set_read_only(False)
+            self.grade_panel.set_read_only(False)
+            self.amend_button.setText("Save &amendment…")
+            self.status.setText("Amending: change what needs changing, then press Save amendment")
+            return
+        changes: Dict[str, Any] = {k: v for k, v in self.grade_panel.details().items()
+                                   if self.saved_details.get(k) != v}
+        answer_changes = self._answer_changes()
+        if answer_changes:
+            changes["answers"] = answer_changes
+        reason = self.ask_reason(self, self.view.case_reference)
+        if reason is None:
+            return
+        review_id = self.view.id
+        try:
+            reviews.amend_review(review_id, self.context.actor, changes, reason, self.view.version)
+        except QattError as exc:
+            show_problem(self, "The amendment was not saved", str(exc))
+            return
+        self.open_review(review_id)
+        self.show_worklist()
+        self.status.setText("Amendment saved; the reason is in the audit log.")
+
     def add_action(self, text: str, owner: str, due: str) -> None:
         if self.view is None:
             return
@@ -445,6 +491,11 @@ class ReviewPage(QWidget):
         self.next_button.setEnabled(bool(self.work) and (row is None or row < len(self.work) - 1))
         self.save_button.setEnabled(self.editable)
         self.submit_button.setEnabled(self.editable)
+        own_submitted = (self.view is not None and self.view.status == reviews.SUBMITTED
+                         and self.view.reviewer == self.context.actor)
+        self.amend_button.setVisible(own_submitted)
+        if not self.amending:
+            self.amend_button.setText("&Amend…")
 
     def flush(self) -> None:
         """Save any pending draft changes (the main window calls this before it closes)."""
