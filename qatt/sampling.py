@@ -27,7 +27,7 @@ import peewee
 import qatt
 from qatt import audit, users
 from qatt.errors import QattError
-from qatt.fingerprint import canonical_reference
+from qatt.fingerprint import canonical_reference, fingerprint_references
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
@@ -365,18 +365,11 @@ def _case_ids(population_id: int, references: Sequence[str]) -> Dict[str, int]:
     return ids
 
 
-def _fingerprint(references: Iterable[str]) -> str:
-    """The population fingerprint (qatt.fingerprint definition), computed in one pass: sorting str
-    by code point equals sorting their UTF-8 bytes, and one join is far faster than an update per case."""
-    refs = sorted(map(str.strip, references))  # str.strip is canonical_reference without a Python call per case
-    return hashlib.sha256(("\n".join(refs) + "\n").encode("utf-8") if refs else b"").hexdigest()
-
-
 def _population_fingerprint(population_id: int) -> str:
     """The population's fingerprint recomputed from its cases as they are now."""
     db = database_proxy.obj
     query = m.Case.select(_references_array(db)).where(m.Case.population == population_id)
-    return _fingerprint(_as_list(db.execute_sql(*query.sql()).fetchone()[0]))
+    return fingerprint_references(_as_list(db.execute_sql(*query.sql()).fetchone()[0]))
 
 
 def _recently_sampled(months: int, now: dt.datetime) -> set:
@@ -708,7 +701,7 @@ def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
                               _parse_date(params.get("date_to"), "date_to"))
     # Without filters every case of the population was just read: no need to read them again.
     unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
-    population_now = (_fingerprint(itertools.chain.from_iterable(everything.values())) if unfiltered
+    population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered
                       else _population_fingerprint(sample.population_id))
     strata = _without(everything, excluded)
     if sample.method != "stratified":
