@@ -101,8 +101,10 @@ def test_theme_chart_counts_strengths_and_weaknesses(qtbot, context, standard):
     assert categories(page.themes_view.chart())[-1] == "Supervision and supervisory oversight"
 
 
-def test_the_compliance_table_shows_count_interval_and_small_sample_caveat(qtbot, context, standard):
+def test_the_compliance_table_shows_count_interval_and_small_sample_caveat(qtbot, context, standard, qtmodeltester):
     page = open_page(qtbot, context)
+    qtmodeltester.check(page.compliance)
+    qtmodeltester.check(page.mosovo)
     c1 = compliance_row(page, "C1 Ethnicity recorded")
     assert c1[2:6] == ["4/6", "66.7%", ci_text(4, 6), "0"]
     assert c1[6] == stats.small_sample_warning(6)

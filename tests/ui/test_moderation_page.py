@@ -87,7 +87,7 @@ def test_a_moderator_holding_a_draft_second_review_never_sees_the_first_grade(qt
     assert "Inadequate" not in everything_shown(page)
 
 
-def test_after_submitting_both_grades_show_side_by_side_with_the_agreement_figures(qtbot, items):
+def test_after_submitting_both_grades_show_side_by_side_with_the_agreement_figures(qtbot, items, qtmodeltester):
     second = reviews.get_review(m.Review.get(m.Review.sample_item == items[0].id, m.Review.role == "second").id)
     reviews.submit_review(second.id, "mod", expected_version=second.version)
     page = make_page(qtbot, "mod")
@@ -100,6 +100,8 @@ def test_after_submitting_both_grades_show_side_by_side_with_the_agreement_figur
     assert "Grade: Inadequate" in page.first_details.text() and "Grade: Good" in page.second_details.text()
     assert "Inadequate" in everything_shown(page)  # what the blind test looks for is visible once allowed
     assert page.differences.rows == [("C2 Voice of the child recorded", "No", "Yes")]
+    qtmodeltester.check(page.cases)
+    qtmodeltester.check(page.differences)
 
     figures = page.agreement.text()
     assert "Pairs of submitted reviews: <b>3</b>" in figures

@@ -54,13 +54,15 @@ def stored(review_id):
     return review, reviews.answers_of(review)
 
 
-def test_the_worklist_lists_the_sample_and_a_started_review_renders_the_built_in_form(qtbot, page, sample):
+def test_the_worklist_lists_the_sample_and_a_started_review_renders_the_built_in_form(qtbot, page, sample,
+                                                                                     qtmodeltester):
     assert page.sample_choice.currentData() == sample.id
     assert [item.reference for item in page.work] == ["REF0001", "REF0002", "REF0003"]
     start_first_case(qtbot, page)
     assert page.form.id == "cp_domestic_abuse"
     assert "Case REF0001" in page.header.text() and "PC Shah" in page.header.text()
     assert page.worklist.rows[0][6] == "draft"  # the list shows the new draft
+    qtmodeltester.check(page.worklist)
     section_titles = [group.title() for group in page.form_view.groups.values()]
     assert "DASH, PPN and DART review" in section_titles
     children_seen = page.form_view.rows["da_children_seen"]
