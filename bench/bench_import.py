@@ -5,7 +5,7 @@ peak memory figure is its own) measures:
   (a) bare:  csv.reader + sqlite3 executemany into a 12-column TEXT table, no checks
              (on PostgreSQL: COPY of the file straight into such a table);
   (a2) bare-indexed: the same into a table with the Case table's keys and indexes (integer
-             primary key, population id, unique (population, reference) and population indexes),
+             primary key, population id, unique (population, reference) index),
              to show what the schema itself costs;
   (b) qatt:  importing.import_population (sniffing, validation, dates, extra JSON, duplicate
              check, fingerprint, audit, one transaction) into a migrated QATT database.
@@ -54,7 +54,6 @@ def bare_sqlite(csv_path: Path, workdir: Path, indexed: bool) -> int:
         if indexed:
             con.execute(f"CREATE TABLE bare (id INTEGER NOT NULL PRIMARY KEY, population_id INTEGER NOT NULL, "
                         f"{', '.join(f'{c} TEXT' for c in columns)})")
-            con.execute("CREATE INDEX bare_population ON bare (population_id)")
             con.execute("CREATE UNIQUE INDEX bare_population_reference ON bare (population_id, c0)")
             sql = f"INSERT INTO bare (population_id, {', '.join(columns)}) VALUES (1, {', '.join('?' * len(columns))})"
         else:
@@ -76,7 +75,6 @@ def bare_postgres(csv_path: Path, url: str, indexed: bool) -> int:
             if indexed:
                 db.execute_sql(f"CREATE TABLE bare (id SERIAL PRIMARY KEY, population_id INTEGER NOT NULL DEFAULT 1, "
                                f"{', '.join(f'{c} TEXT' for c in columns)})")
-                db.execute_sql("CREATE INDEX bare_population ON bare (population_id)")
                 db.execute_sql("CREATE UNIQUE INDEX bare_population_reference ON bare (population_id, c0)")
             else:
                 db.execute_sql(f"CREATE TABLE bare ({', '.join(f'{c} TEXT' for c in columns)})")

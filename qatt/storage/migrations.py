@@ -23,7 +23,8 @@ Step = Callable[[peewee.Database], None]
 
 def _v1_create_tables(db: peewee.Database) -> None:
     # Version 1 is the first released schema; later steps alter it with playhouse.migrate
-    # rather than changing what this step creates.
+    # rather than changing what this step creates. The one exception is an index a later step
+    # drops with IF EXISTS (v3): leaving it out of new databases changes nothing they end up with.
     db.create_tables([x for x in m.ALL_MODELS if x is not m.SchemaVersion])
 
 
@@ -74,9 +75,17 @@ def _v2_reference_figures(db: peewee.Database) -> None:
     m.Setting.create(key="retention_months", value=72)
 
 
+def _v3_drop_case_population_index(db: peewee.Database) -> None:
+    """Drop the index v1 created on case.population_id: the unique (population_id, reference) index
+    starts with the same column, so it serves the same lookups, and every imported case paid for
+    both. Databases created since have never had it (Case.population has index=False)."""
+    db.execute_sql('DROP INDEX IF EXISTS "case_population_id"')
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
+    (3, "drop the redundant case population index", _v3_drop_case_population_index),
 ]
 
 LATEST = MIGRATIONS[-1][0]

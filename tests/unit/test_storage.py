@@ -38,7 +38,7 @@ def test_existing_database_is_backed_up_before_migrating(tmp_path):
     assert migrations.current_version(database) == 1
     applied = migrations.migrate(database)
     database.close()
-    assert applied == [2]
+    assert applied == list(range(2, migrations.LATEST + 1))
     backups = list(tmp_path.glob("old.sqlite3.v1.*.bak"))
     assert len(backups) == 1
     copy = peewee.SqliteDatabase(str(backups[0]))
@@ -103,3 +103,17 @@ def test_audit_event_rolls_back_with_its_change(db):
 def test_postgres_url_without_database_is_a_clear_error():
     with pytest.raises(QattError, match="names no database"):
         dbmod.make_database("postgresql://user@localhost:5432/")
+
+
+def test_v3_drops_the_redundant_case_population_index_and_keeps_the_unique_one(db):
+    # A database migrated before v3 existed has the index v1 then created: put it back and step down.
+    db.execute_sql('CREATE INDEX "case_population_id" ON "case" ("population_id")')
+    m.SchemaVersion.update(version=2).execute()
+    assert migrations.migrate(db) == [3]
+    indexes = {index.name: index.columns for index in db.get_indexes("case")}
+    assert "case_population_id" not in indexes
+    assert indexes["case_population_id_reference"] == ["population_id", "reference"]
+
+
+def test_new_database_never_has_the_case_population_index(db):
+    assert "case_population_id" not in {index.name for index in db.get_indexes("case")}
