@@ -610,6 +610,12 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     name = name.strip()
     if not name:
         raise QattError("Give the population a name.")
+    # PostgreSQL refuses both with a traceback (SQLite would store them): refuse them here on either.
+    limit = m.Population.name.max_length
+    if len(name) > limit:
+        raise QattError(f"The population name is {len(name)} characters long; shorten it to {limit} or fewer.")
+    if "\x00" in name:
+        raise QattError("The population name holds a NUL character (pasted from another program?); type it again.")
     db = database_proxy.obj
     with _open_table(path, sheet) as table:
         mapping = _resolve_mapping(table, mapping)
