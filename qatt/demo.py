@@ -1,8 +1,11 @@
-"""A fictional but realistic case population for demonstrations, training and tests.
+"""A fictional but realistic case population, and a year of reviews of it, for demonstrations,
+training and tests.
 
-Deterministic: the same seed always gives the same rows. Every name and summary is invented
-(summaries start with "[DEMO]"), so the demo can be shown anywhere. The CSV uses the headers
-and dd/mm/yyyy dates of a real force extract so that it exercises the importer's matching.
+Deterministic: the same seed always gives the same rows and the same grades. Every name and
+summary is invented (summaries start with "[DEMO]"), so the demo can be shown anywhere. The CSV
+uses the headers and dd/mm/yyyy dates of a real force extract so that it exercises the importer's
+matching. The demo reviews go through the real sampling, assignment and review engines, so they
+are audited and verifiable exactly like real work.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import csv
 import datetime as dt
 import random
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from qatt.fileio import atomic_path
-from qatt.progress import CancelToken, ProgressFn
+from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 DEFAULT_CASES = 3000
 DEFAULT_SEED = 20240401
@@ -176,3 +180,351 @@ def load_demo(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
     with tempfile.TemporaryDirectory(prefix="qatt-demo-") as folder:
         path = write_csv(Path(folder) / "demo-extract.csv", cases, seed)
         return import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel)
+
+
+def load_demo_with_reviews(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
+                           progress: Optional[ProgressFn] = None,
+                           cancel: Optional[CancelToken] = None) -> "DemoReviews":
+    """The demo population and a year of reviews of it: what a first run shows, so that the
+    review, moderation and dashboard pages have something in them."""
+    imported = load_demo(actor, cases, seed, progress, cancel)
+    return load_demo_reviews(actor, seed, imported.population_id, progress=progress, cancel=cancel)
+
+
+# --------------------------------------------------------------------------------------------
+# A year of demo reviews, made through the real sampling, assignment and review engines.
+
+DEMO_QA_LEAD = "demo.qa_lead"
+# Each division's supervisor does the first reviews of its cases; the moderators do second reviews.
+DEMO_SUPERVISORS: Dict[str, str] = {"Derby City": "demo.supervisor1", "North": "demo.supervisor2",
+                                    "South": "demo.supervisor3"}
+DEMO_MODERATORS = ("demo.moderator1", "demo.moderator2")
+# Two built-in forms cover each of these areas, so the review engine asks which; the demo answers.
+DEMO_FORMS = {"Investigation (any crime)": "qatt_investigation", "Sex offender management": "mosovo_di_check"}
+DEMO_MONTHS = 12
+PER_AREA = 2  # cases drawn per area each month: about 240 over the year
+SECOND_SHARE = 0.3  # share of the reviewed cases that also get an independent second review
+OPEN_FOR_ACTOR = 6  # cases of the latest month waiting for the desktop user
+DRAFTS = 2  # cases of the latest month a demo supervisor has started but not submitted
+
+# Case quality as (weight, chance that a checklist item is failed), tuned so that first grades come
+# out about 65% good, 25% requires improvement and 10% inadequate, near the force's own 2022
+# self-assessment (DOMAIN 4.1: 19, 12 and 3 of 34), and second grades lower, as the inspectorate's were.
+_QUALITY = ((48, 0.03), (40, 0.17), (12, 0.33))
+_CRITICAL_FACTOR = 0.3  # critical items fail less often: a few critical failures, not many
+_NA_SHARE = 0.2
+_OVERRIDE_SHARE = 0.1
+# Second reviewers are a little stricter than the supervisors grading their own teams' work
+# (DOMAIN 4.1: the inspectorate graded the force's 34 self-assessed cases lower).
+_STRICTER_SECOND = 0.07
+_KINDER_SECOND = 0.04
+_ACTION_SHARE = 0.15  # requires-improvement reviews that raise an action (every worst grade does)
+
+_STRENGTHS = ("[DEMO] Prompt response; the child's account captured on body-worn video.",
+              "[DEMO] Clear investigation plan, updated after each supervisory review.",
+              "[DEMO] PPN submitted the same day with an accurate risk level.",
+              "[DEMO] Victim kept informed throughout, in the way they asked.")
+_IMPROVEMENTS = ("[DEMO] Record ethnicity and the voice of the child.",
+                 "[DEMO] Supervisory reviews should set actions and deadlines.",
+                 "[DEMO] Hold the strategy discussion without delay.",
+                 "[DEMO] Record the reasons for the risk level given.")
+_FEEDBACK = ("[DEMO] Discussed with the officer; good practice shared at the team briefing.",
+             "[DEMO] Feedback given in person; learning points agreed.",
+             "[DEMO] Feedback sent by email; the officer acknowledged it.")
+_KINDER_RATIONALE = "[DEMO] The gaps were in recording only; the child was safeguarded promptly."
+_STRICTER_RATIONALE = "[DEMO] The plan was recorded but not acted on; the risk was not reassessed."
+_ACTIONS = ("[DEMO] Brief the team on recording the voice of the child.",
+            "[DEMO] Supervisor to review the open safeguarding plan with the officer.",
+            "[DEMO] Re-submit the PPN with the correct risk level.")
+
+
+@dataclass
+class DemoReviews:
+    """What load_demo_reviews made."""
+
+    population_id: int
+    samples: List[int]
+    first_reviews: int  # submitted
+    second_reviews: int  # submitted
+    overrides: int  # submitted reviews graded differently from the suggestion, with a rationale
+    drafts: int
+    assigned_to_actor: int  # not started, waiting for the desktop user
+    actions: int
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Plan:
+    """Who does what to one sampled case."""
+
+    item: Any  # m.SampleItem
+    first_reviewer: str
+    first: str  # "submit", "draft" or "open" (assigned, not started)
+    second_reviewer: str = ""
+
+
+def load_demo_reviews(actor: str, seed: int = DEFAULT_SEED, population_id: Optional[int] = None,
+                      per_area: int = PER_AREA, progress: Optional[ProgressFn] = None,
+                      cancel: Optional[CancelToken] = None) -> DemoReviews:
+    """A year of monthly samples of the demo population, reviewed by demo users.
+
+    Each month the demo QA lead draws `per_area` cases of every area recorded that month and assigns
+    them; each division's supervisor submits the first reviews and a moderator a second review of
+    about 30% of them. The latest month is left unfinished: a few drafts, and cases assigned to
+    `actor` so the desktop user has work waiting. Sample periods place the reviews in their months
+    for the reports. One transaction: cancelled or failed, nothing is kept."""
+    from qatt.storage.db import database_proxy, write_transaction
+
+    progress = progress or no_progress
+    rng = random.Random(seed)
+    with write_transaction(database_proxy.obj):
+        population = _demo_population(population_id)
+        _ensure_demo_users()
+        periods = _demo_periods(population.id)
+        progress(0, len(periods), "Drawing the demo samples")
+        sample_ids = []
+        for index, period in enumerate(periods):
+            checkpoint(cancel)
+            sample_ids.append(_draw_month(population.id, period, seed * 100 + index, per_area))
+        plans = [plan for sample_id in sample_ids
+                 for plan in _assign_month(sample_id, actor, rng, latest=sample_id == sample_ids[-1])]
+        result = DemoReviews(population.id, sample_ids, 0, 0, 0, 0, 0, 0)
+        grader = _Grader(rng)
+        for done, plan in enumerate(plans):
+            progress(done, len(plans), "Grading the demo cases")
+            checkpoint(cancel)
+            grader.carry_out(plan, result)
+        progress(len(plans), len(plans), "Demo reviews ready")
+    return result
+
+
+def _demo_population(population_id: Optional[int]):
+    from qatt.errors import QattError
+    from qatt.storage import models as m
+
+    query = m.Population.select().where(m.Population.purged == False)  # noqa: E712 (SQL)
+    if population_id is not None:
+        query = query.where(m.Population.id == population_id)
+    else:
+        query = query.where(m.Population.name == DEMO_POPULATION_NAME)
+    population = query.order_by(m.Population.id.desc()).first()
+    if population is None:
+        raise QattError("There is no demo population to review; load it first (`demo`).")
+    return population
+
+
+def _ensure_demo_users() -> None:
+    from qatt import users
+
+    users.ensure_user(DEMO_QA_LEAD, "qa_lead", "Demo QA lead")
+    for division, name in DEMO_SUPERVISORS.items():
+        users.ensure_user(name, "reviewer", f"Demo supervisor ({division})", division)
+    for number, name in enumerate(DEMO_MODERATORS, start=1):
+        users.ensure_user(name, "moderator", f"Demo moderator {number}")
+
+
+def _demo_periods(population_id: int) -> List[str]:
+    """The last DEMO_MONTHS months in which the population has cases, as YYYY-MM."""
+    from qatt.storage import models as m
+
+    dates = m.Case.select(m.Case.recorded_date).where(m.Case.population == population_id).tuples()
+    return sorted({str(recorded)[:7] for (recorded,) in dates})[-DEMO_MONTHS:]
+
+
+def _draw_month(population_id: int, period: str, seed: int, per_area: int) -> int:
+    """The month's sample: `per_area` cases of each area recorded in the month."""
+    from qatt import assignments, sampling
+
+    request = sampling.SampleRequest(
+        population_id=population_id, method="stratified", stratify=["area"], per_stratum=per_area,
+        date_from=f"{period}-01", date_to=assignments.end_of_month(period), seed=seed, period=period,
+        name=f"Demo monthly sample {period}")
+    return sampling.draw_sample(request, DEMO_QA_LEAD).sample_id
+
+
+def _assign_month(sample_id: int, actor: str, rng: random.Random, latest: bool) -> List[_Plan]:
+    """Decide who reviews each case of the sample and record the assignments."""
+    from qatt import assignments
+    from qatt.storage import models as m
+
+    items = list(m.SampleItem.select(m.SampleItem, m.Case, m.Sample).join(m.Case)
+                 .switch(m.SampleItem).join(m.Sample)
+                 .where(m.SampleItem.id.in_(assignments.items_to_review(sample_id)))
+                 .order_by(m.SampleItem.position))
+    plans = [_Plan(item, DEMO_SUPERVISORS[item.case.division], "submit") for item in items]
+    if latest:
+        held_back = plans[max(0, len(plans) - OPEN_FOR_ACTOR - DRAFTS):]
+        for number, plan in enumerate(held_back):
+            plan.first = "draft" if number < len(held_back) - OPEN_FOR_ACTOR else "open"
+            plan.first_reviewer = actor if plan.first == "open" else plan.first_reviewer
+    for plan in plans:
+        if plan.first == "submit" and rng.random() < SECOND_SHARE:
+            plan.second_reviewer = rng.choice(DEMO_MODERATORS)
+    due = assignments.end_of_month(items[0].sample.period) if items else None
+    for role, reviewer_of in (("first", lambda p: p.first_reviewer), ("second", lambda p: p.second_reviewer)):
+        by_reviewer: Dict[str, List[int]] = {}
+        for plan in plans:
+            if reviewer_of(plan):
+                by_reviewer.setdefault(reviewer_of(plan), []).append(plan.item.id)
+        for reviewer, item_ids in sorted(by_reviewer.items()):
+            # The demo months are in the past: a due date would make the desktop user's work overdue at once.
+            assignments.assign(item_ids, reviewer, DEMO_QA_LEAD, role=role, due_date=None if reviewer == actor else due)
+    return plans
+
+
+class _Grader:
+    """Answers and grades demo cases through the review engine, drawing every choice from one
+    random generator so that a seed always gives the same reviews."""
+
+    def __init__(self, rng: random.Random) -> None:
+        from qatt import forms
+
+        self.rng = rng
+        self.forms_by_id = forms.load_forms()
+        self.versions: Dict[str, Tuple[Any, Any]] = {}  # form id -> (FormVersion, Form)
+
+    def carry_out(self, plan: _Plan, result: DemoReviews) -> None:
+        if plan.first == "open":
+            result.assigned_to_actor += 1
+            return
+        quality = self.rng.choices([q for _, q in _QUALITY], [w for w, _ in _QUALITY])[0]
+        first = self._review(plan.item, plan.first_reviewer, "first", quality, plan.first == "submit")
+        if plan.first == "draft":
+            result.drafts += 1
+            return
+        result.first_reviews += 1
+        result.overrides += bool(first.override_rationale)
+        result.actions += self._maybe_action(first, plan.item)
+        if plan.second_reviewer:
+            second = self._review(plan.item, plan.second_reviewer, "second", quality, True, first)
+            result.second_reviews += 1
+            result.overrides += bool(second.override_rationale)
+
+    def _form(self, item: Any) -> Tuple[Any, Any]:
+        """The stored form version the engine would choose for the case (the demo's pick where two fit)."""
+        from qatt import forms, reviews
+
+        form_id = reviews.choose_form_id(item, self.forms_by_id, DEMO_FORMS.get(item.case.area))
+        if form_id not in self.versions:
+            version = reviews.resolve_form_version(form_id, DEMO_QA_LEAD, forms_by_id=self.forms_by_id)
+            self.versions[form_id] = (version, forms.form_from_version(version))
+        return self.versions[form_id]
+
+    def _review(self, item: Any, reviewer: str, role: str, quality: float, submit: bool, first: Any = None) -> Any:
+        from qatt import reviews
+
+        version, form = self._form(item)
+        review = reviews.start_review(item.id, reviewer, role=role, form_version=version)
+        answers = (self._second_opinion(form, item, reviews.answers_of(first), quality) if first is not None
+                   else self._fill(form, item, {}, quality, role))
+        if not submit:  # a draft: the reviewer got about half way
+            answers = dict(list(answers.items())[:len(answers) // 2])
+        review = reviews.save_answers(review.id, answers, reviewer, review.version)
+        if not submit:
+            return review
+        grade, rationale = self._grade(form, answers, role)
+        period = item.sample.period
+        review = reviews.save_details(
+            review.id, reviewer, review.version, grade=grade, override_rationale=rationale,
+            strengths=self.rng.choice(_STRENGTHS), improvements=self.rng.choice(_IMPROVEMENTS),
+            feedback=self.rng.choice(_FEEDBACK), feedback_date=dt.date(int(period[:4]), int(period[5:]), 28))
+        return reviews.submit_review(review.id, reviewer, review.version)
+
+    def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
+        """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""
+        from qatt import forms
+
+        while True:
+            todo = [q for q in forms.visible_questions(form, answers) if q.id not in answers]
+            if not todo:
+                return answers
+            for question in todo:
+                answers[question.id] = self._answer(question, item, quality, role)
+
+    def _second_opinion(self, form: Any, item: Any, first: Dict[str, Any], quality: float) -> Dict[str, Any]:
+        """The first reviewer's answers as a slightly stricter second reviewer sees them."""
+        answers = {}
+        for question in form.questions():
+            value = first.get(question.id)
+            factor = _CRITICAL_FACTOR if question.critical else 1
+            if value == "yes" and self.rng.random() < _STRICTER_SECOND * factor:
+                value = "no"
+            elif value == "no" and self.rng.random() < _KINDER_SECOND:
+                value = "yes"
+            elif question.id == "reviewer_role":
+                value = self._answer(question, item, quality, "second")
+            if value is not None:
+                answers[question.id] = value
+        return self._fill(form, item, answers, quality, "second")
+
+    def _answer(self, question: Any, item: Any, quality: float, role: str) -> Any:
+        rng, qtype = self.rng, question.type
+        if qtype in ("yes_no", "yes_no_na"):
+            if qtype == "yes_no_na" and rng.random() < _NA_SHARE:
+                return "na"
+            fails = quality * (_CRITICAL_FACTOR if question.critical else 1)
+            return "no" if rng.random() < fails else "yes"
+        if qtype == "grade":
+            values = [v.id for v in question.scale.values]
+            roll = rng.random()
+            return values[0] if roll >= 2 * quality else values[-1] if roll < quality / 3 else values[min(1, len(values) - 1)]
+        if qtype == "choice":
+            return self._choice(question, quality, role)
+        if qtype == "multi":
+            return rng.sample([o.id for o in question.options], k=min(2, len(question.options)))
+        if qtype == "themes":
+            chosen = rng.sample([o.id for o in question.options], k=min(rng.randint(1, 3), len(question.options)))
+            return {theme: "weakness" if rng.random() < min(0.9, 4 * quality) else "strength" for theme in chosen}
+        if qtype == "number":
+            low = int(question.min or 0)
+            high = int(question.max) if question.max is not None else low + 14
+            return rng.randint(low, max(low, min(high, low + 14)))
+        if qtype == "date":
+            recorded = dt.date.fromisoformat(str(item.case.recorded_date)[:10])
+            return (recorded + dt.timedelta(days=rng.randint(1, 20))).isoformat()
+        return f"[DEMO] Fictional note: {question.text.lower()}."
+
+    def _choice(self, question: Any, quality: float, role: str) -> str:
+        ids = [o.id for o in question.options]
+        if question.id == "selection_method" and "random" in ids:
+            return "random"
+        wanted = "supervisor" if role == "first" else "qa_team"
+        if question.id == "reviewer_role" and wanted in ids:
+            return wanted
+        if "good_practice" in ids and "poor_practice" in ids:  # a case-study candidate, now and then
+            roll = self.rng.random()
+            if roll < 0.08:
+                return "good_practice" if quality < 0.1 else "poor_practice"
+            return ids[0] if "none" not in ids else "none"
+        return self.rng.choice(ids)
+
+    def _grade(self, form: Any, answers: Dict[str, Any], role: str) -> Tuple[str, str]:
+        """("", "") to adopt the suggested grade; now and then a neighbouring grade with a rationale,
+        kinder from first reviewers and stricter from second reviewers."""
+        from qatt import grading
+
+        suggested = grading.suggest_grade(form, answers).grade
+        values = [v.id for v in form.scale.values]
+        if suggested not in values or self.rng.random() >= _OVERRIDE_SHARE:
+            return "", ""
+        step = -1 if role == "first" else 1
+        position = values.index(suggested) + step
+        if not 0 <= position < len(values):
+            return "", ""
+        return values[position], _KINDER_RATIONALE if step < 0 else _STRICTER_RATIONALE
+
+    def _maybe_action(self, review: Any, item: Any) -> int:
+        """Raise an action on every worst-graded review and some requires-improvement ones."""
+        from qatt import assignments, reports, reviews
+
+        values = [v.id for v in reviews.form_of(review).scale.values]
+        if review.grade not in values[1:] or (review.grade != values[-1] and self.rng.random() >= _ACTION_SHARE):
+            return 0
+        due = assignments.end_of_month(reports.shift_month(item.sample.period, 1))
+        action = reviews.add_action(review.id, review.reviewer, self.rng.choice(_ACTIONS),
+                                    owner=item.case.supervisor, due_date=due)
+        if self.rng.random() < 0.6:
+            reviews.update_action(action.id, review.reviewer, status="done")
+        return 1

@@ -45,12 +45,13 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
 
 
 def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
-    """On an empty database, load the demo population in a worker and then show the start hint."""
+    """On an empty database, load the demo population and a year of demo reviews of it in a worker
+    (so the review, moderation and dashboard pages are not empty), then show the start hint."""
     if browse.has_populations():
         return None
     from qatt import demo
 
-    worker = Worker(demo.load_demo, window.context.actor)
+    worker = Worker(demo.load_demo_with_reviews, window.context.actor)
 
     def loaded(_result: object) -> None:
         window.page(0).refresh()

@@ -56,8 +56,16 @@ def _demo(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     ctx.db()
     result = demo.load_demo(ctx.actor, cases=args.cases, seed=args.seed, progress=ctx.progress)
-    ctx.emit(result.as_dict(), f"loaded {result.rows} fictional cases as population {result.population_id} "
-                               f"'{demo.DEMO_POPULATION_NAME}'")
+    text = f"loaded {result.rows} fictional cases as population {result.population_id} '{demo.DEMO_POPULATION_NAME}'"
+    if not args.reviews:
+        ctx.emit(result.as_dict(), text)
+        return 0
+    made = demo.load_demo_reviews(ctx.actor, seed=args.seed, population_id=result.population_id,
+                                  progress=ctx.progress)
+    ctx.emit({**result.as_dict(), "reviews": made.as_dict()},
+             f"{text}\nreviewed {made.first_reviews} cases over {len(made.samples)} monthly samples "
+             f"({made.second_reviews} second reviews); {made.assigned_to_actor} cases of the latest month "
+             f"are assigned to {ctx.actor}")
     return 0
 
 
@@ -97,6 +105,9 @@ def register(add_command) -> None:
     p.add_argument("--cases", type=int, default=DEFAULT_CASES, help=f"number of cases (default {DEFAULT_CASES})")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed: the same seed gives the same cases")
     p.add_argument("--out", metavar="FILE.csv", help="write the extract to this file instead of the database")
+    p.add_argument("--reviews", action="store_true",
+                   help="also draw a year of monthly samples and review them as demo users, leaving some "
+                        "cases of the latest month assigned to you")
 
     p = add_command("mappings", "list saved column mappings", _mappings)
     p.add_argument("--show", metavar="NAME", help="show one saved mapping")
