@@ -192,7 +192,9 @@ def load_demo_with_reviews(actor: str, cases: int = DEFAULT_CASES, seed: int = D
 
 
 # --------------------------------------------------------------------------------------------
-# A year of demo reviews, made through the real sampling, assignment and review engines.
+# A year of demo reviews, made through the real sampling, assignment and review engines. The
+# engines are imported where they are used: the CLI imports this module for its defaults on every
+# command, so it must stay cheap to import.
 
 DEMO_QA_LEAD = "demo.qa_lead"
 # Each division's supervisor does the first reviews of its cases; the moderators do second reviews.
@@ -219,6 +221,7 @@ _OVERRIDE_SHARE = 0.1
 _STRICTER_SECOND = 0.07
 _KINDER_SECOND = 0.04
 _ACTION_SHARE = 0.15  # requires-improvement reviews that raise an action (every worst grade does)
+_ACTIONS_DONE = 0.6  # share of the actions already done, so the outstanding list is not the whole year
 
 _STRENGTHS = ("[DEMO] Prompt response; the child's account captured on body-worn video.",
               "[DEMO] Clear investigation plan, updated after each supervisory review.",
@@ -356,18 +359,21 @@ def _assign_month(sample_id: int, actor: str, rng: random.Random, latest: bool) 
     plans = [_Plan(item, DEMO_SUPERVISORS[item.case.division], "submit") for item in items]
     if latest:
         held_back = plans[max(0, len(plans) - OPEN_FOR_ACTOR - DRAFTS):]
+        drafts = len(held_back) - min(OPEN_FOR_ACTOR, len(held_back))
         for number, plan in enumerate(held_back):
-            plan.first = "draft" if number < len(held_back) - OPEN_FOR_ACTOR else "open"
-            plan.first_reviewer = actor if plan.first == "open" else plan.first_reviewer
+            if number < drafts:
+                plan.first = "draft"
+            else:
+                plan.first, plan.first_reviewer = "open", actor
     for plan in plans:
         if plan.first == "submit" and rng.random() < SECOND_SHARE:
             plan.second_reviewer = rng.choice(DEMO_MODERATORS)
     due = assignments.end_of_month(items[0].sample.period) if items else None
-    for role, reviewer_of in (("first", lambda p: p.first_reviewer), ("second", lambda p: p.second_reviewer)):
+    for role, holder in (("first", "first_reviewer"), ("second", "second_reviewer")):
         by_reviewer: Dict[str, List[int]] = {}
         for plan in plans:
-            if reviewer_of(plan):
-                by_reviewer.setdefault(reviewer_of(plan), []).append(plan.item.id)
+            if getattr(plan, holder):
+                by_reviewer.setdefault(getattr(plan, holder), []).append(plan.item.id)
         for reviewer, item_ids in sorted(by_reviewer.items()):
             # The demo months are in the past: a due date would make the desktop user's work overdue at once.
             assignments.assign(item_ids, reviewer, DEMO_QA_LEAD, role=role, due_date=None if reviewer == actor else due)
@@ -466,10 +472,12 @@ class _Grader:
                 return "na"
             fails = quality * (_CRITICAL_FACTOR if question.critical else 1)
             return "no" if rng.random() < fails else "yes"
-        if qtype == "grade":
+        if qtype == "grade":  # e.g. supervision: mostly the best value, the worst now and then
             values = [v.id for v in question.scale.values]
             roll = rng.random()
-            return values[0] if roll >= 2 * quality else values[-1] if roll < quality / 3 else values[min(1, len(values) - 1)]
+            if roll < quality / 3:
+                return values[-1]
+            return values[0] if roll >= 2 * quality else values[min(1, len(values) - 1)]
         if qtype == "choice":
             return self._choice(question, quality, role)
         if qtype == "multi":
@@ -497,7 +505,7 @@ class _Grader:
             roll = self.rng.random()
             if roll < 0.08:
                 return "good_practice" if quality < 0.1 else "poor_practice"
-            return ids[0] if "none" not in ids else "none"
+            return "none" if "none" in ids else ids[0]
         return self.rng.choice(ids)
 
     def _grade(self, form: Any, answers: Dict[str, Any], role: str) -> Tuple[str, str]:
@@ -525,6 +533,6 @@ class _Grader:
         due = assignments.end_of_month(reports.shift_month(item.sample.period, 1))
         action = reviews.add_action(review.id, review.reviewer, self.rng.choice(_ACTIONS),
                                     owner=item.case.supervisor, due_date=due)
-        if self.rng.random() < 0.6:
+        if self.rng.random() < _ACTIONS_DONE:
             reviews.update_action(action.id, review.reviewer, status="done")
         return 1

@@ -59,7 +59,7 @@ def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
 
     worker.signals.finished.connect(loaded)
     worker.signals.failed.connect(lambda message: show_problem(window, "The demo population was not loaded", message))
-    run_with_progress("Loading the demo population", worker, window)
+    run_with_progress("Loading the demo population and reviews", worker, window)
     return worker
 
 
