@@ -21,6 +21,7 @@ from qatt import browse, reports, reviews, sampling, stats, users
 from qatt.commands.agreement import pairs_for_sample
 from qatt.errors import PermissionDenied, QattError
 from ui.context import AppContext
+from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 
@@ -69,6 +70,7 @@ class ModerationPage(QWidget):
         self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.case_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.case_table.horizontalHeader().setStretchLastSection(True)
+        self.case_table.setWordWrap(False)
         self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.show_case())
 
         self.agreement = self._text_label("Agreement between first and second reviewers")
@@ -80,6 +82,7 @@ class ModerationPage(QWidget):
         self.difference_table.setAccessibleName("Questions the two reviewers answered differently")
         self.difference_table.setModel(self.differences)
         self.difference_table.horizontalHeader().setStretchLastSection(True)
+        self.difference_table.setWordWrap(False)
 
         self._lay_out(sample_label)
         self.refresh()
@@ -168,6 +171,7 @@ class ModerationPage(QWidget):
             firsts = browse.review_worklist(sample_id, reviews.FIRST)
             seconds = browse.review_worklist(sample_id, reviews.SECOND)
             self.cases.set_rows([self._case_row(first, second) for first, second in zip(firsts, seconds)])
+            self.case_table.resizeColumnsToContents()
             self.agreement.setText(self._agreement_html(sample_id))
         self.select_case(current_item)
         self.show_case()
@@ -235,11 +239,12 @@ class ModerationPage(QWidget):
         self.first_details.setText(self._review_html(view.first))
         self.second_details.setText(self._review_html(view.second))
         self.differences.set_rows(self._difference_rows(view))
+        self.difference_table.resizeColumnsToContents()
 
     def _review_html(self, review: reviews.ReviewView) -> str:
         rationale = review.override_rationale or "none (the grade is the suggested grade)"
         lines = [
-            f"By {html.escape(review.reviewer)}, submitted {html.escape(review.submitted_at or '')}",
+            f"By {html.escape(review.reviewer)}, submitted {html.escape(local_time(review.submitted_at))}",
             f"<b>Grade: {html.escape(self.vocab.grade_label(review.grade))}</b>",
             f"Suggested grade: {html.escape(self.vocab.grade_label(review.suggested_grade))}",
             f"Rationale for a different grade: {html.escape(rationale)}",

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from qatt import browse, forms, grading, reviews
 from qatt.errors import ConflictError, QattError
 from ui.context import AppContext
+from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.form_view import FormView
@@ -83,7 +84,8 @@ class ReviewPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.worklist_panel)
         splitter.addWidget(self.review_panel)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._add_shortcuts()
@@ -109,6 +111,8 @@ class ReviewPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.setMinimumWidth(self.table.fontMetrics().averageCharWidth() * 48)
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
 
         self.worklist_panel = QWidget()
@@ -211,6 +215,7 @@ class ReviewPage(QWidget):
         self.table.blockSignals(True)
         self.worklist.set_rows([dataclasses.astuple(item) for item in self.work])
         self.table.blockSignals(False)
+        self.table.resizeColumnsToContents()
         for row, item in enumerate(self.work):
             if item.sample_item_id == current:
                 self.table.selectionModel().blockSignals(True)
@@ -478,7 +483,7 @@ class ReviewPage(QWidget):
             return
         if self.view.status == reviews.SUBMITTED:
             grade = self.form.scale.label(self.view.grade) if self.form and self.view.grade else self.view.grade
-            self.status.setText(f"✔ Submitted {self.view.submitted_at or ''} — grade {grade}. Locked.")
+            self.status.setText(f"✔ Submitted {local_time(self.view.submitted_at)} — grade {grade}. Locked.")
         elif not self.editable:
             self.status.setText(f"Draft by {self.view.reviewer} (read only)")
         else:
