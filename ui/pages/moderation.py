@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout,
+    QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
     QWidget,
 )
 
@@ -24,6 +24,7 @@ from ui.context import AppContext
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.tables import list_table
 
 HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
@@ -64,13 +65,7 @@ class ModerationPage(QWidget):
         self.start_button.clicked.connect(self.start_second_review)
 
         self.cases = TupleTableModel(CASE_COLUMNS, parent=self)
-        self.case_table = QTableView()
-        self.case_table.setAccessibleName("Cases of the sample with the state of both reviews")
-        self.case_table.setModel(self.cases)
-        self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.case_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.case_table.horizontalHeader().setStretchLastSection(True)
-        self.case_table.setWordWrap(False)
+        self.case_table = list_table("Cases of the sample with the state of both reviews", self.cases)
         self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.show_case())
 
         self.agreement = self._text_label("Agreement between first and second reviewers")
@@ -78,11 +73,7 @@ class ModerationPage(QWidget):
         self.first_details = self._text_label("First review")
         self.second_details = self._text_label("Second review")
         self.differences = TupleTableModel(DIFFERENCE_COLUMNS, parent=self)
-        self.difference_table = QTableView()
-        self.difference_table.setAccessibleName("Questions the two reviewers answered differently")
-        self.difference_table.setModel(self.differences)
-        self.difference_table.horizontalHeader().setStretchLastSection(True)
-        self.difference_table.setWordWrap(False)
+        self.difference_table = list_table("Questions the two reviewers answered differently", self.differences)
 
         self._lay_out(sample_label)
         self.refresh()
@@ -171,7 +162,6 @@ class ModerationPage(QWidget):
             firsts = browse.review_worklist(sample_id, reviews.FIRST)
             seconds = browse.review_worklist(sample_id, reviews.SECOND)
             self.cases.set_rows([self._case_row(first, second) for first, second in zip(firsts, seconds)])
-            self.case_table.resizeColumnsToContents()
             self.agreement.setText(self._agreement_html(sample_id))
         self.select_case(current_item)
         self.show_case()
@@ -239,7 +229,6 @@ class ModerationPage(QWidget):
         self.first_details.setText(self._review_html(view.first))
         self.second_details.setText(self._review_html(view.second))
         self.differences.set_rows(self._difference_rows(view))
-        self.difference_table.resizeColumnsToContents()
 
     def _review_html(self, review: reviews.ReviewView) -> str:
         rationale = review.override_rationale or "none (the grade is the suggested grade)"

@@ -14,6 +14,7 @@ from qatt import audit, browse
 from ui.context import AppContext
 from ui.qtmodels.cases_model import CasesModel
 from ui.qtmodels.lists import populations_model
+from ui.widgets.tables import list_table
 
 # Wait for a pause in typing before re-querying a million rows.
 FILTER_DELAY_MS = 250
@@ -34,12 +35,7 @@ class PopulationsPage(QWidget):
         self.import_button.clicked.connect(self.open_import_wizard)
 
         self.populations = populations_model(self)
-        self.population_table = QTableView()
-        self.population_table.setAccessibleName("Populations")
-        self.population_table.setModel(self.populations)
-        self.population_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.population_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.population_table.horizontalHeader().setStretchLastSection(True)
+        self.population_table = list_table("Populations", self.populations)
         self.population_table.selectionModel().selectionChanged.connect(self._population_chosen)
 
         self.filter_box = QLineEdit()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter, QTableView,
+    QComboBox, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
     QVBoxLayout, QWidget,
 )
 
@@ -30,6 +30,7 @@ from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.form_view import FormView
 from ui.widgets.grade_panel import GradePanel
+from ui.widgets.tables import list_table
 
 AUTOSAVE_DELAY_MS = 800
 ROLES = (("first", "First review"), ("second", "Second review (moderation)"))
@@ -103,15 +104,7 @@ class ReviewPage(QWidget):
             self.role_choice.addItem(label, role)
         self.role_choice.currentIndexChanged.connect(lambda _index: self.show_worklist())
         self.worklist = TupleTableModel(WORKLIST_COLUMNS, parent=self)
-        self.table = QTableView()
-        self.table.setAccessibleName("Cases in the sample")
-        self.table.setModel(self.worklist)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
+        self.table = list_table("Cases in the sample", self.worklist)
         self.table.setMinimumWidth(self.table.fontMetrics().averageCharWidth() * 48)
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
 
@@ -215,7 +208,6 @@ class ReviewPage(QWidget):
         self.table.blockSignals(True)
         self.worklist.set_rows([dataclasses.astuple(item) for item in self.work])
         self.table.blockSignals(False)
-        self.table.resizeColumnsToContents()
         for row, item in enumerate(self.work):
             if item.sample_item_id == current:
                 self.table.selectionModel().blockSignals(True)

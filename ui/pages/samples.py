@@ -6,7 +6,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QHBoxLayout, QInputDialog, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 from qatt import browse, sampling
@@ -15,6 +15,7 @@ from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.lists import sample_items_model, samples_model
 from ui import theme
+from ui.widgets.tables import list_table
 from ui.workers import Worker, run_with_progress
 
 
@@ -39,12 +40,7 @@ class SamplesPage(QWidget):
         self.verify_button.clicked.connect(self.verify)
 
         self.samples = samples_model(self)
-        self.sample_table = QTableView()
-        self.sample_table.setAccessibleName("Samples")
-        self.sample_table.setModel(self.samples)
-        self.sample_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.sample_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.sample_table.horizontalHeader().setStretchLastSection(True)
+        self.sample_table = list_table("Samples", self.samples)
         self.sample_table.selectionModel().selectionChanged.connect(self.show_sample)
 
         self.summary = QLabel("Choose a sample to see its cases.")
@@ -55,12 +51,7 @@ class SamplesPage(QWidget):
         self.verification.setWordWrap(True)
         self.verification.setAccessibleName("Verification result")
         self.items = sample_items_model(self)
-        self.item_table = QTableView()
-        self.item_table.setAccessibleName("Cases in the chosen sample")
-        self.item_table.setModel(self.items)
-        self.item_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.item_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.item_table.horizontalHeader().setStretchLastSection(True)
+        self.item_table = list_table("Cases in the chosen sample", self.items)
 
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("<b>Samples</b>"))

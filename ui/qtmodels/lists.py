@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
+
 from ui.qtmodels.tuple_model import TupleTableModel, show_timestamp, show_yes_no
+
+def show_stratum(key: Any) -> str:
+    """A stratum is stored as a JSON list of its column values; show them as "North / PC 7"."""
+    try:
+        values = json.loads(key) if key else []
+    except ValueError:
+        return str(key)
+    return " / ".join(str(v) for v in values) if isinstance(values, list) else str(key)
+
 
 # Row shapes are documented on the qatt.browse functions that produce them.
 POPULATION_COLUMNS = [
@@ -16,7 +27,7 @@ SAMPLE_COLUMNS = [
     ("Cases", 5, None), ("Seed", 6, None), ("Drawn", 7, show_timestamp), ("By", 8, None),
 ]
 SAMPLE_ITEM_COLUMNS = [
-    ("#", 0, None), ("Reference", 1, None), ("Area", 2, None), ("Stratum", 3, None), ("Reserve", 4, show_yes_no),
+    ("#", 0, None), ("Reference", 1, None), ("Area", 2, None), ("Stratum", 3, show_stratum), ("Reserve", 4, show_yes_no),
     ("Replaced", 5, lambda active: "" if active else "replaced"), ("Replaces", 6, None), ("Reason", 7, None),
 ]
 
