@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 from qatt import audit
 from qatt.errors import Cancelled, QattError
 from qatt.fingerprint import fingerprint_references
-from qatt.mapping import FIELD_LABELS, check_date_format, check_mapping, suggest_mapping
+from qatt.mapping import FIELD_LABELS, check_date_format, check_mapping, check_name, suggest_mapping
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
@@ -607,15 +607,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     and Cancelled (nothing written) if `cancel` is set before the end."""
     path = Path(path)
     check_date_format(date_format)
-    name = name.strip()
-    if not name:
-        raise QattError("Give the population a name.")
-    # PostgreSQL refuses both with a traceback (SQLite would store them): refuse them here on either.
-    limit = m.Population.name.max_length
-    if len(name) > limit:
-        raise QattError(f"The population name is {len(name)} characters long; shorten it to {limit} or fewer.")
-    if "\x00" in name:
-        raise QattError("The population name holds a NUL character (pasted from another program?); type it again.")
+    name = check_name("population", name, m.Population.name.max_length)
     db = database_proxy.obj
     with _open_table(path, sheet) as table:
         mapping = _resolve_mapping(table, mapping)

@@ -137,6 +137,19 @@ def _check_shape(mapping: object, source: str) -> Dict[str, str]:
     return dict(mapping)
 
 
+def check_name(what: str, name: str, limit: int) -> str:
+    """The name without surrounding spaces, or a QattError if it is empty, longer than `limit` or
+    holds NUL: PostgreSQL refuses the last two with a traceback (SQLite would store them)."""
+    name = name.strip()
+    if not name:
+        raise QattError(f"Give the {what} a name.")
+    if len(name) > limit:
+        raise QattError(f"The {what} name is {len(name)} characters long; shorten it to {limit} or fewer.")
+    if "\x00" in name:
+        raise QattError(f"The {what} name holds a NUL character (pasted from another program?); type it again.")
+    return name
+
+
 def check_date_format(date_format: str) -> str:
     """The date format if it is one QATT knows, else a QattError listing them."""
     if date_format not in DATE_FORMATS:
@@ -146,9 +159,8 @@ def check_date_format(date_format: str) -> str:
 
 def save_mapping(name: str, mapping: Dict[str, str], actor: str, date_format: str = "auto") -> m.ColumnMapping:
     """Save (or replace) a named mapping for reuse with next month's extract."""
-    name = name.strip()
-    if not name:
-        raise QattError("Give the mapping a name.")
+    # The name is also the audit event's object id, whose length PostgreSQL enforces.
+    name = check_name("mapping", name, m.AuditEvent.object_id.max_length)
     mapping = _check_shape(mapping, f"The mapping {name!r}")
     check_date_format(date_format)
     saved = m.ColumnMapping.get_or_none(m.ColumnMapping.name == name)
@@ -163,11 +175,19 @@ def save_mapping(name: str, mapping: Dict[str, str], actor: str, date_format: st
     return saved
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, except that a saved name too long to be a file name is simply not a file."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def load_saved(name_or_path: str) -> SavedMapping:
     """A saved mapping by name, or a JSON file: {"reference": "Crime Ref", ...} or
     {"mapping": {...}, "date_format": "dd/mm/yyyy"}."""
     path = Path(name_or_path)
-    if name_or_path.lower().endswith(".json") or path.is_file():
+    if name_or_path.lower().endswith(".json") or _is_file(path):
         try:
             content = json.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:

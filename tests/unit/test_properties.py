@@ -21,7 +21,7 @@ import yaml
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from qatt import forms, importing
+from qatt import forms, importing, mapping
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests.factories import REPO_FORMS, form_dict
@@ -213,6 +213,43 @@ def test_arbitrary_bytes_as_a_workbook_fail_cleanly(db, tmp_path, content):
     path.write_bytes(content)
     preview_or_refuse(path)
     import_or_refuse(path)
+
+
+# ---------------------------------------------------------------------------------------------- saved mappings
+
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
+                       lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                               st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+                       max_leaves=20)
+
+
+@PROPERTY_SETTINGS
+@given(content=st.one_of(st.binary(max_size=500), JSONISH.map(lambda v: json.dumps(v).encode()),
+                         st.dictionaries(st.sampled_from(mapping.FIELD_NAMES), st.text(max_size=30))
+                         .map(lambda v: json.dumps({"mapping": v, "date_format": "dd/mm/yyyy"}).encode())))
+def test_a_mapping_file_loads_as_field_to_header_text_or_fails_cleanly(tmp_path, content):
+    path = fresh_path(tmp_path, ".json")
+    path.write_bytes(content)
+    try:
+        saved = mapping.load_saved(str(path))
+    except QattError:
+        return
+    assert set(saved.mapping) <= set(mapping.FIELD_NAMES)
+    assert all(isinstance(header, str) for header in saved.mapping.values())
+    assert saved.date_format in mapping.DATE_FORMATS
+
+
+@PROPERTY_SETTINGS
+@given(name=st.one_of(st.text(max_size=250), st.text(min_size=195, max_size=205)),
+       headers=st.dictionaries(st.sampled_from(mapping.FIELD_NAMES), st.text(max_size=300), max_size=4))
+def test_a_mapping_saves_under_any_name_and_reloads_or_fails_cleanly(db, name, headers):
+    before = m.ColumnMapping.select().count()
+    try:
+        mapping.save_mapping(name, headers, "fuzz")
+    except QattError:
+        assert m.ColumnMapping.select().count() == before
+        return
+    assert mapping.load_saved(name.strip()).mapping == headers
 
 
 # ---------------------------------------------------------------------------------------------- form loader
