@@ -14,6 +14,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import itertools
 import json.encoder
 import re
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,8 @@ BATCH_ROWS = 1_000
 MAX_LISTED_PROBLEMS = 10_000
 # Distinct date strings are few (days x formats); with times they may not be, so stop caching.
 MAX_CACHED_DATES = 100_000
+# Extra columns are mostly categories (source system, age band); a free-text one stops filling the cache.
+MAX_CACHED_EXTRAS = 10_000
 
 # Text fields in the order they are written after reference and recorded_date.
 TEXT_FIELDS = ("area", "division", "team", "officer", "supervisor", "risk", "status", "summary")
@@ -340,11 +343,29 @@ def _open_table(path: Path, sheet: Optional[str] = None) -> Iterator[_Table]:
 # Validating rows
 
 
-class _RowChecker:
-    """Turns cells into a Case row tuple or a list of problems.
+class _Memo(dict):
+    """Values computed once per distinct key (up to `limit` keys): extracts repeat their dates and
+    category columns on row after row, and a dict lookup (C, even through map) costs far less."""
 
-    `check` is the per-row hot path of a million-row import: valid rows take one short branch
-    with everything bound to locals; only rows that may be invalid go through `_problems`."""
+    def __init__(self, compute: Callable[[Any], Any], limit: int) -> None:
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key: Any) -> Any:
+        value = self.compute(key)
+        if len(self) < self.limit:
+            self[key] = value
+        return value
+
+
+class _RowChecker:
+    """Turns cells into Case row tuples or lists of problems.
+
+    Two paths give the same rows. `check_batch` is the hot path of a million-row import: it checks
+    a whole batch column by column with C-level map/zip/set operations and returns None as soon as
+    any row may be invalid; that batch then goes row by row through `check`, which reports exactly
+    what is wrong (through `_problems`)."""
 
     def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str, population_id: int = 0) -> None:
         headers = table.headers
@@ -363,23 +384,22 @@ class _RowChecker:
         # another reason; `rejected` holds those first rows' references, which are not imported.
         self.seen: Set[str] = set()
         self.rejected: Set[str] = set()
+        self.dates = _Memo(self._parse_date, MAX_CACHED_DATES)
         self.check = self._make_check(index, mapping, population_id)
+        self.check_batch = self._make_check_batch(index, mapping, population_id)
 
     def _make_check(self, index: Dict[str, int], mapping: Dict[str, str], population_id: int
                     ) -> Callable[[int, list], Tuple[Optional[tuple], List[Problem]]]:
         width = self.width
         reference_index = index[mapping["reference"]]
         date_index = index.get(mapping.get("recorded_date", ""))
-        date_cache: Dict[Any, str] = {}
+        dates = self.dates
         # Unmapped fields read the empty cell appended after the last column.
         get_texts = itemgetter(*[index[mapping[f]] if f in mapping else width for f in TEXT_FIELDS])
-        # Case.extra is JSON with sorted keys; building it from pre-encoded keys is several times
-        # faster than json.dumps per row, which matters at a million rows.
-        encode = json.encoder.encode_basestring
         extra_headers = sorted(self.extra_headers)
-        extra_keys = [encode(h) + ":" for h in extra_headers]
-        # The trailing blank cell makes itemgetter return a tuple even for one extra column;
-        # zip with the keys drops it again.
+        extras = self.extras = self._make_extras(extra_headers)
+        # The trailing blank cell makes itemgetter return a tuple even for one extra column
+        # (check_batch builds the same keys).
         get_extras = itemgetter(*[index[h] for h in extra_headers], width)
         unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
         extra_used = self.extra_used
@@ -396,12 +416,7 @@ class _RowChecker:
             else:
                 cells = cells[:width] + ["", cells[width:]]  # the overflow is judged by _problems
             reference = cells[reference_index].strip()
-            recorded = None
-            if date_index is not None:
-                raw = cells[date_index]
-                recorded = date_cache.get(raw)
-                if recorded is None:
-                    recorded = self._parse_date(raw, date_cache)
+            recorded = dates[cells[date_index]] if date_index is not None else None
             texts = get_texts(cells)
             # Lengths before stripping: a row that passes here passes after stripping too.
             if (len(cells) > width + 1 or not reference or reference in seen or recorded == ""
@@ -409,18 +424,75 @@ class _RowChecker:
                 problems = self._problems(number, cells, reference, recorded, tuple(map(strip, texts)))
                 if problems:
                     return None, problems
-            extra = None
-            if extra_keys:
-                parts = [key + encode(value) for key, value in zip(extra_keys, map(strip, get_extras(cells))) if value]
-                if parts:
-                    extra = "{" + ",".join(parts) + "}"
-                    for i in unnamed_extras:
-                        if cells[i].strip():
-                            extra_used.add(i)
+            extra = extras[get_extras(cells)] if extra_headers else None
+            if extra is not None:
+                for i in unnamed_extras:
+                    if cells[i].strip():
+                        extra_used.add(i)
             seen.add(reference)
             return (population_id, reference, recorded, *map(strip, texts), extra), no_problems
 
         return check
+
+    def _make_extras(self, extra_headers: List[str]) -> _Memo:
+        """Case.extra (JSON, sorted keys, empty values left out, None if nothing is left) for a
+        tuple of the extra columns' raw cells in `extra_headers` order, plus one trailing cell.
+
+        Built from pre-encoded keys: several times faster than json.dumps per row."""
+        encode = json.encoder.encode_basestring
+        keys = [encode(h) + ":" for h in extra_headers]
+        strip = str.strip
+
+        def extra_json(values: tuple) -> Optional[str]:
+            parts = [key + encode(value) for key, value in zip(keys, map(strip, values)) if value]
+            return "{" + ",".join(parts) + "}" if parts else None
+
+        return _Memo(extra_json, MAX_CACHED_EXTRAS)
+
+    def _make_check_batch(self, index: Dict[str, int], mapping: Dict[str, str], population_id: int
+                          ) -> Callable[[Sequence[list]], Optional[List[tuple]]]:
+        width = self.width
+        reference_index = index[mapping["reference"]]
+        reference_limit = MAX_LENGTHS["reference"]
+        date_index = index.get(mapping.get("recorded_date", ""))
+        text_indexes = [index[mapping[f]] if f in mapping else None for f in TEXT_FIELDS]
+        text_limits = [MAX_LENGTHS.get(f) for f in TEXT_FIELDS]
+        extra_headers = sorted(self.extra_headers)
+        extra_indexes = [index[h] for h in extra_headers]
+        unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
+        dates, extras, seen, extra_used = self.dates, self.extras, self.seen, self.extra_used
+        strip = str.strip
+
+        def check_batch(rows: Sequence[list]) -> Optional[List[tuple]]:
+            """Case values (population id first) for every row of a non-empty batch of full-width,
+            non-blank rows if all are valid; else None, having changed nothing."""
+            if set(map(len, rows)) != {width}:
+                return None
+            columns = list(zip(*rows))
+            references = list(map(strip, columns[reference_index]))
+            unique = set(references)
+            if (not all(references) or max(map(len, references)) > reference_limit
+                    or len(unique) != len(references) or not seen.isdisjoint(unique)):
+                return None
+            blanks = [""] * len(rows)
+            texts = [list(map(strip, columns[i])) if i is not None else blanks for i in text_indexes]
+            if any(limit is not None and max(map(len, column)) > limit for column, limit in zip(texts, text_limits)):
+                return None
+            if date_index is None:
+                recorded = [None] * len(rows)
+            else:
+                recorded = list(map(dates.__getitem__, columns[date_index]))
+                if "" in recorded:
+                    return None
+            if extra_indexes:
+                extra = list(map(extras.__getitem__, zip(*[columns[i] for i in extra_indexes], blanks)))
+                extra_used.update(i for i in unnamed_extras if any(map(strip, columns[i])))
+            else:
+                extra = [None] * len(rows)
+            seen.update(unique)
+            return list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
+
+        return check_batch
 
     def _problems(self, number: int, cells: list, reference: str, recorded: Optional[str],
                   texts: Tuple[str, ...]) -> List[Problem]:
@@ -452,13 +524,10 @@ class _RowChecker:
             self.rejected.add(reference)
         return found
 
-    def _parse_date(self, raw: Any, cache: Dict[Any, str]) -> str:
-        """ISO text for a date cell, or '' if it is not a date (cached: dates repeat a lot)."""
+    def _parse_date(self, raw: Any) -> str:
+        """ISO text for a date cell, or '' if it is not a date (memoised in self.dates)."""
         parsed = parse_date(raw, self.date_format)
-        result = parsed.isoformat() if parsed else ""
-        if len(cache) < MAX_CACHED_DATES:
-            cache[raw] = result
-        return result
+        return parsed.isoformat() if parsed else ""
 
     def _date_message(self, cells: list) -> str:
         text = _cell_text(cells[self.index[self.date_header]]).strip()
@@ -543,36 +612,52 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     checker = _RowChecker(table, mapping, date_format, population_id)
     problems: List[Problem] = []
     problem_count = rows_with_problems = 0
-    batch: List[tuple] = []
     message = f"Reading {table.file_name}"
-    check = checker.check
+    second = itemgetter(1)
+
+    def take(batch: List[Tuple[int, list]]) -> None:
+        nonlocal write, problem_count, rows_with_problems
+        rows = list(map(second, batch))
+        if not all(map(any, rows)):  # blank rows (common at the end of Excel exports) are not cases
+            batch = [(number, cells) for number, cells in batch if any(cells)]
+            if not batch:
+                return
+            rows = list(map(second, batch))
+        valid = checker.check_batch(rows)
+        if valid is None:
+            valid = []
+            for number, cells in batch:
+                row, row_problems = checker.check(number, cells)
+                if row_problems:
+                    rows_with_problems += 1
+                    problem_count += len(row_problems)
+                    problems.extend(row_problems[: max(0, MAX_LISTED_PROBLEMS - len(problems))])
+                    if not keep_going:
+                        write = None  # the import will be rolled back: stop writing
+                else:
+                    valid.append(row)
+        if write is not None:
+            write(valid)
+        if cancel is not None:
+            cancel.check()
+        progress(*table.position(), message)
+
     batch_rows = BATCH_ROWS
-    number = table.header_row  # the last row read, for a CSV error raised while reading the next
+    batch: List[Tuple[int, list]] = []
+    last = table.header_row  # the last row of the last whole batch, for a CSV error in the next
     try:
-        for number, cells in table.rows:
-            if not any(cells):
-                continue  # blank rows (common at the end of Excel exports) are not cases
-            row, row_problems = check(number, cells)
-            if row_problems:
-                rows_with_problems += 1
-                problem_count += len(row_problems)
-                problems.extend(row_problems[: max(0, MAX_LISTED_PROBLEMS - len(problems))])
-                if not keep_going:
-                    write, batch = None, []  # the import will be rolled back: stop writing
-            elif write is not None:
-                batch.append(row)
-                if len(batch) >= batch_rows:
-                    write(batch)
-                    batch = []
-            if number % batch_rows == 0:
-                if cancel is not None:
-                    cancel.check()
-                progress(*table.position(), message)
+        for pair in table.rows:  # the one Python step per row: everything else works on batches
+            batch.append(pair)
+            if len(batch) == batch_rows:
+                take(batch)
+                last = batch[-1][0]
+                batch = []
     except csv.Error as exc:
+        number = batch[-1][0] if batch else last
         raise QattError(f"{table.file_name}, row {number + 1}: cannot read the CSV ({exc}). "
                         f"Check the quotes on that row.") from None
-    if write is not None:
-        write(batch)
+    if batch:
+        take(batch)
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)
