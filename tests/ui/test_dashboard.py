@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCharts import QBarCategoryAxis, QChart, QLineSeries
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
 from qatt import stats, users
 from tests.report_factories import CP_AREA, MOSOVO_AREA, standard_data
 from ui.context import AppContext
-from ui.pages.dashboard import ALL_AREAS, EMPTY_TEXT, DashboardPage, chart_theme
+from ui.pages.dashboard import ALL_AREAS, EMPTY_TEXT, DashboardPage, chart_height, chart_theme, short_month
 
 LOAD_TIMEOUT = 20000
 
@@ -78,18 +79,27 @@ def test_the_grade_charts_hold_the_submitted_first_review_counts(qtbot, context,
     assert by_area["Inadequate"] == {CP_AREA: 1, "Missing children": 0, MOSOVO_AREA: 0}
     assert by_area["Partially compliant"][MOSOVO_AREA] == 2
     by_month = bar_values(page.by_month_view.chart())
-    assert by_month["Good"] == {"2024-04": 1, "2024-05": 2}
-    assert by_month["Inadequate"] == {"2024-04": 1, "2024-05": 0}
+    assert by_month["Good"] == {"Apr 24": 1, "May 24": 2}
+    assert by_month["Inadequate"] == {"Apr 24": 1, "May 24": 0}
     assert "Good 2" in page.by_area_view.accessibleDescription()
     assert "Small sample: only 9 cases" in page.summary.text()
+    assert "different scales" in page.by_area_view.chart().title()  # case grades beside MOSOVO compliance
 
 
 def test_the_trend_chart_shows_each_grades_share_by_month(qtbot, context, standard):
     page = open_page(qtbot, context)
     chart = page.trend_view.chart()
-    assert categories(chart) == ["2024-04", "2024-05"]
-    good = next(s for s in chart.series() if isinstance(s, QLineSeries) and s.name() == "Good")
-    assert [round(point.y(), 2) for point in good.points()] == [50.0, round(200 / 7, 2)]  # 1 of 2, then 2 of 7
+    assert categories(chart) == ["Apr 24", "May 24"]
+    lines = {s.name(): s for s in chart.series() if isinstance(s, QLineSeries)}
+    assert [round(point.y(), 2) for point in lines["Good"].points()] == [50.0, round(200 / 7, 2)]  # 1 of 2, then 2 of 7
+    # The MOSOVO compliance scale is dashed, so it reads apart from the case grades.
+    assert lines["Good"].pen().style() == Qt.PenStyle.SolidLine
+    assert lines["Partially compliant"].pen().style() == Qt.PenStyle.DashLine
+
+
+def test_short_month_labels_fit_a_month_axis():
+    assert short_month("2023-04") == "Apr 23"
+    assert short_month("(none)") == "(none)"  # not a month: shown as it is
 
 
 def test_theme_chart_counts_strengths_and_weaknesses(qtbot, context, standard):
@@ -129,6 +139,7 @@ def test_choosing_an_area_and_a_period_changes_the_figures(qtbot, context, stand
     page = open_page(qtbot, context)
     choose(qtbot, page, page.area, CP_AREA)
     assert page.figures.filter.areas == [CP_AREA]
+    assert page.by_area_view.chart().title() == "Grades by area"  # one scale only: nothing to explain
     assert categories(page.by_area_view.chart()) == [CP_AREA]
     assert bar_values(page.by_area_view.chart())["Good"] == {CP_AREA: 2}
     assert compliance_row(page, "C1")[2] == "3/5"  # Missing children's yes has gone
@@ -136,7 +147,7 @@ def test_choosing_an_area_and_a_period_changes_the_figures(qtbot, context, stand
 
     choose(qtbot, page, page.period_from, "2024-05")
     assert bar_values(page.by_area_view.chart())["Inadequate"] == {CP_AREA: 0}  # April's inadequate has gone
-    assert categories(page.by_month_view.chart()) == ["2024-05"]
+    assert categories(page.by_month_view.chart()) == ["May 24"]
     assert compliance_row(page, "C1")[2] == "2/3"
 
 
@@ -180,3 +191,31 @@ def test_charts_follow_a_dark_palette_and_have_accessible_names(qtbot, context, 
         assert view.chart().theme() == QChart.ChartTheme.ChartThemeDark
     assert chart_theme() == (QChart.ChartTheme.ChartThemeDark if light.color(QPalette.ColorRole.Window).lightness() < 128
                              else QChart.ChartTheme.ChartThemeLight)
+
+
+def test_charts_are_one_per_row_in_the_application_font_and_tall_enough_for_their_labels(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    page.resize(1000, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    views = [page.by_area_view, page.by_month_view, page.trend_view, page.themes_view]
+    assert len({(view.x(), view.width()) for view in views}) == 1  # stacked at the full width
+    assert [view.y() for view in views] == sorted({view.y() for view in views})
+    line = page.by_area_view.fontMetrics().height()
+    assert page.by_area_view.minimumHeight() >= 3 * 2 * line  # three areas, two lines each at least
+    assert page.themes_view.minimumHeight() >= len(page.figures.themes) * 2 * line
+    font = QApplication.font()
+    for view in views:
+        chart = view.chart()
+        assert chart.legend().alignment() == Qt.AlignmentFlag.AlignBottom
+        assert chart.legend().font() == font
+        assert chart.axes() and all(axis.labelsFont() == font for axis in chart.axes())
+
+
+def test_chart_heights_grow_with_categories_and_the_font():
+    small, large = QFont(QApplication.font()), QFont(QApplication.font())
+    small.setPixelSize(12)
+    large.setPixelSize(24)  # 200% display scaling
+    assert chart_height(QFontMetrics(large)) > chart_height(QFontMetrics(small))
+    assert chart_height(QFontMetrics(small), 30, 2) > chart_height(QFontMetrics(small), 3, 2)
+    assert chart_height(QFontMetrics(large), 30, 2) > chart_height(QFontMetrics(small), 30, 2)

@@ -9,6 +9,7 @@ and QtCharts is imported here only, so the window still opens quickly (pages are
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -17,9 +18,9 @@ from PySide6.QtCharts import (
     QLineSeries, QStackedBarSeries, QValueAxis,
 )
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCursor, QPainter, QPalette
+from PySide6.QtGui import QCursor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QComboBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QStackedWidget,
+    QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget,
     QTableView, QToolTip, QVBoxLayout, QWidget,
 )
 
@@ -33,7 +34,11 @@ ALL_AREAS = "All areas"
 DEFAULT_MONTHS = 12  # the period shown first: the last twelve months that have submitted reviews
 EMPTY_TEXT = ("There are no submitted reviews yet, so there is nothing to chart. Reviews count here once they "
               "are submitted on the Review page (Ctrl+3).")
-CHART_HEIGHT = 320
+# Chart heights in lines of the application font, so they scale with the display (125-200%) and font size.
+CHART_LINES = 22          # a chart with few categories (months): title, plot, axis labels and legend
+CHART_FRAME_LINES = 9     # what a horizontal bar chart needs besides its bars: title, axis, legend, margins
+AREA_LINES = 2.2          # one area's stacked bar, with the gap to the next
+THEME_LINES = 2.2         # one theme's pair of bars (strength, weakness), with the gap to the next
 TABLE_SPARE = 4  # pixels below the last row, so the table does not look clipped
 
 COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, None),
@@ -57,6 +62,11 @@ class DashboardFigures:
     compliance: List[reports.ComplianceItem] = field(default_factory=list)
     mosovo: Optional[reports.MosovoCompliance] = None
     trends: List[reports.Trend] = field(default_factory=list)
+    scales: List[List[str]] = field(default_factory=list)  # grade scales in use: case grades, MOSOVO compliance
+
+    @property
+    def mixed_scales(self) -> bool:
+        return len(self.scales) > 1
 
     @property
     def empty(self) -> bool:
@@ -90,7 +100,26 @@ def gather(period_from: str = "", period_to: str = "", area: str = "") -> Dashbo
         themes=reports.theme_frequencies(flt, vocab, catalogue)["All"],
         compliance=reports.compliance(flt, catalogue),
         mosovo=reports.mosovo_compliance(flt),
-        trends=reports.trends(overall, by_area, vocab))
+        trends=reports.trends(overall, by_area, vocab),
+        scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]))
+
+
+def scales_in_use(vocab: reports.Vocabulary, grades: Sequence[str]) -> List[List[str]]:
+    """The scales the grades come from, each grade counted on the first scale that has it (as
+    Vocabulary.scale_for orders them): "good" is on several scales but means one here."""
+    scales: List[List[str]] = []
+    for values, special in vocab.scales:
+        if any(g in values + special and not any(g in scale for scale in scales) for g in grades):
+            scales.append(values + special)
+    return scales
+
+
+def short_month(period: str) -> str:
+    """"2024-04" as "Apr 24": short enough for a month axis never to cut its labels to "20..."."""
+    try:
+        return datetime.strptime(period, "%Y-%m").strftime("%b %y")
+    except ValueError:
+        return period
 
 
 def percent(p: stats.Proportion) -> str:
@@ -131,6 +160,14 @@ def mosovo_summary(mosovo: Optional[reports.MosovoCompliance]) -> str:
     return f"{text} {warning}" if warning else text
 
 
+def by_area_title(figures: DashboardFigures) -> str:
+    """Says so when areas are graded on different scales, so a compliance bar (MOSOVO checks) is not
+    read as a case grade."""
+    if not figures.mixed_scales:
+        return "Grades by area"
+    return "Grades by area (forms grade on different scales: each area's bar shows its own form's grades)"
+
+
 def overall_summary(figures: DashboardFigures) -> str:
     overall = figures.overall
     if overall is None or overall.total == 0:
@@ -161,6 +198,26 @@ def new_chart(title: str) -> QChart:
     chart.setTitle(title)
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     return chart
+
+
+def use_application_font(chart: QChart) -> None:
+    """Title, legend and axis labels in the application's font (the chart theme's own fonts are small
+    and fixed, so they ignore the user's font size and display scaling). Call once the axes exist."""
+    font = QApplication.font()
+    title = QFont(font)
+    title.setBold(True)
+    chart.setTitleFont(title)
+    chart.legend().setFont(font)
+    for axis in chart.axes():
+        axis.setLabelsFont(font)
+        axis.setTitleFont(font)
+
+
+def chart_height(metrics: QFontMetrics, categories: int = 0, lines_per_category: float = 0.0) -> int:
+    """A chart's minimum height in pixels, from lines of the font: a horizontal bar chart grows with its
+    categories so every label has a line of its own; other charts get CHART_LINES."""
+    lines = max(CHART_LINES, CHART_FRAME_LINES + categories * lines_per_category)
+    return math.ceil(lines * metrics.height())
 
 
 def count_axis(largest: float) -> QValueAxis:
@@ -198,9 +255,11 @@ def show_tips(series: QAbstractBarSeries, tip: Callable[[int, str], str]) -> Non
 
 
 def grade_chart(title: str, distributions: Sequence[reports.GradeDistribution],
-                grades: Sequence[reports.GradeShare], horizontal: bool = False) -> QChart:
-    """Stacked counts of each grade per group (area or month), one bar set per grade. Horizontal
-    bars leave room for long group names (areas); the first group is then drawn at the top."""
+                grades: Sequence[reports.GradeShare], horizontal: bool = False,
+                category: Callable[[str], str] = str) -> QChart:
+    """Stacked counts of each grade per group (area or month), one bar set per grade, each group
+    labelled category(group). Horizontal bars leave room for long group names (areas); the first
+    group is then drawn at the top."""
     chart = new_chart(title)
     shown = list(reversed(distributions)) if horizontal else list(distributions)
     series = QHorizontalStackedBarSeries() if horizontal else QStackedBarSeries()
@@ -212,7 +271,8 @@ def grade_chart(title: str, distributions: Sequence[reports.GradeDistribution],
     show_tips(series, lambda index, label: f"{shown[index].group}: {label} "
                                            f"{share_of(shown[index], labels[label]).percent_text()}")
     chart.addSeries(series)
-    add_axes(chart, series, [d.group for d in shown], max((d.total for d in shown), default=0), horizontal)
+    add_axes(chart, series, [category(d.group) for d in shown], max((d.total for d in shown), default=0),
+             horizontal)
     return chart
 
 
@@ -235,11 +295,13 @@ def theme_chart(themes: Sequence[reports.ThemeFrequency]) -> QChart:
     return chart
 
 
-def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[reports.GradeShare]) -> QChart:
-    """Each grade's share of the month's reviews, month by month."""
+def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[reports.GradeShare],
+                main_scale: Sequence[str] = ()) -> QChart:
+    """Each grade's share of the month's reviews, month by month. Grades of another scale than the main one
+    (MOSOVO compliance beside case grades) are dashed, so they read apart even where the theme's colours repeat."""
     chart = new_chart("Grades by month (% of the month's graded reviews)")
     months = QBarCategoryAxis()
-    months.append([d.group for d in by_month])
+    months.append([short_month(d.group) for d in by_month])
     percent_axis = QValueAxis()
     percent_axis.setRange(0, 100)
     percent_axis.setLabelFormat("%d%%")
@@ -252,6 +314,10 @@ def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[
         for index, month in enumerate(by_month):
             line.append(index, share_of(month, grade.grade).p * 100)
         chart.addSeries(line)
+        if main_scale and grade.grade not in main_scale:
+            pen = line.pen()
+            pen.setStyle(Qt.PenStyle.DashLine)
+            line.setPen(pen)
         line.attachAxis(months)
         line.attachAxis(percent_axis)
     return chart
@@ -261,12 +327,15 @@ def chart_view(name: str) -> QChartView:
     view = QChartView()
     view.setAccessibleName(name)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(CHART_HEIGHT)
+    view.setMinimumHeight(chart_height(view.fontMetrics()))
     return view
 
 
-def replace_chart(view: QChartView, chart: QChart, description: str) -> None:
-    """Show a new chart; the view gives up the old one, so delete it."""
+def replace_chart(view: QChartView, chart: QChart, description: str, categories: int = 0,
+                  lines_per_category: float = 0.0) -> None:
+    """Show a new chart, as tall as its categories need; the view gives up the old one, so delete it."""
+    use_application_font(chart)
+    view.setMinimumHeight(chart_height(view.fontMetrics(), categories, lines_per_category))
     old = view.chart()
     view.setChart(chart)
     view.setAccessibleDescription(description)
@@ -369,19 +438,16 @@ class DashboardPage(QWidget):
         return combo
 
     def _figures_area(self) -> QScrollArea:
+        """One figure per row at the full width, so no chart has to cut its labels or legend short."""
         content = QWidget()
-        grid = QGridLayout(content)
-        grid.addWidget(self.summary, 0, 0, 1, 2)
-        grid.addWidget(self.by_area_view, 1, 0)
-        grid.addWidget(self.by_month_view, 1, 1)
-        grid.addWidget(self.themes_view, 2, 0)
-        grid.addWidget(self.trend_view, 2, 1)
-        grid.addWidget(self.baselines, 3, 0, 1, 2)
-        grid.addWidget(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"), 4, 0, 1, 2)
-        grid.addWidget(self.compliance_table, 5, 0, 1, 2)
-        grid.addWidget(heading("MOSOVO compliance against the force's figures"), 6, 0, 1, 2)
-        grid.addWidget(self.mosovo_summary, 7, 0, 1, 2)
-        grid.addWidget(self.mosovo_table, 8, 0, 1, 2)
+        column = QVBoxLayout(content)
+        for widget in (self.summary, self.by_area_view, self.by_month_view, self.trend_view, self.baselines,
+                       self.themes_view,
+                       heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
+                       self.compliance_table, heading("MOSOVO compliance against the force's figures"),
+                       self.mosovo_summary, self.mosovo_table):
+            column.addWidget(widget)
+        column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
@@ -455,14 +521,15 @@ class DashboardPage(QWidget):
     def _show_figures(self, figures: DashboardFigures) -> None:
         grades = figures.overall.shares if figures.overall else []
         self.summary.setText(overall_summary(figures))
-        replace_chart(self.by_area_view, grade_chart("Grades by area", figures.by_area, grades, horizontal=True),
-                      describe_distributions(figures.by_area))
-        replace_chart(self.by_month_view, grade_chart("Grades by month", figures.by_month, grades),
-                      describe_distributions(figures.by_month))
+        replace_chart(self.by_area_view, grade_chart(by_area_title(figures), figures.by_area, grades, horizontal=True),
+                      describe_distributions(figures.by_area), len(figures.by_area), AREA_LINES)
+        by_month = grade_chart("Grades by month", figures.by_month, grades, category=short_month)
+        replace_chart(self.by_month_view, by_month, describe_distributions(figures.by_month))
         replace_chart(self.themes_view, theme_chart(figures.themes),
                       "; ".join(f"{t.label}: strength {t.strength.count}, weakness {t.weakness.count}"
-                                for t in figures.themes) or "No themes recorded.")
-        replace_chart(self.trend_view, trend_chart(figures.by_month, grades),
+                                for t in figures.themes) or "No themes recorded.", len(figures.themes), THEME_LINES)
+        main_scale = figures.scales[0] if figures.scales else ()
+        replace_chart(self.trend_view, trend_chart(figures.by_month, grades, main_scale),
                       "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {percent(s.proportion)}" for s in d.shares)
                                 for d in figures.by_month) or "No graded reviews.")
         self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
