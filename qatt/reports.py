@@ -458,6 +458,24 @@ def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
     return list(query.tuples())
 
 
+def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
+    """(case reference, first grade, second grade) for every case of the sample where both the
+    first and the second review are submitted, in draw order. Grades are ids as stored."""
+    first, second = m.Review.alias(), m.Review.alias()
+    query = (m.SampleItem
+             .select(m.Case.reference, first.grade, second.grade)
+             .join(m.Case, on=(m.SampleItem.case == m.Case.id))
+             .switch(m.SampleItem)
+             .join(first, on=((first.sample_item == m.SampleItem.id) & (first.role == FIRST)
+                              & (first.status == SUBMITTED)))
+             .switch(m.SampleItem)
+             .join(second, on=((second.sample_item == m.SampleItem.id) & (second.role == SECOND)
+                               & (second.status == SUBMITTED)))
+             .where(m.SampleItem.sample == sample_id)
+             .order_by(m.SampleItem.position))
+    return list(query.tuples())
+
+
 def calibration(pairs: Sequence[Tuple[str, str, str, str]], catalogue: FormCatalogue, vocab: Vocabulary,
                 group_of: Callable[[Tuple[str, str, str, str]], str] = lambda pair: pair[0]) -> List[Calibration]:
     """Agreement per group of pairs (by default per form: grades of different scales never mix)."""

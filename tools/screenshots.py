@@ -45,14 +45,20 @@ def settle(app: QApplication, seconds: float = 0.5) -> None:
 
 
 def open_a_review(window) -> None:
-    """On the Review page, open the first case of the newest sample that has a review, as a user would."""
+    """On the Review page, start one of the cases waiting for the user and answer part of the form."""
     page = window.page(2)
-    for row, item in enumerate(page.work):
-        if item.review_id is not None:
-            page.table.selectRow(row)
-            return
-    if page.work:
-        page.table.selectRow(0)
+    page.confirm_submit = lambda _parent, _reference: False
+    waiting = next((row for row, item in enumerate(page.work) if item.review_id is None), 0)
+    page.table.selectRow(waiting)
+    if not page.start_button.isHidden():
+        page.start_selected()
+    if page.form_view is None:
+        return
+    checklist = [row.question for row in page.form_view.rows.values()
+                 if row.is_visible() and row.question.type in ("yes_no", "yes_no_na")]
+    for number, question in enumerate(checklist[:6]):
+        page.form_view.rows[question.id].input.buttons["no" if number == 3 else "yes"].click()
+    page.save_now()
 
 
 def choose_a_compared_case(window) -> None:

@@ -16,6 +16,7 @@ from typing import Dict, List, Sequence, Tuple
 import yaml
 
 from qatt import stats
+from qatt.reports import pairs_for_sample
 from qatt.cli import Context
 from qatt.errors import QattError
 
@@ -104,26 +105,6 @@ def read_pairs_csv(path: Path, scale: Scale) -> List[GradePair]:
                 grades.append(grade)
             pairs.append((reference, grades[0], grades[1]))
     return pairs
-
-
-def pairs_for_sample(sample_id: int) -> List[GradePair]:
-    """(case reference, first grade, second grade) for every case of the sample where both the
-    first and the second review are submitted, in draw order. Grades are ids as stored."""
-    from qatt.storage import models as m
-
-    first, second = m.Review.alias(), m.Review.alias()
-    query = (m.SampleItem
-             .select(m.Case.reference, first.grade, second.grade)
-             .join(m.Case, on=(m.SampleItem.case == m.Case.id))
-             .switch(m.SampleItem)
-             .join(first, on=((first.sample_item == m.SampleItem.id) & (first.role == "first")
-                              & (first.status == "submitted")))
-             .switch(m.SampleItem)
-             .join(second, on=((second.sample_item == m.SampleItem.id) & (second.role == "second")
-                               & (second.status == "submitted")))
-             .where(m.SampleItem.sample == sample_id)
-             .order_by(m.SampleItem.position))
-    return list(query.tuples())
 
 
 def agreement_text(result: stats.Agreement, labels: Dict[str, str], source: str) -> str:

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from qatt.cli import main
-from qatt.commands.agreement import load_scale, pairs_for_sample
+from qatt.commands.agreement import load_scale
+from qatt.reports import pairs_for_sample
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 from tests.factories import make_population, make_sample, make_user, sample_items

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from qatt import browse, reports, reviews, sampling, stats, users
-from qatt.commands.agreement import pairs_for_sample
+from qatt.reports import pairs_for_sample
 from qatt.errors import PermissionDenied, QattError
 from ui.context import AppContext
 from ui.formatting import local_time
@@ -263,8 +263,21 @@ class ModerationPage(QWidget):
         pairs = pairs_for_sample(sample_id)
         if not pairs:
             return "No case of this sample has both reviews submitted yet, so there are no agreement figures."
-        categories = self.vocab.scale_for([grade for _ref, first, second in pairs for grade in (first, second)])
-        result = stats.agreement([(first, second) for _ref, first, second in pairs], categories)
+        # Grades on different scales (case grades, MOSOVO compliance) are never compared with each other.
+        by_scale: Dict[Tuple[str, ...], List[Tuple[str, str]]] = {}
+        for _ref, first, second in pairs:
+            by_scale.setdefault(tuple(self.vocab.scale_for([first, second])), []).append((first, second))
+        blocks = []
+        for categories, scale_pairs in by_scale.items():
+            heading = ""
+            if len(by_scale) > 1:
+                labels = " / ".join(self.vocab.grade_label(c) for c in categories)
+                heading = f"<b>Cases graded {html.escape(labels)}</b><br>"
+            blocks.append(heading + self._agreement_lines(scale_pairs, list(categories)))
+        return "<br><br>".join(blocks)
+
+    def _agreement_lines(self, pairs: List[Tuple[str, str]], categories: List[str]) -> str:
+        result = stats.agreement(pairs, categories)
         lines = [f"Pairs of submitted reviews: <b>{result.n}</b>",
                  f"Same grade: {html.escape(result.observed_agreement.percent_text())}",
                  _kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
