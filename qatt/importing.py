@@ -574,7 +574,8 @@ class _CaseWriter:
             self.cursor.executemany(self.sql, batch)
         else:
             buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(batch)
+            # "\r\n" makes csv quote a lone "\r" in a cell too; COPY would read it as the end of the row.
+            csv.writer(buffer, lineterminator="\r\n").writerows(batch)
             buffer.seek(0)
             self.cursor.copy_expert(self.sql, buffer)
 
