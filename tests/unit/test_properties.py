@@ -246,10 +246,16 @@ def test_arbitrary_bytes_as_a_workbook_fail_cleanly(db, tmp_path, content):
 
 # ---------------------------------------------------------------------------------------------- saved mappings
 
+def _nested(key_size: int):
+    """Lists and dicts of `inner`. A named function, not a multi-line lambda: hypothesis reads the
+    extend function's source to check it recurses, and cannot always find a lambda's source."""
+    def extend(inner):
+        return st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=key_size), inner, max_size=4))
+    return extend
+
+
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20)),
-                       lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                               st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                       max_leaves=20)
+                       _nested(12), max_leaves=20)
 
 
 @PROPERTY_SETTINGS
@@ -331,9 +337,7 @@ def test_arbitrary_text_as_a_form_file_loads_or_fails_cleanly(forms_folder, cont
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
                     st.sampled_from(["yes", "no", "g3", "good", "inadequate", "yes_no", "grade", "c1", "checks"]))
-NESTED = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-                      max_leaves=30)
+NESTED = st.recursive(SCALARS, _nested(10), max_leaves=30)
 
 
 @PROPERTY_SETTINGS
