@@ -261,39 +261,42 @@ class CompletionRow:
         return {**asdict(self), "not_started": self.not_started}
 
 
+def completion_query(today: dt.date) -> peewee.ModelSelect:
+    """Assigned reviews per reviewer and sample month, as rows of
+    (reviewer, period, assigned, in progress, submitted, overdue).
+
+    The one definition behind the `completion` command and the reports. Only active sample items
+    count (a replaced case is no longer owed); a review counts for an assignment only when it is by
+    the assigned reviewer in the assigned role; overdue means not submitted and due before `today`.
+    The query joins SampleItem, Case and Sample, so callers can narrow it further."""
+    review = m.Review
+    submitted = review.status == "submitted"
+    count_if = lambda condition: peewee.fn.SUM(peewee.Case(None, [(condition, 1)], 0))  # noqa: E731
+    return (m.Assignment
+            .select(m.Assignment.reviewer, m.Sample.period, peewee.fn.COUNT(m.Assignment.id),
+                    count_if(review.status == "draft"), count_if(submitted),
+                    count_if((m.Assignment.due_date < today) & (review.id.is_null(True) | ~submitted)))
+            .join(m.SampleItem).join(m.Case)
+            .switch(m.SampleItem).join(m.Sample)
+            .switch(m.Assignment)
+            .join(review, peewee.JOIN.LEFT_OUTER,
+                  on=((review.sample_item == m.Assignment.sample_item) & (review.role == m.Assignment.role)
+                      & (review.reviewer == m.Assignment.reviewer)))
+            .where(m.SampleItem.active == True)  # noqa: E712 (SQL)
+            .group_by(m.Assignment.reviewer, m.Sample.period)
+            .order_by(m.Assignment.reviewer, m.Sample.period))
+
+
 def completion(period: Optional[str] = None, reviewer: Optional[str] = None,
                today: Optional[dt.date] = None) -> List[CompletionRow]:
-    """Per reviewer and month: cases assigned, reviews in progress, submitted and overdue.
-
-    Only active sample items count (a replaced case is no longer owed). Overdue means not
-    submitted and the due date is before `today` (default: today's date)."""
+    """Per reviewer and month: cases assigned, reviews in progress, submitted and overdue
+    (see completion_query; `today` defaults to today's date)."""
     if period is not None:
         _check_period(period)
-    today = today or dt.date.today()
-    query = (m.Assignment
-             .select(m.Assignment.reviewer, m.Sample.period, m.Assignment.due_date, m.Review.status)
-             .join(m.SampleItem).join(m.Sample)
-             .switch(m.Assignment)
-             .join(m.Review, peewee.JOIN.LEFT_OUTER,
-                   on=((m.Review.sample_item == m.Assignment.sample_item) & (m.Review.role == m.Assignment.role)
-                       & (m.Review.reviewer == m.Assignment.reviewer)))
-             .where(m.SampleItem.active == True))  # noqa: E712 (SQL)
+    query = completion_query(today or dt.date.today())
     if period is not None:
         query = query.where(m.Sample.period == period)
     if reviewer is not None:
         query = query.where(m.Assignment.reviewer == reviewer)
-    totals: Dict[tuple, List[int]] = {}
-    for who, month, due, status in query.tuples():
-        counts = totals.setdefault((who, month), [0, 0, 0, 0])
-        counts[0] += 1
-        if status == "submitted":
-            counts[2] += 1
-        else:
-            counts[1] += status == "draft"
-            counts[3] += due is not None and _as_date(due) < today
-    return [CompletionRow(who, month, *counts) for (who, month), counts in sorted(totals.items())]
-
-
-def _as_date(value: Any) -> dt.date:
-    # SQLite hands back DateField values from a tuples() join as text.
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return [CompletionRow(who, month, *(int(count or 0) for count in counts))
+            for who, month, *counts in query.tuples()]

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import peewee
 import yaml
 
-from qatt import __version__, stats
+from qatt import __version__, assignments, stats
 from qatt.errors import QattError
 from qatt.storage import models as m
 
@@ -549,23 +549,11 @@ class ReviewerCompletion:
 
 
 def completion(flt: ReportFilter, today: dt.date) -> List[ReviewerCompletion]:
-    """Progress of the assigned reviews per reviewer, from Assignment and the matching Review."""
-    review = m.Review.alias()
-    submitted = review.status == SUBMITTED
-    count_if = lambda condition: peewee.fn.SUM(peewee.Case(None, [(condition, 1)], 0))  # noqa: E731
-    query = (m.Assignment.select(m.Assignment.reviewer, peewee.fn.COUNT(m.Assignment.id),
-                                 count_if(review.status == "draft"), count_if(submitted),
-                                 count_if((m.Assignment.due_date < today)
-                                          & (review.id.is_null(True) | (review.status != SUBMITTED))))
-             .join(m.SampleItem).join(m.Case)
-             .switch(m.SampleItem).join(m.Sample)
-             .switch(m.Assignment)
-             .join(review, peewee.JOIN.LEFT_OUTER,
-                   on=((review.sample_item == m.Assignment.sample_item) & (review.role == m.Assignment.role)))
-             .where(m.SampleItem.active == True)  # noqa: E712 - peewee needs ==
-             .group_by(m.Assignment.reviewer).order_by(m.Assignment.reviewer))
-    return [ReviewerCompletion(name, assigned, int(drafts or 0), int(done or 0), int(late or 0))
-            for name, assigned, drafts, done, late in _filtered(query, flt, m.Sample.form_id).tuples()]
+    """Progress of the assigned reviews per reviewer over the filter's months (assignments.completion_query)."""
+    totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id).tuples():
+        totals[name] = [total + int(count or 0) for total, count in zip(totals[name], counts)]
+    return [ReviewerCompletion(name, *counts) for name, counts in sorted(totals.items())]
 
 
 # --------------------------------------------------------------------------- MOSOVO
