@@ -40,8 +40,6 @@ BATCH_ROWS = 1_000
 MAX_LISTED_PROBLEMS = 10_000
 # Distinct date strings are few (days x formats); with times they may not be, so stop caching.
 MAX_CACHED_DATES = 100_000
-# SQLite page cache while importing, in KiB (the default is 2 MB): see _bulk_load.
-BULK_LOAD_CACHE_KIB = 64 * 1024
 # Extra columns are mostly categories (source system, age band); a free-text one stops filling the cache.
 MAX_CACHED_EXTRAS = 10_000
 
@@ -553,7 +551,7 @@ class _CaseWriter:
     """Bulk insert through the DB-API connection: peewee's insert_many is ~8x slower here.
 
     (Writing from a second thread was measured and gave nothing: sqlite3 hands the GIL back
-    and forth on every row. The page cache is enlarged around the whole import: see _bulk_load.)"""
+    and forth on every row. A larger SQLite page cache gained ~3% for 64 MB more memory.)"""
 
     def __init__(self, db: Any) -> None:
         self.cursor = db.cursor()
@@ -580,25 +578,6 @@ class _CaseWriter:
             csv.writer(buffer, lineterminator="\r\n").writerows(batch)
             buffer.seek(0)
             self.cursor.copy_expert(self.sql, buffer)
-
-
-@contextlib.contextmanager
-def _bulk_load(db: Any) -> Iterator[None]:
-    """A larger SQLite page cache for the import, then the connection's own again.
-
-    The (population, reference) index receives references in file order, i.e. all over the
-    B-tree; with the default 2 MB cache its pages go back and forth to the WAL (measured at a
-    million rows: about a fifth of the import). Only this connection's memory changes: the
-    journal and synchronous settings, so durability, stay as they are."""
-    if not is_sqlite(db):
-        yield
-        return
-    previous = int(db.execute_sql("PRAGMA cache_size").fetchone()[0])
-    db.execute_sql(f"PRAGMA cache_size = -{BULK_LOAD_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        db.execute_sql(f"PRAGMA cache_size = {previous}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,7 +697,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     db = database_proxy.obj
     with _open_table(path, sheet) as table:
         mapping = _resolve_mapping(table, mapping)
-        with _bulk_load(db), write_transaction(db):
+        with write_transaction(db):
             population = m.Population.create(name=name, source_file=str(path), imported_by=actor, mapping=mapping)
             result = _scan(table, mapping, date_format, _CaseWriter(db).write, skip_invalid,
                            progress or no_progress, cancel, population.id)

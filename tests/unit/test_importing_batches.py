@@ -94,21 +94,3 @@ def test_an_unreadable_row_in_a_later_batch_is_named(sqlite_db, tmp_path, small_
     path = write_csv(tmp_path / "cases.csv", ROWS + [["R9", "01/03/2024", "", "", "", "", "x" * 200_000]])
     with pytest.raises(QattError, match=r"cases.csv, row 11: cannot read the CSV"):
         import_file(path)
-
-
-def test_sqlite_page_cache_is_enlarged_only_while_importing(sqlite_db, tmp_path, monkeypatch):
-    before = sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0]
-    during = []
-    original = importing._CaseWriter.write
-
-    def spy(self, batch):
-        during.append(sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0])
-        original(self, batch)
-
-    monkeypatch.setattr(importing._CaseWriter, "write", spy)
-    import_file(write_csv(tmp_path / "cases.csv", ROWS))
-    assert during and set(during) == {-importing.BULK_LOAD_CACHE_KIB}
-    assert sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0] == before
-    with pytest.raises(ImportProblems):
-        import_file(write_csv(tmp_path / "bad.csv", INVALID))
-    assert sqlite_db.execute_sql("PRAGMA cache_size").fetchone()[0] == before
