@@ -34,8 +34,9 @@ from ui.widgets.tables import list_table
 
 AUTOSAVE_DELAY_MS = 800
 ROLES = (("first", "First review"), ("second", "Second review (moderation)"))
-WORKLIST_COLUMNS = [("#", 1, None), ("Reference", 2, None), ("Area", 3, None), ("Officer", 4, None),
-                    ("Status", 6, None), ("Grade", 7, None), ("Reviewer", 5, None)]
+# Positions in browse.WorkItem; status first, so a narrow list still shows what is left to do.
+WORKLIST_COLUMNS = [("#", 1, None), ("Reference", 2, None), ("Status", 6, None), ("Grade", 7, None),
+                    ("Area", 3, None), ("Officer", 4, None), ("Reviewer", 5, None)]
 
 
 def ask_to_submit(parent: QWidget, reference: str) -> bool:

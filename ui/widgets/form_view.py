@@ -35,6 +35,7 @@ class QuestionRow:
             text += CRITICAL_MARK
         self.label = QLabel(text)
         self.label.setWordWrap(True)
+        self.label.setMinimumWidth(self.label.fontMetrics().averageCharWidth() * 34)  # readable, scales with font
         self.label.setToolTip(question.help)
         self.input: AnswerWidget = answer_widget(question)
         self.input.setToolTip(question.help)
