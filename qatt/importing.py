@@ -385,6 +385,7 @@ class _RowChecker:
         self.seen: Set[str] = set()
         self.rejected: Set[str] = set()
         self.dates = _Memo(self._parse_date, MAX_CACHED_DATES)
+        self.extras = self._make_extras(sorted(self.extra_headers))
         self.check = self._make_check(index, mapping, population_id)
         self.check_batch = self._make_check_batch(index, mapping, population_id)
 
@@ -397,7 +398,7 @@ class _RowChecker:
         # Unmapped fields read the empty cell appended after the last column.
         get_texts = itemgetter(*[index[mapping[f]] if f in mapping else width for f in TEXT_FIELDS])
         extra_headers = sorted(self.extra_headers)
-        extras = self.extras = self._make_extras(extra_headers)
+        extras = self.extras
         # The trailing blank cell makes itemgetter return a tuple even for one extra column
         # (check_batch builds the same keys).
         get_extras = itemgetter(*[index[h] for h in extra_headers], width)
@@ -464,8 +465,8 @@ class _RowChecker:
         strip = str.strip
 
         def check_batch(rows: Sequence[list]) -> Optional[List[tuple]]:
-            """Case values (population id first) for every row of a non-empty batch of full-width,
-            non-blank rows if all are valid; else None, having changed nothing."""
+            """Case values (population id first) for every row of a non-empty batch of non-blank
+            rows if all are full-width and valid; else None, having changed nothing."""
             if set(map(len, rows)) != {width}:
                 return None
             columns = list(zip(*rows))
