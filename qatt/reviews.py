@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from qatt import audit, users
+from qatt.dates import iso_date
 from qatt.errors import ConflictError, PermissionDenied, QattError
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
@@ -230,21 +231,9 @@ def _apply_details(review: m.Review, form, details: Dict[str, Any]) -> Dict[str,
     return changed
 
 
-def _as_date(value: Any, what: str) -> Optional[dt.date]:
-    """A date from a date or YYYY-MM-DD text; None when empty; QattError naming `what` otherwise."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise QattError(f"The {what} {value!r} is not a date; write it as YYYY-MM-DD.") from None
-
-
 def _clean_detail(form, name: str, value: Any) -> Any:
     if name == "feedback_date":
-        return _as_date(value, "feedback date")
+        return iso_date(value, "The feedback date")
     value = "" if value is None else str(value).strip()
     if name == "grade" and value and value not in form.scale.ids():
         raise QattError(f"{value!r} is not a grade on the {form.scale.title} scale; use one of "
@@ -383,7 +372,7 @@ def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date:
     """Record an action arising from a review (text, owner, due date or YYYY-MM-DD text; starts open)."""
     if not (text or "").strip():
         raise QattError("Describe the action before adding it.")
-    due_date = _as_date(due_date, "due date")
+    due_date = iso_date(due_date, "The due date")
     with write_transaction(database_proxy.obj):
         review = get_review(review_id)
         _require_reviewer_or(review, actor, "moderator", "add actions to it")

@@ -26,6 +26,7 @@ import peewee
 
 import qatt
 from qatt import audit, users
+from qatt.dates import iso_date
 from qatt.errors import QattError
 from qatt.fingerprint import canonical_reference, fingerprint_references
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
@@ -285,19 +286,6 @@ def _resolve_column(population: m.Population, column: str, option: str) -> str:
     raise QattError(f"Unknown column {column!r} in {option} for population {population.id}; choose one of {choices}.")
 
 
-def _parse_date(value: Any, option: str) -> Optional[dt.date]:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise QattError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-03-31.") from None
-
-
 def _references_array(db: peewee.Database) -> peewee.Node:
     """The references of a group as one JSON array: the database builds the lists, so Python makes
     no object per row (reading a million (reference, stratum) rows and grouping them took 2-3x longer).
@@ -452,8 +440,8 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
     progress = progress or no_progress
     users.require_role(actor, DRAW_ROLE, "draw a sample")
     spec = _spec_from_request(request)
-    date_from = _parse_date(request.date_from, "--from")
-    date_to = _parse_date(request.date_to, "--to")
+    date_from = iso_date(request.date_from, "--from")
+    date_to = iso_date(request.date_to, "--to")
     if date_from and date_to and date_from > date_to:
         raise QattError(f"The date range runs backwards ({date_from} to {date_to}); swap --from and --to.")
     period = (request.period or "").strip()
@@ -697,8 +685,8 @@ def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
     filters = sample.filters or {}
     excluded = list(sample.excluded_references or [])
     stratify = spec.stratify if spec else ()
-    everything = _read_strata(sample.population_id, stratify, filters, _parse_date(params.get("date_from"), "date_from"),
-                              _parse_date(params.get("date_to"), "date_to"))
+    everything = _read_strata(sample.population_id, stratify, filters, iso_date(params.get("date_from"), "date_from"),
+                              iso_date(params.get("date_to"), "date_to"))
     # Without filters every case of the population was just read: no need to read them again.
     unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
     population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered

@@ -287,3 +287,12 @@ def test_compliance_counts_yes_over_yes_and_no_leaving_out_na(items, forms_dir):
     reviews.save_answers(review.id, {"c1": "no", "c2": "yes", "c3": "na"}, "sup.a", expected_version=1)
     compliance = reviews.get_review_view(review.id, "sup.a").compliance
     assert compliance["yes"] == 1 and compliance["no"] == 1
+
+
+def test_an_action_due_date_is_taken_as_iso_text_and_anything_else_is_refused(items, forms_dir):
+    review = start(items[0], forms_dir=forms_dir)
+    action = reviews.add_action(review.id, "sup.a", "Record the voice of the child", due_date="2024-06-30")
+    assert m.Action.get_by_id(action.id).due_date == dt.date(2024, 6, 30)
+    with pytest.raises(QattError, match=r"The due date '30/06/2024' is not a date; write it as YYYY-MM-DD"):
+        reviews.add_action(review.id, "sup.a", "Another", due_date="30/06/2024")
+    assert m.Action.select().count() == 1
