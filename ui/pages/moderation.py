@@ -24,7 +24,7 @@ from ui.context import AppContext
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
-from ui.widgets.tables import list_table
+from ui.widgets.tables import list_table, select_key, selected_key
 
 HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
@@ -203,15 +203,10 @@ class ModerationPage(QWidget):
                 "agree" if view.grades_agree else "disagree")
 
     def selected_item_id(self) -> Optional[int]:
-        rows = self.case_table.selectionModel().selectedRows()
-        return self.cases.row_tuple(rows[0].row())[0] if rows else None
+        return selected_key(self.case_table)
 
     def select_case(self, sample_item_id: Optional[int]) -> None:
-        for row, values in enumerate(self.cases.rows):
-            if values[0] == sample_item_id:
-                self.case_table.selectRow(row)
-                return
-        self.case_table.clearSelection()
+        select_key(self.case_table, sample_item_id, first_otherwise=False)
 
     # -- side by side -----------------------------------------------------------------------------------------
 

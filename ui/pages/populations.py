@@ -14,7 +14,7 @@ from qatt import audit, browse
 from ui.context import AppContext
 from ui.qtmodels.cases_model import CasesModel
 from ui.qtmodels.lists import populations_model
-from ui.widgets.tables import list_table
+from ui.widgets.tables import list_table, select_key, selected_key
 
 # Wait for a pause in typing before re-querying a million rows.
 FILTER_DELAY_MS = 250
@@ -92,16 +92,10 @@ class PopulationsPage(QWidget):
         self.select_population(current if current is not None else None)
 
     def selected_population_id(self) -> Optional[int]:
-        rows = self.population_table.selectionModel().selectedRows()
-        return self.populations.row_tuple(rows[0].row())[0] if rows else None
+        return selected_key(self.population_table)
 
     def select_population(self, population_id: Optional[int]) -> None:
-        for row, values in enumerate(self.populations.rows):
-            if values[0] == population_id:
-                self.population_table.selectRow(row)
-                return
-        if self.populations.rows:
-            self.population_table.selectRow(0)
+        select_key(self.population_table, population_id)
 
     def _population_chosen(self) -> None:
         population_id = self.selected_population_id()

@@ -15,7 +15,7 @@ from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.lists import sample_items_model, samples_model
 from ui import theme
-from ui.widgets.tables import list_table
+from ui.widgets.tables import list_table, select_key, selected_key
 from ui.workers import Worker, run_with_progress
 
 
@@ -80,16 +80,10 @@ class SamplesPage(QWidget):
         self._enable_buttons()
 
     def selected_sample_id(self) -> Optional[int]:
-        rows = self.sample_table.selectionModel().selectedRows()
-        return self.samples.row_tuple(rows[0].row())[0] if rows else None
+        return selected_key(self.sample_table)
 
     def select_sample(self, sample_id: Optional[int]) -> None:
-        for row, values in enumerate(self.samples.rows):
-            if values[0] == sample_id:
-                self.sample_table.selectRow(row)
-                return
-        if self.samples.rows:
-            self.sample_table.selectRow(0)
+        select_key(self.sample_table, sample_id)
 
     def show_sample(self) -> None:
         sample_id = self.selected_sample_id()

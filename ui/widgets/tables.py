@@ -3,6 +3,8 @@ no in-place editing, one line per row (long text is elided, the full value is in
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from PySide6.QtCore import QAbstractItemModel
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
@@ -21,3 +23,22 @@ def list_table(name: str, model: QAbstractItemModel, single: bool = True) -> QTa
     # Columns follow their contents whenever the rows are replaced (TupleTableModel resets the model).
     model.modelReset.connect(view.resizeColumnsToContents)
     return view
+
+
+def selected_key(view: QTableView) -> Optional[Any]:
+    """The first value (the id) of the chosen row of a TupleTableModel table, or None."""
+    rows = view.selectionModel().selectedRows()
+    return view.model().row_tuple(rows[0].row())[0] if rows else None
+
+
+def select_key(view: QTableView, key: Any, first_otherwise: bool = True) -> None:
+    """Choose the row whose id is `key`; failing that the first row (or nothing)."""
+    rows = view.model().rows
+    for number, values in enumerate(rows):
+        if values[0] == key:
+            view.selectRow(number)
+            return
+    if first_otherwise and rows:
+        view.selectRow(0)
+    else:
+        view.clearSelection()
