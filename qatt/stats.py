@@ -54,13 +54,21 @@ class Proportion:
     def small_sample(self) -> bool:
         return self.total < SMALL_SAMPLE
 
+    def point_text(self, decimals: int = 1) -> str:
+        """E.g. '41.4%'; '–' with no cases."""
+        return f"{self.p * 100:.{decimals}f}%" if self.total else "–"
+
+    def interval_text(self, decimals: int = 1) -> str:
+        """E.g. '30.6–53.1%'; 'no cases' with none."""
+        return f"{self.low * 100:.{decimals}f}–{self.high * 100:.{decimals}f}%" if self.total else "no cases"
+
     def percent_text(self, decimals: int = 1) -> str:
         """E.g. '41.4% (29/70; 95% CI 30.6–53.1%)'; with no cases: 'no cases (0/0)'."""
         if self.total == 0:
             return "no cases (0/0)"
         level = f"{self.confidence * 100:g}%"
-        return (f"{self.p * 100:.{decimals}f}% ({self.count}/{self.total}; {level} CI "
-                f"{self.low * 100:.{decimals}f}–{self.high * 100:.{decimals}f}%)")
+        return (f"{self.point_text(decimals)} ({self.count}/{self.total}; {level} CI "
+                f"{self.interval_text(decimals)})")
 
     def as_dict(self) -> dict:
         return {"count": self.count, "total": self.total, "p": self.p, "low": self.low, "high": self.high,

@@ -122,14 +122,6 @@ def short_month(period: str) -> str:
         return period
 
 
-def percent(p: stats.Proportion) -> str:
-    return f"{p.p * 100:.1f}%" if p.total else "–"
-
-
-def interval(p: stats.Proportion) -> str:
-    return f"{p.low * 100:.1f}–{p.high * 100:.1f}%" if p.total else "no cases"
-
-
 def share_of(distribution: reports.GradeDistribution, grade: str) -> stats.Proportion:
     """A grade's share of a group; a grade of another scale than the group's has none of it."""
     share = next((s for s in distribution.shares if s.grade == grade), None)
@@ -138,15 +130,15 @@ def share_of(distribution: reports.GradeDistribution, grade: str) -> stats.Propo
 
 def compliance_rows(items: Sequence[reports.ComplianceItem]) -> List[Tuple[str, ...]]:
     return [(item.form_title, item.question.header, f"{item.overall.count}/{item.overall.total}",
-             percent(item.overall), interval(item.overall), str(item.not_applicable),
+             item.overall.point_text(), item.overall.interval_text(), str(item.not_applicable),
              stats.small_sample_warning(item.overall.total)) for item in items]
 
 
 def mosovo_rows(mosovo: Optional[reports.MosovoCompliance]) -> List[Tuple[str, ...]]:
     if mosovo is None:
         return []
-    return [(f.label, f"{f.proportion.count}/{f.proportion.total}", percent(f.proportion), interval(f.proportion),
-             f"{f.target * 100:.0f}%" if f.target is not None else "", f.statement) for f in mosovo.figures]
+    return [(f.label, f"{f.proportion.count}/{f.proportion.total}", f.proportion.point_text(),
+             f.proportion.interval_text(), f"{f.target * 100:.0f}%" if f.target is not None else "", f.statement) for f in mosovo.figures]
 
 
 def mosovo_summary(mosovo: Optional[reports.MosovoCompliance]) -> str:
@@ -530,7 +522,7 @@ class DashboardPage(QWidget):
                                 for t in figures.themes) or "No themes recorded.", len(figures.themes), THEME_LINES)
         main_scale = figures.scales[0] if figures.scales else ()
         replace_chart(self.trend_view, trend_chart(figures.by_month, grades, main_scale),
-                      "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {percent(s.proportion)}" for s in d.shares)
+                      "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {s.proportion.point_text()}" for s in d.shares)
                                 for d in figures.by_month) or "No graded reviews.")
         self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
                                          for t in figures.trends for c in t.comparisons))
