@@ -54,7 +54,7 @@ def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
     worker = Worker(demo.load_demo_with_reviews, window.context.actor)
 
     def loaded(_result: object) -> None:
-        window.page(0).refresh()
+        window.refresh_pages()  # every page already built, not only Populations
         window.show_start_hint_once()
 
     worker.signals.finished.connect(loaded)

@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
     def _connect_page(self, page: QWidget) -> None:
         imported = getattr(page, "population_imported", None)
         if imported is not None:
-            imported.connect(lambda _population_id: self._refresh_built_pages())
+            imported.connect(lambda _population_id: self.refresh_pages())
         review_requested = getattr(page, "open_review_requested", None)
         if review_requested is not None:
             review_requested.connect(self.open_review)
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         if built_before and callable(refresh):
             refresh()  # another page may have changed the data since this one was last shown
 
-    def _refresh_built_pages(self) -> None:
+    def refresh_pages(self) -> None:
         for page in self.pages.values():
             refresh = getattr(page, "refresh", None)
             if callable(refresh):
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.page_actions.append(action)
         view_menu.addSeparator()
-        view_menu.addAction(self._action("&Refresh", QKeySequence.StandardKey.Refresh, self._refresh_built_pages))
+        view_menu.addAction(self._action("&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_pages))
 
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&Getting started", None, self.show_start_hint))

@@ -30,6 +30,7 @@ def test_the_main_window_reaches_every_page_and_loads_the_demo_on_first_run(qtbo
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == START_HINT, timeout=60000)
     assert browse.has_populations()
     assert window.page(0).populations.rowCount() == 1
+    assert window.page(2).sample_choice.count() == 12  # pages built before the demo loaded show it too
     assert app_settings().value(START_HINT_KEY, type=bool)
     assert app.load_demo_on_first_run(window) is None  # not twice
 
