@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
+import sqlite3
 
 import openpyxl
+import psycopg2
 import pytest
 
 from qatt import audit, importing
@@ -15,6 +18,7 @@ from qatt.fingerprint import fingerprint_references
 from qatt.importing import ImportProblems, Problem, parse_date
 from qatt.progress import CancelToken
 from qatt.storage import models as m
+from qatt.storage.db import is_sqlite
 
 HEADER = ["Crime Ref", "Date Recorded", "Category", "OIC", "Status", "Notes"]
 GOOD_ROWS = [
@@ -317,18 +321,31 @@ def many_rows(tmp_path, n=95):
     return write_csv(tmp_path / "cases.csv", [["Ref", "Recorded"]] + [[f"R{i}", "01/01/2024"] for i in range(n)])
 
 
+def wrap_case_writer(monkeypatch, wrap):
+    """Route every batch the importer writes through wrap(real_write)."""
+    real = importing._case_writer
+
+    @contextlib.contextmanager
+    def patched(db):
+        with real(db) as write:
+            yield wrap(write)
+
+    monkeypatch.setattr(importing, "_case_writer", patched)
+
+
 def test_cancel_midway_leaves_no_population_and_no_cases(db, tmp_path, monkeypatch):
     monkeypatch.setattr(importing, "BATCH_ROWS", 10)
     token = CancelToken()
     written = []
-    real_write = importing._CaseWriter.write
 
-    def write_then_cancel(self, batch):
-        real_write(self, batch)
-        written.append(len(batch))
-        token.cancel()
+    def write_then_cancel(write):
+        def batch_then_cancel(batch):
+            write(batch)
+            written.append(len(batch))
+            token.cancel()
+        return batch_then_cancel
 
-    monkeypatch.setattr(importing._CaseWriter, "write", write_then_cancel)
+    wrap_case_writer(monkeypatch, write_then_cancel)
     with pytest.raises(Cancelled):
         importing.import_population(many_rows(tmp_path, 500), name="x", actor="lead", cancel=token)
     assert written and sum(written) < 500  # rows really were written before the cancel
@@ -338,16 +355,33 @@ def test_cancel_midway_leaves_no_population_and_no_cases(db, tmp_path, monkeypat
 def test_a_database_failure_midway_leaves_nothing(db, tmp_path, monkeypatch):
     monkeypatch.setattr(importing, "BATCH_ROWS", 10)
     calls = []
-    real_write = importing._CaseWriter.write
 
-    def fail_on_third_batch(self, batch):
-        calls.append(1)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        real_write(self, batch)
+    def fail_on_third_batch(write):
+        def batch_or_fail(batch):
+            calls.append(1)
+            if len(calls) == 3:
+                raise OSError("disk full")
+            write(batch)
+        return batch_or_fail
 
-    monkeypatch.setattr(importing._CaseWriter, "write", fail_on_third_batch)
+    wrap_case_writer(monkeypatch, fail_on_third_batch)
     with pytest.raises(OSError, match="disk full"):
+        importing.import_population(many_rows(tmp_path), name="x", actor="lead")
+    assert nothing_written()
+
+
+def test_an_error_from_the_database_itself_leaves_nothing(db, tmp_path, monkeypatch):
+    """The database refuses a batch (here: a reference repeated, which the checker would have
+    caught); on PostgreSQL that error comes from the COPY's own thread and must still surface."""
+    monkeypatch.setattr(importing, "BATCH_ROWS", 10)
+
+    def repeat_a_row(write):
+        def batch_with_a_repeat(batch):
+            write(batch + batch[:1])
+        return batch_with_a_repeat
+
+    wrap_case_writer(monkeypatch, repeat_a_row)
+    with pytest.raises(sqlite3.IntegrityError if is_sqlite(db) else psycopg2.errors.UniqueViolation):
         importing.import_population(many_rows(tmp_path), name="x", actor="lead")
     assert nothing_written()
 
