@@ -10,7 +10,6 @@ except old/new values of a review change, which the law asks for and which stay 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import peewee
 
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction

@@ -12,7 +12,6 @@ import peewee
 import pytest
 
 from qatt.storage import db as dbmod
-from qatt.storage import migrations
 
 PG_URL = os.environ.get("QATT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
