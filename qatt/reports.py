@@ -9,6 +9,7 @@ small samples so no one reads too much into them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -296,21 +297,47 @@ def _distribution(group: str, counts: Dict[str, int], vocab: Vocabulary) -> Grad
                              [GradeShare(g, vocab.grade_label(g), shares[g]) for g in order])
 
 
+def kept_figures(flt: ReportFilter, by: Optional[str], role: str = FIRST) -> List[Tuple[str, str, int]]:
+    """(group, grade, count) from the anonymous figures a retention purge kept in place of the
+    reviews it deleted (never both, so nothing is counted twice). They hold no team, so a filter
+    or grouping by team leaves them out."""
+    if flt.teams or by == "team":
+        return []
+    keys = {"area": [m.AggregateFigure.area], "month": [m.AggregateFigure.period], None: []}[by]
+    query = (m.AggregateFigure.select(*keys, m.AggregateFigure.grade, peewee.fn.SUM(m.AggregateFigure.count))
+             .where((m.AggregateFigure.role == role) & (m.AggregateFigure.grade != "")))
+    if flt.period_from:
+        query = query.where(m.AggregateFigure.period >= flt.period_from)
+    if flt.period_to:
+        query = query.where(m.AggregateFigure.period <= flt.period_to)
+    if flt.areas:
+        query = query.where(m.AggregateFigure.area.in_(list(flt.areas)))
+    if flt.form_ids:
+        query = query.where(m.AggregateFigure.form_id.in_(list(flt.form_ids)))
+    rows = query.group_by(*keys, m.AggregateFigure.grade).tuples()
+    return [(row[0] if keys else "All", row[-2], int(row[-1])) for row in rows]
+
+
 def grade_distributions(flt: ReportFilter, by: str, vocab: Vocabulary, role: str = FIRST) -> List[GradeDistribution]:
-    """Grades per area, team or month ("area" | "team" | "month"), groups in name order."""
+    """Grades per area, team or month ("area" | "team" | "month"), groups in name order, counting
+    purged reviews through the figures kept for them."""
     key = {"area": m.Case.area, "team": m.Case.team, "month": m.Sample.period}[by]
-    counts: Dict[str, Dict[str, int]] = defaultdict(dict)
+    counts: Dict[str, Dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = (submitted_reviews(flt, key, m.Review.grade, peewee.fn.COUNT(m.Review.id), role=role)
             .where(m.Review.grade != "").group_by(key, m.Review.grade).tuples())
-    for group, grade, count in rows:
-        counts[group or "(none)"][grade] = count
-    return [_distribution(group, counts[group], vocab) for group in sorted(counts)]
+    for group, grade, count in itertools.chain(rows, kept_figures(flt, by, role)):
+        counts[group or "(none)"][grade] += count
+    return [_distribution(group, dict(counts[group]), vocab) for group in sorted(counts)]
 
 
 def overall_distribution(flt: ReportFilter, vocab: Vocabulary, role: str = FIRST) -> GradeDistribution:
+    """All grades in the filter, purged reviews included through their kept figures."""
+    counts: Dict[str, int] = defaultdict(int)
     rows = (submitted_reviews(flt, m.Review.grade, peewee.fn.COUNT(m.Review.id), role=role)
             .where(m.Review.grade != "").group_by(m.Review.grade).tuples())
-    return _distribution("All", dict(rows), vocab)
+    for grade, count in itertools.chain(rows, ((grade, n) for _all, grade, n in kept_figures(flt, None, role))):
+        counts[grade] += count
+    return _distribution("All", dict(counts), vocab)
 
 
 # --------------------------------------------------------------------------- themes

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from qatt import audit, retention, users
+from qatt import audit, reports, retention, users
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
@@ -64,6 +64,32 @@ def test_purge_twice_adds_to_existing_aggregates(db):
                     grade="good")
     retention.purge(dt.date(2020, 1, 1), "admin1")
     assert m.AggregateFigure.get(m.AggregateFigure.grade == "good").count == 2
+
+
+def _grade_figures(flt):
+    vocab = reports.Vocabulary.load()
+    counts = lambda d: {s.grade: s.proportion.count for s in d.shares if s.proportion.count}  # noqa: E731
+    return (counts(reports.overall_distribution(flt, vocab)),
+            {d.group: counts(d) for d in reports.grade_distributions(flt, "month", vocab)},
+            {d.group: counts(d) for d in reports.grade_distributions(flt, "area", vocab)})
+
+
+def test_reports_count_purged_reviews_through_the_kept_figures(db):
+    users.ensure_user("admin1", "admin")
+    _population_with_reviews()
+    everything, june_2017 = reports.ReportFilter(), reports.ReportFilter.for_month("2017-06")
+    before = _grade_figures(everything), _grade_figures(june_2017)
+    assert before[0][0] == {"good": 2, "inadequate": 1}
+
+    retention.purge(dt.date(2020, 1, 1), "admin1")
+
+    assert m.Review.select().count() == 1  # two of the three reviews are gone ...
+    assert (_grade_figures(everything), _grade_figures(june_2017)) == before  # ... but not from the figures
+    assert _grade_figures(reports.ReportFilter.for_month("2017-05"))[0] == {}
+    assert _grade_figures(reports.ReportFilter(areas=["Missing children"], form_ids=["f1"]))[0] == before[0][0]
+    assert _grade_figures(reports.ReportFilter(form_ids=["another form"]))[0] == {}
+    # The kept figures have no team, so a team filter can only count the reviews still held.
+    assert _grade_figures(reports.ReportFilter(teams=[""]))[0] == {"good": 1}
 
 
 def test_only_an_administrator_may_purge(db):
