@@ -997,9 +997,34 @@ def _version_key(version: str) -> Tuple[Any, ...]:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[.\-_ ]", version))
 
 
+def folder_fingerprint(folder: Path) -> str:
+    """SHA-256 over the names and contents of every file under `folder`: changes whenever any
+    form, fragment, scale or theme file does (a timestamp can miss an edit on a coarse file system)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        content = path.read_bytes()
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{len(content)}\0".encode("utf-8"))
+        digest.update(content)
+    return digest.hexdigest()
+
+
 def load_forms(forms_dir: Optional[Path] = None) -> Dict[str, Form]:
-    """Every form in the folder, by id; where two files share an id the higher version label wins."""
+    """Every form in the folder, by id; where two files share an id the higher version label wins.
+
+    Parsing and schema-checking the built-in forms takes ~0.25 s, and starting each review needs
+    them, so a folder whose files are byte for byte unchanged is not parsed again."""
     forms_dir = Path(forms_dir) if forms_dir is not None else default_forms_dir()
+    if not forms_dir.is_dir():
+        return _load_forms(forms_dir)  # the usual error for a missing folder, never cached
+    return dict(_load_forms_unchanged(forms_dir.resolve(), folder_fingerprint(forms_dir)))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_forms_unchanged(forms_dir: Path, _fingerprint: str) -> Dict[str, Form]:
+    return _load_forms(forms_dir)  # Forms are frozen dataclasses; callers get a copy of the dict
+
+
+def _load_forms(forms_dir: Path) -> Dict[str, Form]:
     catalogue = load_catalogue(forms_dir)
     forms: Dict[str, Form] = {}
     for path in form_files(forms_dir):

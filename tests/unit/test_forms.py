@@ -112,6 +112,29 @@ def test_editing_a_fragment_changes_the_hash_of_forms_using_it(tmp_path):
     assert forms.load_form(path, folder).content_hash != before
 
 
+def test_an_unchanged_forms_folder_is_not_parsed_again_but_any_edit_is_seen(tmp_path, monkeypatch):
+    folder = forms_dir(tmp_path)
+    (folder / "_fragments").mkdir()
+    fragment = folder / "_fragments" / "common.yaml"
+    fragment.write_text("- id: common\n  title: Common\n  questions:\n    - {id: c1, type: yes_no, text: Old}\n")
+    write_form(folder, BASIC_FORM + "  - include: common\n")
+    parsed = []
+    real_load_form = forms.load_form
+    monkeypatch.setattr(forms, "load_form", lambda path, **kw: parsed.append(path.name) or real_load_form(path, **kw))
+
+    first = forms.load_forms(folder)
+    again = forms.load_forms(folder)
+    assert parsed == ["basic.yaml"] and again == first
+    again.clear()  # each caller gets its own dict
+    assert list(forms.load_forms(folder)) == ["basic"]
+
+    fragment.write_text("- id: common\n  title: Common\n  questions:\n    - {id: c1, type: yes_no, text: New}\n")
+    assert forms.load_forms(folder)["basic"].question("c1").text == "New"  # same length, same second: still seen
+    write_form(folder, BASIC_FORM.replace("Basic test form", "Renamed form"))
+    assert forms.load_forms(folder)["basic"].title == "Renamed form"
+    assert parsed == ["basic.yaml"] * 3
+
+
 def test_error_inside_a_fragment_names_the_fragment_file(tmp_path):
     folder = forms_dir(tmp_path)
     (folder / "_fragments").mkdir()
