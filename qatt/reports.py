@@ -196,20 +196,25 @@ def protective_marking(override: Optional[str] = None) -> str:
 
 # --------------------------------------------------------------------------- queries
 
+def _where(query: peewee.ModelSelect, flt: ReportFilter, period: Any, area: Any, team: Any, form: Any) -> peewee.ModelSelect:
+    """Apply the filter, given the columns that hold each thing it filters on."""
+    if flt.period_from:
+        query = query.where(period >= flt.period_from)
+    if flt.period_to:
+        query = query.where(period <= flt.period_to)
+    if flt.areas:
+        query = query.where(area.in_(list(flt.areas)))
+    if flt.teams:
+        query = query.where(team.in_(list(flt.teams)))
+    if flt.form_ids:
+        query = query.where(form.in_(list(flt.form_ids)))
+    return query
+
+
 def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None) -> peewee.ModelSelect:
     """Apply the filter to a query that already joins Sample, Case and (unless form_field says
     where else the form id is) FormVersion."""
-    if flt.period_from:
-        query = query.where(m.Sample.period >= flt.period_from)
-    if flt.period_to:
-        query = query.where(m.Sample.period <= flt.period_to)
-    if flt.areas:
-        query = query.where(m.Case.area.in_(list(flt.areas)))
-    if flt.teams:
-        query = query.where(m.Case.team.in_(list(flt.teams)))
-    if flt.form_ids:
-        query = query.where((form_field or m.FormVersion.form_id).in_(list(flt.form_ids)))
-    return query
+    return _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
 
 
 def submitted_reviews(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:
@@ -306,14 +311,7 @@ def kept_figures(flt: ReportFilter, by: Optional[str], role: str = FIRST) -> Lis
     keys = {"area": [m.AggregateFigure.area], "month": [m.AggregateFigure.period], None: []}[by]
     query = (m.AggregateFigure.select(*keys, m.AggregateFigure.grade, peewee.fn.SUM(m.AggregateFigure.count))
              .where((m.AggregateFigure.role == role) & (m.AggregateFigure.grade != "")))
-    if flt.period_from:
-        query = query.where(m.AggregateFigure.period >= flt.period_from)
-    if flt.period_to:
-        query = query.where(m.AggregateFigure.period <= flt.period_to)
-    if flt.areas:
-        query = query.where(m.AggregateFigure.area.in_(list(flt.areas)))
-    if flt.form_ids:
-        query = query.where(m.AggregateFigure.form_id.in_(list(flt.form_ids)))
+    query = _where(query, flt, m.AggregateFigure.period, m.AggregateFigure.area, None, m.AggregateFigure.form_id)
     rows = query.group_by(*keys, m.AggregateFigure.grade).tuples()
     return [(row[0] if keys else "All", row[-2], int(row[-1])) for row in rows]
 
