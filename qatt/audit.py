@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
 

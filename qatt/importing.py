@@ -562,7 +562,7 @@ def _case_writer(db: Any) -> Iterator[Callable[[List[tuple]], None]]:
     hands the GIL back and forth on every row.) PostgreSQL: one streamed COPY (qatt.storage.copy),
     so the server indexes rows while the next ones are read. Every row carries the id of the
     population created in the same transaction, so its foreign key holds by construction and
-    the per-row check is skipped where the connection is allowed to (README, "Shared database")."""
+    the per-row check is skipped where the connection is allowed to (README, "Databases")."""
     columns = ", ".join(f'"{c}"' for c in CASE_COLUMNS)
     table = f'"{m.Case._meta.table_name}"'
     if is_sqlite(db):

@@ -92,7 +92,6 @@ class CopyStream:
     costs ~4 µs a row. It is reset before the context manager returns."""
 
     def __init__(self, db: Any, sql: str, skip_foreign_key_checks: bool = False) -> None:
-        self.db = db
         self.sql = sql
         self.skip = skip_foreign_key_checks
         self.feed = _Feed()
