@@ -122,8 +122,10 @@ def _write_about(wb: Workbook, data: reports.WorkbookData, purpose: str, recipie
         ("Reviews", data.review_count),
         ("Note", "Percentages carry Wilson 95% intervals; groups of fewer than 30 reviews are indicative only."),
         ("Note", "Only submitted reviews count. The Samples sheet records how every case was chosen."),
+        ("Retention", data.header.purged_note()),
     ):
-        sheet.append([label, value])
+        if value not in ("", None):
+            sheet.append([label, value])
     sheet.finish()
     return sheet.rows
 

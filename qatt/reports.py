@@ -816,15 +816,36 @@ class ReportHeader:
     generated_at: dt.datetime
     generated_by: str
     software_version: str = __version__
+    purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
                 "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
-                "software_version": self.software_version}
+                "software_version": self.software_version, "purged_reviews": self.purged_reviews}
+
+    def purged_note(self) -> str:
+        return retention_note(self.purged_reviews)
 
 
-def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str) -> ReportHeader:
-    return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor)
+def purged_review_count(flt: ReportFilter) -> int:
+    """First reviews in the filter that a purge deleted and the grade figures still count."""
+    return sum(count for _all, _grade, count in kept_figures(flt, None))
+
+
+def retention_note(purged_reviews: int) -> str:
+    """What a reader must know when grade figures include reviews no longer held ('' if none)."""
+    if not purged_reviews:
+        return ""
+    return (f"{purged_reviews:,} reviews deleted under the retention policy are counted in the grade "
+            f"figures only, from the anonymous counts kept for them. Themes, compliance, calibration and "
+            f"review texts cover only the reviews still held.")
+
+
+def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
+    """grades: the report shows grade figures, which count purged reviews (so say how many)."""
+    purged = purged_review_count(flt) if grades else 0
+    return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
+                        purged_reviews=purged)
 
 
 @dataclass
@@ -1033,7 +1054,7 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
         actions.append(ActionRow(action.id, review.id, case.reference, case.area, action.text, action.owner,
                                  action.due_date, action.status, overdue))
     return FeedbackSheet(
-        header=_header("Case review feedback", ReportFilter(), marking, actor),
+        header=_header("Case review feedback", ReportFilter(), marking, actor, grades=False),
         review_id=review.id, case_reference=case.reference, area=case.area, team=case.team, officer=case.officer,
         reviewer=review.reviewer, role=review.role, form_title=version.title or humanise(version.form_id),
         period=review.sample_item.sample.period, submitted_at=review.submitted_at,
@@ -1163,6 +1184,9 @@ def filter_choices() -> FilterChoices:
         rows.update(submitted_reviews(ReportFilter(), m.Sample.period, m.Case.area, m.Case.team, m.FormVersion.form_id,
                                       m.FormVersion.title, role=role).distinct().tuples())
     periods, areas, teams, form_ids, titles = (zip(*rows) if rows else ((),) * 5)
+    # Months and areas whose reviews were purged still have grade figures to show.
+    kept = list(m.AggregateFigure.select(m.AggregateFigure.period, m.AggregateFigure.area).distinct().tuples())
+    periods, areas = tuple(periods) + tuple(p for p, _ in kept), tuple(areas) + tuple(a for _, a in kept)
     # Versions of one form may differ in title: show one, the same one each time.
     forms = dict(sorted(zip(form_ids, titles), key=lambda pair: (pair[0], pair[1] or "")))
     return FilterChoices(sorted(set(filter(None, periods))), sorted(set(filter(None, areas))),

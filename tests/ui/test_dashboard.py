@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from PySide6.QtCharts import QBarCategoryAxis, QChart, QLineSeries
 from PySide6.QtCore import Qt
@@ -219,3 +221,17 @@ def test_chart_heights_grow_with_categories_and_the_font():
     assert chart_height(QFontMetrics(large)) > chart_height(QFontMetrics(small))
     assert chart_height(QFontMetrics(small), 30, 2) > chart_height(QFontMetrics(small), 3, 2)
     assert chart_height(QFontMetrics(large), 30, 2) > chart_height(QFontMetrics(small), 30, 2)
+
+
+def test_a_month_whose_reviews_were_purged_still_shows_its_grades_and_says_so(qtbot, context):
+    from qatt import retention
+    from tests.unit.test_retention import _population_with_reviews
+
+    users.ensure_user("admin1", "admin")
+    _population_with_reviews()  # three reviews in the 2017-06 sample, two of cases recorded in 2017
+    retention.purge(date(2020, 1, 1), "admin1")
+    page = open_page(qtbot, context)
+    assert page.period_from.currentText() == page.period_to.currentText() == "2017-06"
+    assert page.figures.overall.total == 3
+    assert "3 graded reviews" in page.summary.text()
+    assert "2 reviews deleted under the retention policy are counted in the grade figures only" in page.summary.text()

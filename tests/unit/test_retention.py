@@ -3,8 +3,11 @@
 import datetime as dt
 import json
 
+import openpyxl
+import pypdf
 import pytest
 
+from exports import pdf, xlsx
 from qatt import audit, reports, retention, users
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
@@ -90,6 +93,29 @@ def test_reports_count_purged_reviews_through_the_kept_figures(db):
     assert _grade_figures(reports.ReportFilter(form_ids=["another form"]))[0] == {}
     # The kept figures have no team, so a team filter can only count the reviews still held.
     assert _grade_figures(reports.ReportFilter(teams=[""]))[0] == {"good": 1}
+
+
+def test_reports_and_their_files_say_how_many_purged_reviews_the_grade_figures_hold(db, tmp_path):
+    users.ensure_user("admin1", "admin")
+    _population_with_reviews()
+    everything = reports.ReportFilter()
+    assert reports.monthly_report(everything).header.purged_note() == ""
+    retention.purge(dt.date(2020, 1, 1), "admin1")
+
+    monthly = reports.monthly_report(everything, actor="lead")
+    assert monthly.header.purged_reviews == 2 and monthly.overall.total == 3
+    assert monthly.header.purged_note().startswith("2 reviews deleted under the retention policy")
+    assert reports.monthly_report(reports.ReportFilter.for_month("2024-01")).header.purged_reviews == 0
+    feedback = reports.feedback_sheet(m.Review.select().get().id, actor="sup")
+    assert feedback.header.purged_reviews == 0  # one review's feedback holds no grade figures
+
+    pdf.export_monthly(monthly, tmp_path / "monthly.pdf", actor="lead", purpose="Board", recipient="Board")
+    cover = pypdf.PdfReader(str(tmp_path / "monthly.pdf")).pages[0].extract_text()
+    assert "2 reviews deleted under the retention policy" in " ".join(cover.split())
+    xlsx.export_workbook(reports.workbook_data(everything, actor="lead"), tmp_path / "qa.xlsx", actor="lead",
+                         purpose="Board", recipient="Board")
+    about = {row[0]: row[1] for row in openpyxl.load_workbook(tmp_path / "qa.xlsx")["About"].iter_rows(values_only=True)}
+    assert about["Retention"].startswith("2 reviews deleted under the retention policy")
 
 
 def test_only_an_administrator_may_purge(db):

@@ -63,6 +63,7 @@ class DashboardFigures:
     mosovo: Optional[reports.MosovoCompliance] = None
     trends: List[reports.Trend] = field(default_factory=list)
     scales: List[List[str]] = field(default_factory=list)  # grade scales in use: case grades, MOSOVO compliance
+    purged: int = 0  # reviews deleted under retention that the grade figures still count
 
     @property
     def mixed_scales(self) -> bool:
@@ -101,7 +102,8 @@ def gather(period_from: str = "", period_to: str = "", area: str = "") -> Dashbo
         compliance=reports.compliance(flt, catalogue),
         mosovo=reports.mosovo_compliance(flt),
         trends=reports.trends(overall, by_area, vocab),
-        scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]))
+        scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]),
+        purged=reports.purged_review_count(flt))
 
 
 def scales_in_use(vocab: reports.Vocabulary, grades: Sequence[str]) -> List[List[str]]:
@@ -166,8 +168,8 @@ def overall_summary(figures: DashboardFigures) -> str:
         return f"{figures.filter.label()}: no graded reviews."
     shares = "; ".join(f"{s.label} {s.proportion.percent_text()}" for s in overall.shares if s.proportion.count)
     text = f"{figures.filter.label()}: {overall.total} graded reviews. {shares}."
-    warning = stats.small_sample_warning(overall.total)
-    return f"{text} {warning}" if warning else text
+    notes = [note for note in (stats.small_sample_warning(overall.total), reports.retention_note(figures.purged)) if note]
+    return " ".join([text, *notes])
 
 
 def describe_distributions(distributions: Sequence[reports.GradeDistribution]) -> str:
