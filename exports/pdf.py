@@ -329,6 +329,20 @@ def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
     return story
 
 
+def change_block(change: reports.PeriodChange) -> List[Flowable]:
+    if not change.previous:
+        return [text("Choose a period with a first and a last month to compare it with the months before.")]
+    if not change.scales:
+        return [text(f"No reviews were graded on the same scale in the previous period ({change.previous}), "
+                     "so there is nothing to compare with.")]
+    story: List[Flowable] = []
+    for trend in change.scales:
+        story.append(text(f"Against the {trend.baseline}, {trend.baseline_total} graded reviews, this period's "
+                          f"{trend.current_total}:"))
+        story += bullets([c.statement for c in trend.comparisons])
+    return story
+
+
 def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]:
     story: List[Flowable] = [text(
         "Cases were chosen by recorded random draws: each sample below can be re-derived from its method, "
@@ -372,6 +386,7 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
               Heading("Actions outstanding"), *action_table(report.actions),
               Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
               Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
+              Heading("Change from the previous period"), *change_block(report.change),
               Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
               Heading("Methodology"), *methodology_block(report.samples)]
     return story

@@ -8,6 +8,7 @@ small samples so no one reads too much into them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -706,6 +707,51 @@ def trends(overall: GradeDistribution, by_area: Sequence[GradeDistribution], voc
     return result
 
 
+def previous_period(flt: ReportFilter) -> Optional[ReportFilter]:
+    """The same filter over the equally long run of months just before (None without both ends)."""
+    if not (flt.period_from and flt.period_to):
+        return None
+    months = len(months_between(flt.period_from, flt.period_to))
+    return dataclasses.replace(flt, period_from=shift_month(flt.period_from, -months),
+                               period_to=shift_month(flt.period_from, -1))
+
+
+@dataclass
+class PeriodChange:
+    """This period's grades against the period just before it, one Trend per grading scale in use."""
+
+    previous: str  # the previous period, e.g. "2024-04" or "2024-01 to 2024-03"; "" if it cannot be set
+    previous_total: int
+    scales: List[Trend]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"previous": self.previous, "previous_total": self.previous_total,
+                "scales": [t.as_dict() for t in self.scales]}
+
+
+def period_change(flt: ReportFilter, overall: GradeDistribution, vocab: Vocabulary) -> PeriodChange:
+    """Each grade's share now against its share in the previous period, within its own scale (a
+    MOSOVO compliance grade is not a share of good / requires improvement / inadequate)."""
+    before_filter = previous_period(flt)
+    if before_filter is None:
+        return PeriodChange("", 0, [])
+    before = overall_distribution(before_filter, vocab)
+    label = before_filter.label().split("; ")[0]
+    result, claimed = [], set()
+    for values, special in vocab.scales:
+        # A grade on several scales ("good") belongs to the first, as Vocabulary.scale_for shows it.
+        grades = [g for g in values + [s for s in special if before.count(s) or overall.count(s)] if g not in claimed]
+        claimed.update(grades)
+        now, then = {g: overall.count(g) for g in grades}, {g: before.count(g) for g in grades}
+        now_total, then_total = sum(now.values()), sum(then.values())
+        if not now_total or not then_total:
+            continue
+        comparisons = [stats.compare_proportions(stats.wilson(then[g], then_total), stats.wilson(now[g], now_total),
+                                                 vocab.grade_label(g)) for g in grades]
+        result.append(Trend(f"previous period ({label})", "", "QATT reviews", now_total, then_total, comparisons))
+    return PeriodChange(label, before.total, result)
+
+
 # --------------------------------------------------------------------------- methodology and recommendations
 
 @dataclass
@@ -866,10 +912,12 @@ class MonthlyReport:
     mosovo: Optional[MosovoCompliance]
     trends: List[Trend]
     samples: List[SampleRecord]
+    change: PeriodChange = field(default_factory=lambda: PeriodChange("", 0, []))
 
     def as_dict(self) -> Dict[str, Any]:
         return {
             "header": self.header.as_dict(), "overall": self.overall.as_dict(), "second_reviews": self.second_reviews,
+            "change": self.change.as_dict(),
             "by_area": [d.as_dict() for d in self.by_area], "by_team": [d.as_dict() for d in self.by_team],
             "by_month": [d.as_dict() for d in self.by_month],
             "themes": {g: [t.as_dict() for t in ts] for g, ts in self.themes.items()},
@@ -902,6 +950,7 @@ def monthly_report(flt: ReportFilter, *, actor: str = "", marking: Optional[str]
         mosovo=mosovo_compliance(flt),
         trends=trends(overall, by_area, vocab),
         samples=samples_used(flt),
+        change=period_change(flt, overall, vocab),
     )
 
 

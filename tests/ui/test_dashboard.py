@@ -153,6 +153,16 @@ def test_choosing_an_area_and_a_period_changes_the_figures(qtbot, context, stand
     assert compliance_row(page, "C1")[2] == "2/3"
 
 
+def test_may_is_compared_with_april_above_the_inspection_baselines(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    choose(qtbot, page, page.period_from, "2024-05")
+    lines = page.baselines.text().splitlines()
+    assert lines[0].startswith("Against the previous period (2024-04): Good was unchanged from 50.0% to 50.0%")
+    assert any(line.startswith("Against the previous period (2024-04): Requires improvement rose from 0.0% to 50.0%")
+               for line in lines)
+    assert any(line.startswith("Against the 2021 inspection") for line in lines)
+
+
 def test_a_start_month_after_the_end_moves_the_end_with_it(qtbot, context, standard):
     page = open_page(qtbot, context)
     choose(qtbot, page, page.period_to, "2024-04")

@@ -54,6 +54,19 @@ def test_monthly_report_figures_match_the_database(data, tmp_path):
     assert "ab" * 32 in whole.replace(" ", "")  # the population fingerprint in the methodology
 
 
+def test_the_monthly_report_compares_the_month_with_the_one_before(data, tmp_path):
+    may = reports.ReportFilter.for_month("2024-05")
+    pdf.export_monthly(reports.monthly_report(may, today=TODAY), tmp_path / "may.pdf", actor="lead")
+    _, _, whole = read(tmp_path / "may.pdf")
+    assert "Change from the previous period" in whole
+    assert "Against the previous period (2024-04), 2 graded reviews, this period's 4:" in whole
+    assert "Requires improvement rose from 0.0% to 50.0%" in whole
+    pdf.export_monthly(reports.monthly_report(reports.ReportFilter.for_month("2024-04"), today=TODAY),
+                       tmp_path / "april.pdf", actor="lead")
+    _, _, whole = read(tmp_path / "april.pdf")
+    assert "No reviews were graded on the same scale in the previous period (2024-03)" in whole
+
+
 def test_every_page_has_the_marking_top_and_bottom_and_page_x_of_y(data, tmp_path):
     target = tmp_path / "monthly.pdf"
     pdf.export_monthly(reports.monthly_report(APR_MAY, marking="OFFICIAL"), target, actor="lead")

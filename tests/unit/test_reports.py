@@ -145,6 +145,40 @@ def test_trends_compare_case_grades_with_the_seeded_inspection_baselines(data, v
     assert ("2022 inspection", "") in found
 
 
+@pytest.mark.parametrize("period, previous", [
+    (("2024-05", "2024-05"), ("2024-04", "2024-04")),
+    (("2024-01", "2024-03"), ("2023-10", "2023-12")),  # a quarter against the quarter before
+    (("2024-02", "2024-01"), None),  # refused by the filter itself, see below
+])
+def test_the_previous_period_is_as_long_and_ends_just_before(period, previous):
+    if previous is None:
+        with pytest.raises(QattError):
+            reports.ReportFilter(*period)
+        return
+    before = reports.previous_period(reports.ReportFilter(*period, areas=["X"]))
+    assert (before.period_from, before.period_to) == previous and before.areas == ["X"]
+
+
+def test_without_both_ends_there_is_no_previous_period():
+    assert reports.previous_period(reports.ReportFilter(period_from="2024-01")) is None
+    assert reports.period_change(reports.ReportFilter(), None, None) == reports.PeriodChange("", 0, [])
+
+
+def test_this_period_is_compared_with_the_previous_one_grade_by_grade_within_each_scale(data, vocab):
+    overall = reports.overall_distribution(MAY, vocab)
+    change = reports.period_change(MAY, overall, vocab)
+    assert change.previous == "2024-04" and change.previous_total == 2
+    (g3,) = change.scales  # April has no MOSOVO checks, so compliance grades have nothing to compare with
+    assert (g3.baseline, g3.current_total, g3.baseline_total) == ("previous period (2024-04)", 4, 2)
+    by_grade = {c.label: c for c in g3.comparisons}
+    assert by_grade["Requires improvement"] == stats.compare_proportions(stats.wilson(0, 2), stats.wilson(2, 4),
+                                                                         "Requires improvement")
+    assert "rose from 0.0% to 50.0%" in by_grade["Requires improvement"].statement
+    assert "fell from 50.0% to 0.0%" in by_grade["Inadequate"].statement
+    assert "could be chance" in by_grade["Inadequate"].statement and "small sample" in by_grade["Good"].statement
+    assert reports.monthly_report(MAY, today=TODAY).as_dict()["change"]["previous_total"] == 2
+
+
 def test_methodology_lists_every_sample_used_with_seed_and_fingerprint(data):
     samples = reports.samples_used(APR_MAY)
     assert [(s.period, s.method, s.seed) for s in samples] == [("2024-04", "simple", "1000"), ("2024-05", "simple", "1001")]

@@ -64,6 +64,7 @@ class DashboardFigures:
     trends: List[reports.Trend] = field(default_factory=list)
     scales: List[List[str]] = field(default_factory=list)  # grade scales in use: case grades, MOSOVO compliance
     purged: int = 0  # reviews deleted under retention that the grade figures still count
+    change: Optional[reports.PeriodChange] = None  # against the months just before
 
     @property
     def mixed_scales(self) -> bool:
@@ -103,7 +104,8 @@ def gather(period_from: str = "", period_to: str = "", area: str = "") -> Dashbo
         mosovo=reports.mosovo_compliance(flt),
         trends=reports.trends(overall, by_area, vocab),
         scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]),
-        purged=reports.purged_review_count(flt))
+        purged=reports.purged_review_count(flt),
+        change=reports.period_change(flt, overall, vocab))
 
 
 def scales_in_use(vocab: reports.Vocabulary, grades: Sequence[str]) -> List[List[str]]:
@@ -403,7 +405,7 @@ class DashboardPage(QWidget):
         self.trend_view = chart_view("Grade trend by month chart")
         self.baselines = QLabel("")
         self.baselines.setWordWrap(True)
-        self.baselines.setAccessibleName("Change against the inspection baselines")
+        self.baselines.setAccessibleName("Change against the previous period and the inspection baselines")
         self.compliance = TupleTableModel(COMPLIANCE_COLUMNS, parent=self)
         self.compliance_table = table_view("Compliance by checklist item", self.compliance)
         self.mosovo = TupleTableModel(MOSOVO_COLUMNS, parent=self)
@@ -526,8 +528,9 @@ class DashboardPage(QWidget):
         replace_chart(self.trend_view, trend_chart(figures.by_month, grades, main_scale),
                       "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {s.proportion.point_text()}" for s in d.shares)
                                 for d in figures.by_month) or "No graded reviews.")
+        changes = figures.change.scales if figures.change else []
         self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
-                                         for t in figures.trends for c in t.comparisons))
+                                         for t in [*changes, *figures.trends] for c in t.comparisons))
         self.compliance.set_rows(compliance_rows(figures.compliance))
         fit_table(self.compliance_table)
         self.mosovo_summary.setText(mosovo_summary(figures.mosovo))
