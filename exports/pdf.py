@@ -343,6 +343,20 @@ def change_block(change: reports.PeriodChange) -> List[Flowable]:
     return story
 
 
+def case_study_block(studies: Sequence[reports.CaseStudyRow]) -> List[Flowable]:
+    if not studies:
+        return [text("No reviews in this period were chosen as case studies. A reviewer can choose one of their "
+                     "submitted reviews (a QA lead any review) on the Review page, or with python -m qatt case-study.")]
+    story: List[Flowable] = []
+    for study in studies:
+        graded = f"; graded {study.grade}" if study.grade else ""
+        story += [Heading(f"{study.kind_label}: {study.title}", 1),
+                  labelled("Area", f"{study.area} (sample month {study.period or 'not set'}; {study.role} review"
+                                   f"{graded}; review {study.review_id})"),
+                  text(study.summary)]
+    return story
+
+
 def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]:
     story: List[Flowable] = [text(
         "Cases were chosen by recorded random draws: each sample below can be re-derived from its method, "
@@ -411,6 +425,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         if block.independent is not None:
             story += grade_sections([block.independent], "Independent grades")
         story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
+    story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
               Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *trend_block(pack.trends),

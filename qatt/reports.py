@@ -981,6 +981,40 @@ class AreaBlock:
 
 
 @dataclass
+class CaseStudyRow:
+    """A review chosen as a good- or poor-practice example (qatt.case_studies), as the pack prints it."""
+
+    review_id: int
+    kind: str  # good | poor
+    kind_label: str
+    title: str
+    summary: str
+    area: str
+    period: str
+    grade: str  # the grade's label, "" if not graded
+    role: str
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def case_studies(flt: ReportFilter, vocab: Vocabulary) -> List[CaseStudyRow]:
+    """The case studies among the submitted reviews in the filter, by area, good practice first."""
+    from qatt.case_studies import KIND_LABELS
+
+    query = (m.CaseStudy.select(m.Review.id, m.CaseStudy.kind, m.CaseStudy.title, m.CaseStudy.summary, m.Case.area,
+                                m.Sample.period, m.Review.grade, m.Review.role)
+             .join(m.Review).join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.FormVersion)
+             .where(m.Review.status == SUBMITTED))
+    rows = _filtered(query, flt).order_by(m.Case.area, m.CaseStudy.kind, m.Sample.period, m.CaseStudy.id).tuples()
+    return [CaseStudyRow(review_id, kind, KIND_LABELS.get(kind, humanise(kind)), title, summary, area, period,
+                         vocab.grade_label(grade) if grade else "", role)
+            for review_id, kind, title, summary, area, period, grade, role in rows]
+
+
+@dataclass
 class InspectionPack:
     """The self-assessment pack, in the inspectorate's structure (DOMAIN §5)."""
 
@@ -992,13 +1026,15 @@ class InspectionPack:
     recommendations: List[RecommendationRow]
     trends: List[Trend]
     samples: List[SampleRecord]
+    case_studies: List[CaseStudyRow] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         return {"header": self.header.as_dict(), "overall": self.overall.as_dict(),
                 "areas": [a.as_dict() for a in self.areas], "calibration": [c.as_dict() for c in self.calibration],
                 "mosovo": self.mosovo.as_dict() if self.mosovo else None,
                 "recommendations": [r.as_dict() for r in self.recommendations],
-                "trends": [t.as_dict() for t in self.trends], "samples": [s.as_dict() for s in self.samples]}
+                "trends": [t.as_dict() for t in self.trends], "samples": [s.as_dict() for s in self.samples],
+                "case_studies": [c.as_dict() for c in self.case_studies]}
 
 
 def _review_notes(flt: ReportFilter, column: Any) -> Dict[str, List[str]]:
@@ -1040,7 +1076,7 @@ def inspection_pack(flt: ReportFilter, *, actor: str = "", marking: Optional[str
         header=_header("Inspection self-assessment pack", flt, marking, actor),
         overall=overall, areas=areas, calibration=calibration(pairs, catalogue, vocab),
         mosovo=mosovo_compliance(flt), recommendations=recommendations(),
-        trends=trends(overall, by_area, vocab), samples=samples_used(flt))
+        trends=trends(overall, by_area, vocab), samples=samples_used(flt), case_studies=case_studies(flt, vocab))
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Retention: purge case details and reviews older than a date, keeping anonymous aggregate figures.
 
 Police information must not be kept longer than needed. A purge deletes the cases recorded before
-the cut-off date together with their sample items, reviews, answers, actions and assignments.
+the cut-off date together with their sample items, reviews, answers, actions, case studies and
+assignments.
 Before deleting, the grades of the submitted reviews are added to AggregateFigure (period, area,
 form, grade, role, count) so trend reports keep working. Sample records (method, seed,
 fingerprints) and population records stay, marked as purged. The purge is one transaction and is
@@ -93,6 +94,7 @@ def purge(before: dt.date, actor: str, reason: str = "") -> PurgePlan:
         reviews = m.Review.select(m.Review.id).where(m.Review.sample_item.in_(items))
         m.Answer.delete().where(m.Answer.review.in_(reviews)).execute()
         m.Action.delete().where(m.Action.review.in_(reviews)).execute()
+        m.CaseStudy.delete().where(m.CaseStudy.review.in_(reviews)).execute()
         m.Review.delete().where(m.Review.id.in_(reviews)).execute()
         m.Assignment.delete().where(m.Assignment.sample_item.in_(items)).execute()
         m.SampleItem.update(replaces=None).where(m.SampleItem.replaces.in_(items)).execute()

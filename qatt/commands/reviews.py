@@ -1,4 +1,5 @@
-"""Review commands: `review show|export-template|import`, `assign`, `plan create|list|run`, `completion`."""
+"""Review commands: `review show|export-template|import`, `assign`, `plan create|list|run`, `completion`,
+`case-study`, `case-studies`."""
 
 from __future__ import annotations
 
@@ -129,6 +130,35 @@ def _completion(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _case_study(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import case_studies
+
+    ctx.db()
+    if args.remove:
+        if args.kind or args.title or args.summary:
+            raise QattError("--remove takes no --kind, --title or --summary.")
+        case_studies.remove_case_study(args.review_id, ctx.actor)
+        ctx.emit({"review": args.review_id, "case_study": None}, f"review {args.review_id} is no longer a case study")
+        return 0
+    if not args.kind:
+        raise QattError("Say what the case study shows: --kind good or --kind poor (or --remove).")
+    study = case_studies.record_case_study(args.review_id, ctx.actor, args.kind, args.title or "", args.summary or "")
+    ctx.emit({"review": args.review_id, "case_study": {"kind": study.kind, "title": study.title, "summary": study.summary}},
+             f"review {args.review_id} is a {case_studies.KIND_LABELS[study.kind].lower()} case study: {study.title}")
+    return 0
+
+
+def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import reports
+
+    ctx.db()
+    flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [])
+    rows = reports.case_studies(flt, reports.Vocabulary.load())
+    lines = [f"review {r.review_id:<6} {r.kind_label:<14} {r.area} ({r.period}): {r.title}" for r in rows]
+    ctx.emit([r.as_dict() for r in rows], "\n".join(lines) if rows else "no case studies")
+    return 0
+
+
 def _choose(actions: str):
     def handler(args: argparse.Namespace, ctx: Context) -> int:
         raise QattError(f"Choose an action: {actions}.")
@@ -187,6 +217,18 @@ def register(add_command) -> None:
     p.add_argument("name")
     p.add_argument("--period", required=True, help="the month, YYYY-MM")
     p.add_argument("--seed", type=int, help="a seed to reproduce a draw (default: a fresh random seed)")
+
+    p = add_command("case-study", "choose a submitted review as a good- or poor-practice case study for the pack",
+                    _case_study)
+    p.add_argument("review_id", type=int, metavar="REVIEW_ID")
+    p.add_argument("--kind", choices=["good", "poor"], help="good practice or poor practice")
+    p.add_argument("--title", help="a short title, without names")
+    p.add_argument("--summary", help="what happened and why it is an example, without names")
+    p.add_argument("--remove", action="store_true", help="stop using the review as a case study")
+    p = add_command("case-studies", "list the case studies (the pack prints them)", _case_studies)
+    p.add_argument("--from", dest="period_from", help="first sample month, YYYY-MM")
+    p.add_argument("--to", dest="period_to", help="last sample month, YYYY-MM")
+    p.add_argument("--area", action="append", help="only this area of practice (repeatable)")
 
     p = add_command("completion", "reviews assigned, started, submitted and overdue per reviewer and month",
                     _completion)

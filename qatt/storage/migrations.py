@@ -25,7 +25,9 @@ def _v1_create_tables(db: peewee.Database) -> None:
     # Version 1 is the first released schema; later steps alter it with playhouse.migrate
     # rather than changing what this step creates. The one exception is an index a later step
     # drops with IF EXISTS (v3): leaving it out of new databases changes nothing they end up with.
-    db.create_tables([x for x in m.ALL_MODELS if x is not m.SchemaVersion])
+    db.create_tables([m.User, m.Setting, m.ColumnMapping, m.Population, m.Case, m.Sample, m.SampleItem,
+                      m.FormVersion, m.Assignment, m.Plan, m.Review, m.Answer, m.Action, m.Baseline,
+                      m.Recommendation, m.AggregateFigure, m.AuditEvent])
 
 
 def _v2_reference_figures(db: peewee.Database) -> None:
@@ -82,10 +84,16 @@ def _v3_drop_case_population_index(db: peewee.Database) -> None:
     db.execute_sql('DROP INDEX IF EXISTS "case_population_id"')
 
 
+def _v4_case_studies(db: peewee.Database) -> None:
+    """Good- and poor-practice case studies for the self-assessment pack."""
+    db.create_tables([m.CaseStudy])
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
+    (4, "case studies", _v4_case_studies),
 ]
 
 LATEST = MIGRATIONS[-1][0]

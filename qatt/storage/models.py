@@ -248,6 +248,20 @@ class Review(BaseModel):
         indexes = ((("sample_item", "role"), True),)
 
 
+class CaseStudy(BaseModel):
+    """A submitted review chosen as a good- or poor-practice example for the self-assessment pack
+    (DOMAIN §5, D4 item 3): a short account written without names, one per review."""
+
+    KINDS = ("good", "poor")
+
+    review = peewee.ForeignKeyField(Review, backref="case_studies", on_delete="CASCADE", unique=True)
+    kind = CharField(max_length=10)
+    title = CharField(max_length=200)
+    summary = TextField()
+    recorded_by = CharField(max_length=150)
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+
 class Answer(BaseModel):
     review = peewee.ForeignKeyField(Review, backref="answers", on_delete="CASCADE")
     question_id = CharField(max_length=100)
@@ -316,5 +330,5 @@ class AuditEvent(BaseModel):
 ALL_MODELS = [
     SchemaVersion, User, Setting, ColumnMapping, Population, Case, Sample, SampleItem,
     FormVersion, Assignment, Plan, Review, Answer, Action, Baseline, Recommendation,
-    AggregateFigure, AuditEvent,
+    AggregateFigure, AuditEvent, CaseStudy,
 ]

@@ -109,10 +109,19 @@ def test_v3_drops_the_redundant_case_population_index_and_keeps_the_unique_one(d
     # A database migrated before v3 existed has the index v1 then created: put it back and step down.
     db.execute_sql('CREATE INDEX "case_population_id" ON "case" ("population_id")')
     m.SchemaVersion.update(version=2).execute()
-    assert migrations.migrate(db) == [3]
+    assert migrations.migrate(db, target=3) == [3]
     indexes = {index.name: index.columns for index in db.get_indexes("case")}
     assert "case_population_id" not in indexes
     assert indexes["case_population_id_reference"] == ["population_id", "reference"]
+
+
+def test_v4_adds_the_case_study_table_to_a_v3_database(db):
+    db.drop_tables([m.CaseStudy])
+    m.SchemaVersion.update(version=3).execute()
+    users_before = m.User.select().count()
+    assert migrations.migrate(db) == [4]
+    assert db.table_exists(m.CaseStudy._meta.table_name) and migrations.current_version(db) == 4
+    assert m.CaseStudy.select().count() == 0 and m.User.select().count() == users_before
 
 
 def test_new_database_never_has_the_case_population_index(db):
