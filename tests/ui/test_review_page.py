@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from qatt import reviews, users
+from qatt.case_studies import CaseStudyText
 from qatt.storage import models as m
 from tests.factories import make_population, make_sample
 from tests.ui.review_helpers import answer, answer_everything_yes
 from ui.context import AppContext
+from ui.dialogs.case_study_dialog import REMOVE, SAVE, CaseStudyDialog
 from ui.pages.review import ReviewPage
 
 
@@ -210,3 +212,52 @@ def test_a_submitted_review_is_amended_only_with_a_reason_which_is_audited(qtbot
              .order_by(m.AuditEvent.id.desc()).first())
     assert event.details["reason"] == "Re-read the file: one child was not seen"
     assert not page.form_view.rows["da_dash"].input.isEnabled()  # locked again
+
+
+def test_a_submitted_review_is_chosen_as_a_case_study_and_removed_again(qtbot, page, problems):
+    review_id = start_first_case(qtbot, page)
+    assert not page.case_study_button.isVisible()  # a draft cannot be an example yet
+    answer_everything_yes(qtbot, page)
+    with qtbot.waitSignal(page.review_submitted):
+        page.submit()
+    assert page.case_study_button.isVisible()
+    offered = []
+
+    def choose(_parent, reference, current):
+        offered.append((reference, current))
+        return SAVE, CaseStudyText("good", "Every child seen", "All three children were seen and spoken to alone.")
+
+    page.ask_case_study = choose
+    page.case_study_button.click()
+    assert offered == [("REF0001", None)]
+    study = m.CaseStudy.get(m.CaseStudy.review == review_id)
+    assert (study.kind, study.title, study.recorded_by) == ("good", "Every child seen", "tester")
+    assert "Good practice case study: Every child seen." in page.status.text()
+
+    page.ask_case_study = lambda _parent, _reference, current: offered.append(current) or (REMOVE, None)
+    page.case_study_button.click()
+    assert offered[-1] == CaseStudyText("good", "Every child seen", "All three children were seen and spoken to alone.")
+    assert not m.CaseStudy.select().exists() and "case study" not in page.status.text()
+    page.ask_case_study = lambda _parent, _reference, _current: None  # cancelled: nothing happens
+    page.case_study_button.click()
+    assert not m.CaseStudy.select().exists() and problems == []
+
+
+def test_the_case_study_dialog_saves_only_a_titled_account_and_offers_removal_only_for_an_existing_one(qtbot):
+    dialog = CaseStudyDialog("REF0001", None)
+    qtbot.addWidget(dialog)
+    assert not dialog.save_button.isEnabled() and dialog.remove_button.isHidden()
+    dialog.kind.setCurrentIndex(dialog.kind.findData("poor"))
+    qtbot.keyClicks(dialog.title_edit, "Referral lost")
+    assert not dialog.save_button.isEnabled()
+    qtbot.keyClicks(dialog.summary, "Nobody owned the referral for nine days.")
+    assert dialog.save_button.isEnabled()
+    dialog.save_button.click()
+    assert dialog.choice == (SAVE, CaseStudyText("poor", "Referral lost", "Nobody owned the referral for nine days."))
+
+    existing = CaseStudyDialog("REF0001", CaseStudyText("good", "Seen", "Seen alone."))
+    qtbot.addWidget(existing)
+    assert existing.title_edit.text() == "Seen" and existing.kind.currentData() == "good"
+    assert not existing.remove_button.isHidden()
+    existing.remove_button.click()
+    assert existing.choice == (REMOVE, None)

@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from qatt import browse, forms, grading, reviews
+from qatt import browse, case_studies, forms, grading, reviews, users
 from qatt.errors import ConflictError, QattError
 from ui.context import AppContext
+from ui.dialogs.case_study_dialog import REMOVE, ask_case_study
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
@@ -67,6 +68,7 @@ class ReviewPage(QWidget):
         self.context = context
         self.confirm_submit: Callable[[QWidget, str], bool] = ask_to_submit  # tests replace the questions
         self.ask_reason: Callable[[QWidget, str], Optional[str]] = ask_amendment_reason
+        self.ask_case_study = ask_case_study
         self.amending = False
         self.view: Optional[reviews.ReviewView] = None
         self.form: Optional[forms.Form] = None
@@ -164,10 +166,14 @@ class ReviewPage(QWidget):
         self.amend_button = QPushButton("&Amend…")
         self.amend_button.setToolTip("Change your submitted review; you will be asked for the reason")
         self.amend_button.clicked.connect(self.amend)
+        self.case_study_button = QPushButton("&Case study…")
+        self.case_study_button.setToolTip("Choose this submitted review as a good- or poor-practice example for the "
+                                          "inspection pack")
+        self.case_study_button.clicked.connect(self.edit_case_study)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
         for button in (self.previous_button, self.next_button, self.save_button, self.submit_button,
-                       self.amend_button):
+                       self.amend_button, self.case_study_button):
             bar.addWidget(button)
 
         self.review_panel = QWidget()
@@ -469,6 +475,26 @@ class ReviewPage(QWidget):
         self.grade_panel.show_actions(actions)
         self.grade_panel.clear_new_action()
 
+    def edit_case_study(self) -> None:
+        """Choose the shown submitted review as a case study, rewrite it or remove it."""
+        if self.view is None or self.view.status != reviews.SUBMITTED:
+            return
+        review_id = self.view.id
+        choice = self.ask_case_study(self, self.view.case_reference, case_studies.case_study_of(review_id))
+        if choice is None:
+            return
+        action, chosen = choice
+        try:
+            if action == REMOVE:
+                case_studies.remove_case_study(review_id, self.context.actor)
+            else:
+                assert chosen is not None
+                case_studies.record_case_study(review_id, self.context.actor, chosen.kind, chosen.title, chosen.summary)
+        except QattError as exc:
+            show_problem(self, "The case study was not saved", str(exc))
+            return
+        self._show_status()
+
     # -- state -------------------------------------------------------------------------------------
 
     def _show_status(self) -> None:
@@ -476,7 +502,9 @@ class ReviewPage(QWidget):
             return
         if self.view.status == reviews.SUBMITTED:
             grade = self.form.scale.label(self.view.grade) if self.form and self.view.grade else self.view.grade
-            self.status.setText(f"✔ Submitted {local_time(self.view.submitted_at)} — grade {grade}. Locked.")
+            study = case_studies.case_study_of(self.view.id)
+            chosen = f" {case_studies.KIND_LABELS[study.kind]} case study: {study.title}." if study else ""
+            self.status.setText(f"✔ Submitted {local_time(self.view.submitted_at)} — grade {grade}. Locked.{chosen}")
         elif not self.editable:
             self.status.setText(f"Draft by {self.view.reviewer} (read only)")
         else:
@@ -492,6 +520,9 @@ class ReviewPage(QWidget):
         own_submitted = (self.view is not None and self.view.status == reviews.SUBMITTED
                          and self.view.reviewer == self.context.actor)
         self.amend_button.setVisible(own_submitted)
+        submitted = self.view is not None and self.view.status == reviews.SUBMITTED
+        may_choose = own_submitted or (submitted and users.has_role(self.context.actor, case_studies.CHOOSE_ROLE))
+        self.case_study_button.setVisible(may_choose)
         if not self.amending:
             self.amend_button.setText("&Amend…")
 
