@@ -308,6 +308,11 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
         wb, "Actions", [("Action ID", "number"), ("Review ID", "number"), ("Case reference", "short"), ("Area", "text"),
                         ("Action", "long"), ("Owner", "text"), ("Due", "date"), ("Status", "short"),
                         ("Days overdue", "number")], _action_rows(data.actions), marking)
+    rows["Case studies"] = _write_table(
+        wb, "Case studies", [("Review ID", "number"), ("Shows", "short"), ("Title", "text"), ("Account", "long"),
+                             ("Area", "text"), ("Month", "short"), ("Review", "short"), ("Grade", "short")],
+        ([c.review_id, c.kind_label, c.title, c.summary, c.area, c.period, c.role, c.grade]
+         for c in data.case_studies), marking)
     rows["Samples"] = _write_table(
         wb, "Samples", [("Sample ID", "number"), ("Name", "text"), ("Month", "short"), ("Method", "short"),
                         ("Parameters", "long"), ("Seed", "text"), ("Algorithm", "short"), ("Population", "text"),

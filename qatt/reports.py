@@ -1215,7 +1215,7 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
 @dataclass
 class WorkbookData:
     """Everything the Excel workbook holds: summary, reviews per form, themes, compliance,
-    calibration, actions and the samples the reviews came from."""
+    calibration, actions, case studies and the samples the reviews came from."""
 
     header: ReportHeader
     overall: GradeDistribution
@@ -1226,6 +1226,7 @@ class WorkbookData:
     calibration: List[Calibration]
     actions: List[ActionRow]
     samples: List[SampleRecord]
+    case_studies: List[CaseStudyRow] = field(default_factory=list)
 
     @property
     def review_count(self) -> int:
@@ -1248,6 +1249,7 @@ def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] 
         calibration=calibration(grade_pairs(flt), catalogue, vocab),
         actions=outstanding_actions(flt, today),
         samples=samples_used(flt),
+        case_studies=case_studies(flt, vocab),
     )
 
 

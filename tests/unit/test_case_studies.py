@@ -3,10 +3,11 @@
 import datetime as dt
 import json
 
+import openpyxl
 import pypdf
 import pytest
 
-from exports import pdf
+from exports import pdf, xlsx
 from qatt import case_studies, reports, retention, reviews
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
@@ -86,6 +87,14 @@ def test_the_pack_prints_the_case_studies_of_its_period(items, forms_dir, tmp_pa
     assert "Good-practice and poor-practice case studies" in whole
     assert "Good practice: Same-day visit" in whole and ACCOUNT in whole
     assert "Poor practice: Referral <b>lost</b> for 9 days" in whole  # typed text is printed, not interpreted
+
+    xlsx.export_workbook(reports.workbook_data(reports.ReportFilter.for_month("2024-05")), tmp_path / "qa.xlsx",
+                         actor="lead", purpose="Board", recipient="Board")
+    sheet = openpyxl.load_workbook(tmp_path / "qa.xlsx")["Case studies"]
+    table = [row for row in sheet.iter_rows(values_only=True)][1:]  # under the heading row
+    assert [(r[0], r[1], r[2], r[3]) for r in table] == [
+        (good.id, "Good practice", "Same-day visit", ACCOUNT),
+        (poor.id, "Poor practice", "Referral <b>lost</b> for 9 days", "No one owned it.")]
 
 
 def test_a_pack_without_case_studies_says_how_to_choose_one(db, tmp_path):
