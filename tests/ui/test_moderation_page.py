@@ -152,3 +152,45 @@ def test_grades_on_different_scales_get_separate_agreement_figures(qtbot, items,
     assert figures.count("Pairs of submitted reviews: <b>2</b>") == 2  # one block per scale, never 4 pairs mixed
     assert "Cases graded Good / Requires improvement / Inadequate" in figures
     assert "Cases graded Compliant" in figures
+
+
+def write_pairs(path, rows):
+    path.write_text("case_ref,first_grade,second_grade\n" + "".join(f"{r},{a},{b}\n" for r, a, b in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_grades_kept_in_a_file_are_compared_on_the_scale_they_fit(qtbot, sqlite_db, tmp_path):
+    make_user("lead", "qa_lead")
+    page = make_page(qtbot, "lead")
+    # The force graded these good and the inspectorate lower, as in the 2022 re-inspection.
+    rows = [("DE/1", "Good", "Requires improvement"), ("DE/2", "good", "Inadequate"), ("DE/3", "RI", "RI"),
+            ("DE/4", "Good", "Good"), ("DE/5", "Inadequate", "Inadequate")]
+    page.choose_pairs_file = lambda _parent: str(write_pairs(tmp_path / "hmicfrs.csv", rows))
+    page.pairs_button.click()
+    text = page.pairs_dialog.text.toPlainText()
+    assert "pairs from hmicfrs.csv, 5 cases" in text
+    assert "Same grade: 60.0% (3/5" in text
+    assert "graded 2 of 5 cases higher than the second reviewers and 0 lower" in text
+    assert page.pairs_dialog.windowTitle() == "Agreement: hmicfrs.csv"
+
+    compliance = [("M/1", "Compliant", "Partially compliant"), ("M/2", "compliant", "compliant")]
+    page.choose_pairs_file = lambda _parent: str(write_pairs(tmp_path / "mosovo.csv", compliance))
+    page.pairs_button.click()
+    assert "Same grade: 50.0% (1/2" in page.pairs_dialog.text.toPlainText()  # read on the compliance scale
+
+
+def test_a_bad_grades_file_is_named_with_its_row_and_column(qtbot, sqlite_db, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("ui.pages.moderation.show_problem", lambda _parent, title, message: shown.append(message))
+    make_user("lead", "qa_lead")
+    page = make_page(qtbot, "lead")
+    page.choose_pairs_file = lambda _parent: str(write_pairs(tmp_path / "grades.csv", [("DE/1", "Good", "Superb")]))
+    page.pairs_button.click()
+    assert shown == [f"{tmp_path / 'grades.csv'}, row 2, column second_grade: 'Superb' is not a grade on the g3 "
+                     "scale. Use one of: Good (good, G); Requires improvement (requires_improvement, RI); "
+                     "Inadequate (inadequate, I)."]
+    assert page.pairs_dialog is None
+    page.choose_pairs_file = lambda _parent: ""  # cancelled: nothing happens
+    page.pairs_button.click()
+    assert len(shown) == 1

@@ -9,17 +9,20 @@ moderator choosing cases to second-review never sees a first grade before gradin
 from __future__ import annotations
 
 import html
-from typing import Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
-    QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+    QSplitter, QVBoxLayout, QWidget,
 )
 
-from qatt import browse, reports, reviews, sampling, stats, users
-from qatt.reports import pairs_for_sample
+from qatt import browse, grade_pairs, reports, reviews, sampling, stats, users
 from qatt.errors import PermissionDenied, QattError
+from qatt.grade_pairs import kappa_line
+from qatt.reports import pairs_for_sample
 from ui.context import AppContext
 from ui.formatting import local_time
 from ui.messages import show_problem
@@ -63,6 +66,13 @@ class ModerationPage(QWidget):
         self.start_button.setToolTip("Start an independent second review of the chosen case (moderators), "
                                      "or reopen your own, on the Review page.")
         self.start_button.clicked.connect(self.start_second_review)
+        self.pairs_button = QPushButton("Compare grades in a &file…")
+        self.pairs_button.setToolTip("Agreement between two gradings of the same cases kept outside QATT, e.g. the "
+                                     "force's grades against an inspectorate's: a CSV with the columns "
+                                     "case_ref, first_grade, second_grade")
+        self.pairs_button.clicked.connect(self.compare_file)
+        self.choose_pairs_file: Callable[[QWidget], str] = choose_pairs_file  # tests replace the file dialog
+        self.pairs_dialog: Optional[AgreementDialog] = None
 
         self.cases = TupleTableModel(CASE_COLUMNS, parent=self)
         self.case_table = list_table("Cases of the sample with the state of both reviews", self.cases)
@@ -103,6 +113,7 @@ class ModerationPage(QWidget):
         top.addWidget(sample_label)
         top.addWidget(self.sample_choice, 1)
         top.addWidget(self.start_button)
+        top.addWidget(self.pairs_button)
         side_by_side = QHBoxLayout()
         side_by_side.addWidget(self._group("First review", self.first_details), 1)
         side_by_side.addWidget(self._group("Second review", self.second_details), 1)
@@ -275,14 +286,29 @@ class ModerationPage(QWidget):
         result = stats.agreement(pairs, categories)
         lines = [f"Pairs of submitted reviews: <b>{result.n}</b>",
                  f"Same grade: {html.escape(result.observed_agreement.percent_text())}",
-                 _kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
+                 kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
                  + (f": {stats.kappa_strength(result.kappa)} agreement" if result.kappa is not None else ""),
-                 _kappa_line("Weighted kappa (linear)", result.weighted_kappa_linear, result.weighted_kappa_linear_ci),
+                 kappa_line("Weighted kappa (linear)", result.weighted_kappa_linear, result.weighted_kappa_linear_ci),
                  f"First reviewers graded {result.higher} higher and {result.lower} lower than second reviewers."]
         warning = stats.small_sample_warning(result.n)
         notes = [warning] + [note for note in result.notes if note != warning]  # the core repeats the warning
         lines.extend(f"<i>{html.escape(note)}</i>" for note in notes if note)
         return "<br>".join(lines)
+
+    def compare_file(self) -> None:
+        """Agreement between two gradings kept in a CSV file (nothing is stored or changed)."""
+        path = self.choose_pairs_file(self)
+        if not path:
+            return
+        try:
+            scale, pairs = grade_pairs.read_pairs_on_any_scale(Path(path))
+        except QattError as exc:
+            show_problem(self, "The grades could not be read", str(exc))
+            return
+        result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades)
+        text = grade_pairs.agreement_text(result, scale.labels, f"pairs from {Path(path).name}")
+        self.pairs_dialog = AgreementDialog(f"Agreement: {Path(path).name}", text, self)
+        self.pairs_dialog.show()
 
     # -- starting a second review -----------------------------------------------------------------------------------
 
@@ -304,7 +330,31 @@ class ModerationPage(QWidget):
         self.open_review_requested.emit(review.id)
 
 
-def _kappa_line(name: str, value: Optional[float], ci: Optional[Tuple[float, float]]) -> str:
-    if value is None or ci is None:
-        return f"{name}: {stats.kappa_text(value)}"
-    return f"{name}: {stats.kappa_text(value)} (95% CI {ci[0]:.2f} to {ci[1]:.2f})"
+def choose_pairs_file(parent: QWidget) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Grades to compare (case_ref, first_grade, second_grade)", "",
+                                          "CSV files (*.csv);;All files (*)")
+    return path
+
+
+class AgreementDialog(QDialog):
+    """The agreement figures as text (a cross-table needs a fixed-width font), with a Copy button."""
+
+    def __init__(self, title: str, text: str, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.text = QPlainTextEdit(text)
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setAccessibleName("Agreement figures")
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("&Copy", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text.toPlainText()))
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        metrics = self.text.fontMetrics()
+        widest = max((metrics.horizontalAdvance(line) for line in text.splitlines()), default=0)
+        self.resize(min(widest + metrics.horizontalAdvance("x") * 6, 1200), metrics.lineSpacing() * 26)
