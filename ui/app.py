@@ -16,6 +16,7 @@ from qatt import browse, users
 from qatt.errors import QattError
 from qatt.storage.db import is_postgres_url, open_database, resolve_url
 from ui.context import AppContext
+from ui.gc_guard import GuiThreadCollector
 from ui.main_window import MainWindow
 from ui.messages import show_problem
 from ui.workers import Worker, run_with_progress
@@ -67,6 +68,7 @@ def main(db_url: Optional[str] = None, user: Optional[str] = None, qt_args: Opti
     app = QApplication(qt_args or ["qatt"])
     app.setOrganizationName("QATT")
     app.setApplicationName("QATT")
+    collector = GuiThreadCollector(app)  # noqa: F841 - owned by the app; see ui.gc_guard
     try:
         window = start(db_url, user)
     except QattError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -26,6 +27,18 @@ def private_settings(tmp_path):
     """Each test gets empty QSettings, so remembered folders and hints never leak between tests."""
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
     yield
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread():
+    """As the app does (ui.gc_guard): no automatic collection while a test's workers run, so no worker
+    thread ever frees a cycle holding a Qt object (a crash at a random place in the worker); the
+    garbage is collected here, on the GUI thread, after each test."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 AREAS = ("Domestic abuse referrals", "Missing children", "Section 47 enquiries")
