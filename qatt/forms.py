@@ -1014,8 +1014,7 @@ def load_forms(forms_dir: Optional[Path] = None) -> Dict[str, Form]:
     Parsing and schema-checking the built-in forms takes ~0.25 s, and starting each review needs
     them, so a folder whose files are byte for byte unchanged is not parsed again."""
     forms_dir = Path(forms_dir) if forms_dir is not None else default_forms_dir()
-    if not forms_dir.is_dir():
-        return _load_forms(forms_dir)  # the usual error for a missing folder, never cached
+    # A folder that cannot be loaded raises each time: lru_cache keeps no exceptions.
     return dict(_load_forms_unchanged(forms_dir.resolve(), folder_fingerprint(forms_dir)))
 
 

@@ -51,24 +51,31 @@ def _initials(label: str) -> str:
     return "".join(word[0] for word in label.lower().split())
 
 
-def load_scale(scale_id: str, scales_file: Path = SCALES_FILE) -> Scale:
-    """Read one scale from forms/_scales.yaml. Special values (ungraded, carried over) have no
-    place in an ordered comparison, so only the graded values are kept."""
+def load_scales(scales_file: Path = SCALES_FILE) -> Dict[str, Scale]:
+    """Every scale in forms/_scales.yaml, in file order (g3 first). Special values (ungraded,
+    carried over) have no place in an ordered comparison, so only the graded values are kept."""
     document = yaml.safe_load(scales_file.read_text(encoding="utf-8")) or {}
-    by_id = {scale["id"]: scale for scale in document.get("scales", [])}
-    if scale_id not in by_id:
-        raise QattError(f"There is no grading scale {scale_id!r} in {scales_file}; use one of: {', '.join(by_id)}.")
-    values = by_id[scale_id]["values"]
-    grades = tuple(value["id"] for value in values)
-    labels = {value["id"]: value.get("label", value["id"]) for value in values}
-    spellings: Dict[str, str] = {}
-    initials = [_initials(labels[g]) for g in grades]
-    for grade, short in zip(grades, initials):
-        spellings[grade.replace("_", " ")] = grade
-        spellings[labels[grade].lower()] = grade
-        if initials.count(short) == 1:  # an abbreviation two grades share would be a guess
-            spellings.setdefault(short, grade)
-    return Scale(scale_id, grades, labels, spellings)
+    scales = {}
+    for entry in document.get("scales", []):
+        values = entry["values"]
+        grades = tuple(value["id"] for value in values)
+        labels = {value["id"]: value.get("label", value["id"]) for value in values}
+        spellings: Dict[str, str] = {}
+        initials = [_initials(labels[g]) for g in grades]
+        for grade, short in zip(grades, initials):
+            spellings[grade.replace("_", " ")] = grade
+            spellings[labels[grade].lower()] = grade
+            if initials.count(short) == 1:  # an abbreviation two grades share would be a guess
+                spellings.setdefault(short, grade)
+        scales[entry["id"]] = Scale(entry["id"], grades, labels, spellings)
+    return scales
+
+
+def load_scale(scale_id: str, scales_file: Path = SCALES_FILE) -> Scale:
+    scales = load_scales(scales_file)
+    if scale_id not in scales:
+        raise QattError(f"There is no grading scale {scale_id!r} in {scales_file}; use one of: {', '.join(scales)}.")
+    return scales[scale_id]
 
 
 def read_pairs_csv(path: Path, scale: Scale) -> List[GradePair]:
@@ -110,17 +117,11 @@ def read_pairs_csv(path: Path, scale: Scale) -> List[GradePair]:
     return pairs
 
 
-def scale_ids(scales_file: Path = SCALES_FILE) -> List[str]:
-    document = yaml.safe_load(scales_file.read_text(encoding="utf-8")) or {}
-    return [scale["id"] for scale in document.get("scales", [])]
-
-
 def read_pairs_on_any_scale(path: Path, scales_file: Path = SCALES_FILE) -> Tuple[Scale, List[GradePair]]:
     """The pairs on the first scale (in _scales.yaml order, g3 first) that reads every row; if none
     does, the problem as the first scale reports it, which names the file, row and column."""
     first_problem: Optional[QattError] = None
-    for scale_id in scale_ids(scales_file):
-        scale = load_scale(scale_id, scales_file)
+    for scale in load_scales(scales_file).values():
         try:
             return scale, read_pairs_csv(path, scale)
         except GradeNotOnScale as exc:  # any other problem is the file's own, whatever the scale
