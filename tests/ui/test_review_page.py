@@ -12,7 +12,7 @@ from tests.factories import make_population, make_sample
 from tests.ui.review_helpers import answer, answer_everything_yes
 from ui.context import AppContext
 from ui.dialogs.case_study_dialog import REMOVE, SAVE, CaseStudyDialog
-from ui.pages.review import ReviewPage
+from ui.pages.review import WORKLIST_COLUMNS, ReviewPage
 
 
 @pytest.fixture
@@ -261,3 +261,16 @@ def test_the_case_study_dialog_saves_only_a_titled_account_and_offers_removal_on
     assert not existing.remove_button.isHidden()
     existing.remove_button.click()
     assert existing.choice == (REMOVE, None)
+
+
+def test_the_worklist_shows_grades_by_their_labels(qtbot, page):
+    review_id = start_first_case(qtbot, page)
+    answer_everything_yes(qtbot, page)
+    with qtbot.waitSignal(page.review_submitted):
+        page.submit()
+    grade = m.Review.get_by_id(review_id).grade
+    label = page.vocab.grade_label(grade)
+    assert grade == "good" and label == "Good"
+    grade_column = [title for title, _position, _format in WORKLIST_COLUMNS].index("Grade")
+    assert page.worklist.data(page.worklist.index(0, grade_column)) == "Good"
+    assert page.worklist.data(page.worklist.index(1, grade_column)) == ""  # not started

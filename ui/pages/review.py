@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from qatt import browse, case_studies, forms, grading, reviews, users
+from qatt import browse, case_studies, forms, grading, reports, reviews, users
 from qatt.errors import ConflictError, QattError
 from ui.context import AppContext
 from ui.dialogs.case_study_dialog import REMOVE, ask_case_study
@@ -77,6 +77,7 @@ class ReviewPage(QWidget):
         self.saved_answers: Dict[str, Any] = {}
         self.saved_details: Dict[str, Any] = {}
         self.work: List[browse.WorkItem] = []
+        self.vocab = reports.Vocabulary.load()  # grade labels for the worklist
 
         self.autosave = QTimer(self)
         self.autosave.setSingleShot(True)
@@ -213,7 +214,9 @@ class ReviewPage(QWidget):
         current = self.view.sample_item_id if self.view else self.selected_item_id()
         self.work = browse.review_worklist(sample_id, self.role()) if sample_id is not None else []
         self.table.blockSignals(True)
-        self.worklist.set_rows([dataclasses.astuple(item) for item in self.work])
+        self.worklist.set_rows([dataclasses.astuple(dataclasses.replace(item, grade=self.vocab.grade_label(item.grade)
+                                                                        if item.grade else ""))
+                                for item in self.work])
         self.table.blockSignals(False)
         for row, item in enumerate(self.work):
             if item.sample_item_id == current:
