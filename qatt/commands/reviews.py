@@ -19,7 +19,7 @@ def _date(text: str) -> dt.date:
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import reviews
+    from qatt import case_studies, reviews
 
     ctx.db()
     view = reviews.get_review_view(args.review_id, ctx.actor)
@@ -43,7 +43,10 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
     for action in view.actions:
         lines.append(f"Action {action['id']} [{action['status']}] {action['text']} "
                      f"(owner {action['owner'] or '-'}, due {action['due_date'] or '-'})")
-    ctx.emit(view.as_dict(), "\n".join(lines))
+    study = case_studies.case_study_of(view.id)
+    if study is not None:
+        lines.append(f"{case_studies.KIND_LABELS[study.kind]} case study: {study.title}. {study.summary}")
+    ctx.emit({**view.as_dict(), "case_study": study.as_dict() if study else None}, "\n".join(lines))
     return 0
 
 

@@ -127,6 +127,8 @@ def test_the_cli_chooses_lists_and_removes_case_studies(capsys, items, forms_dir
 
     code, data, _ = run("case-study", str(review.id), "--kind", "good", "--title", "Same-day visit", "--summary", ACCOUNT)
     assert code == 0 and data["case_study"]["kind"] == "good"
+    code, data, _ = run("review", "show", str(review.id))
+    assert code == 0 and data["case_study"] == {"kind": "good", "title": "Same-day visit", "summary": ACCOUNT}
     code, data, _ = run("case-studies", "--from", "2024-05", "--to", "2024-05")
     assert [(row["review_id"], row["title"]) for row in data] == [(review.id, "Same-day visit")]
     code, _, err = run("case-study", str(review.id), "--title", "No kind")
@@ -135,3 +137,5 @@ def test_the_cli_chooses_lists_and_removes_case_studies(capsys, items, forms_dir
     assert code == 2 and "case study" in err
     code, data, _ = run("case-study", str(review.id), "--remove")
     assert code == 0 and data["case_study"] is None and m.CaseStudy.select().count() == 0
+    code, data, _ = run("review", "show", str(review.id))
+    assert data["case_study"] is None
