@@ -89,11 +89,23 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
+def _reserved(db: peewee.Database) -> None:
+    """A version number reserved for work in progress on another branch; changes nothing.
+
+    Each reserved step is replaced by its real step when that work lands, so the numbers stay in
+    order whichever lands first. No released database has passed these versions."""
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
     (4, "case studies", _v4_case_studies),
+    (5, "reserved: real extracts (issue 11)", _reserved),
+    (6, "reserved: trust (issue 18)", _reserved),
+    (7, "reserved: improvement loop (issue 12)", _reserved),
+    (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
+    (9, "reserved: calibration (issue 17)", _reserved),
 ]
 
 LATEST = MIGRATIONS[-1][0]
