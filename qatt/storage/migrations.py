@@ -106,6 +106,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (7, "reserved: improvement loop (issue 12)", _reserved),
     (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
     (9, "reserved: calibration (issue 17)", _reserved),
+    (10, "reserved: database roles and change triggers (issue 18)", _reserved),
 ]
 
 LATEST = MIGRATIONS[-1][0]
