@@ -179,7 +179,9 @@ def load_demo(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
 
     with tempfile.TemporaryDirectory(prefix="qatt-demo-") as folder:
         path = write_csv(Path(folder) / "demo-extract.csv", cases, seed)
-        return import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel)
+        # Loading the demo twice is a deliberate choice (a fresh copy to practise on), not a mistake.
+        return import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel,
+                                 allow_duplicate=True)
 
 
 def load_demo_with_reviews(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,

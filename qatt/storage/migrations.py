@@ -89,6 +89,22 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
+def _v5_real_extracts(db: peewee.Database) -> None:
+    """Populations record their import options (blank and repeated references, date precision)
+    and keep an area -> form mapping. New databases already have both columns (v1 creates the
+    current Population), so each is added only where missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as run_migrations
+
+    table = m.Population._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    operations = [migrator.add_column(table, name, field)
+                  for name, field in (("import_options", m.JSONField(null=True)), ("area_forms", m.JSONField(null=True)))
+                  if name not in present]
+    if operations:
+        run_migrations(*operations)
+
+
 def _reserved(db: peewee.Database) -> None:
     """A version number reserved for work in progress on another branch; changes nothing.
 
@@ -101,7 +117,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (2, "reference figures and recommendations", _v2_reference_figures),
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
     (4, "case studies", _v4_case_studies),
-    (5, "reserved: real extracts (issue 11)", _reserved),
+    (5, "import options and area forms on populations", _v5_real_extracts),
     (6, "reserved: trust (issue 18)", _reserved),
     (7, "reserved: improvement loop (issue 12)", _reserved),
     (8, "reserved: MOSOVO and forms (issue 13)", _reserved),

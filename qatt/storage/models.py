@@ -124,6 +124,10 @@ class Population(BaseModel):
     mapping = JSONField(null=True)
     extra_columns = JSONField(null=True)  # header names kept in Case.extra, in file order
     purged = peewee.BooleanField(default=False)
+    # How the import treated blank and repeated references and what precision its dates have
+    # (qatt.importing.ImportOptions); None for populations imported before these options.
+    import_options = JSONField(null=True)
+    area_forms = JSONField(null=True)  # {area as in the extract: form id} chosen for this population
 
 
 class Case(BaseModel):
