@@ -931,13 +931,14 @@ def _apply_replacements(db: Any, population_id: int, replacements: Dict[str, tup
 
 def _write_errors(file_name: str):
     """The database refusing a write (disk full, read-only file, no permission) in one line."""
-    import peewee
-
     @contextlib.contextmanager
     def guard() -> Iterator[None]:
         try:
             yield
-        except (peewee.OperationalError, peewee.DatabaseError) as exc:
+        except Exception as exc:  # peewee's, sqlite3's or psycopg2's: the writer uses the raw connection
+            if isinstance(exc, QattError) or not any(
+                    cls.__name__ in ("OperationalError", "DatabaseError") for cls in type(exc).__mro__):
+                raise
             text = str(exc).lower()
             if "full" in text or "no space" in text:
                 why = "the disk holding the database is full. Free some space"

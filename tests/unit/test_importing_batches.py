@@ -47,7 +47,7 @@ def stored_cases(population_id):
 
 
 def import_file(path, **options):
-    result = importing.import_population(path, name="p", actor="tester", mapping=MAPPING, **options)
+    result = importing.import_population(path, name="p", actor="tester", mapping=MAPPING, allow_duplicate=True, **options)
     population = m.Population.get_by_id(result.population_id)
     return result, stored_cases(result.population_id), population.extra_columns
 
