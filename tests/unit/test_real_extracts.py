@@ -311,3 +311,77 @@ def test_cli_reimport_is_refused_with_the_existing_id_unless_allowed(db, tmp_pat
     assert f"{street.ASB} case(s) had no reference" in out
     assert f"row {street.CONFLICTING_REPEAT[0]} repeats reference" in out and "row 35 kept" in out
     assert m.Population.select().count() == 2
+
+
+# --- month precision and undated cases in draws ------------------------------------------------
+
+
+@pytest.fixture
+def lead(db):
+    from qatt import users
+
+    users.ensure_user("lead", "qa_lead")
+    return "lead"
+
+
+def street_population(tmp_path):
+    return imported(street_file(tmp_path), blank_references="generate", duplicate_references="keep-last")
+
+
+def test_a_month_case_spans_its_month_in_a_date_range_and_the_sample_still_verifies(lead, tmp_path):
+    from qatt import sampling
+
+    population = street_population(tmp_path)
+    request = sampling.SampleRequest(population.population_id, size=5, seed=7, date_from="2016-11-15",
+                                     date_to="2016-11-30", period="2016-11")
+    result = sampling.draw_sample(request, lead)
+    assert result.eligible_count == street.CASES_KEEPING_ONE_OF_EACH and result.date_precision == "month"
+    sample = m.Sample.get_by_id(result.sample_id)
+    assert sample.params["date_precision"] == "month"
+    assert sample.params["generated_references"] == sum(ref.startswith(GENERATED_PREFIX) for ref in result.references)
+    assert sampling.verify_sample(result.sample_id, lead).verified
+    with pytest.raises(QattError, match="No case of population"):
+        sampling.draw_sample(sampling.SampleRequest(population.population_id, size=5, seed=7,
+                                                    date_from="2016-12-01", period="2016-12"), lead)
+
+
+def test_a_day_precision_sample_records_exactly_the_parameters_it_always_did(lead):
+    from qatt import sampling
+    from tests.factories import make_population
+
+    population = make_population(10)
+    result = sampling.draw_sample(sampling.SampleRequest(population.id, size=3, seed=1, date_from="2024-01-03"), lead)
+    params = m.Sample.get_by_id(result.sample_id).params
+    assert set(params) == {"size", "per_stratum", "proportional", "min_per_stratum", "stratify", "reserves",
+                           "date_from", "date_to"}
+    assert result.eligible_count == 9 and sampling.verify_sample(result.sample_id, lead).verified
+
+
+def test_a_date_range_says_how_many_undated_cases_it_left_out_and_why(lead):
+    from qatt import sampling
+    from tests.factories import make_population
+
+    population = make_population(10, recorded_date=lambda i: None if i % 2 else dt.date(2024, 2, i))
+    result = sampling.draw_sample(sampling.SampleRequest(population.id, size=2, seed=1, date_from="2024-02-01"), lead)
+    assert result.eligible_count == 5 and result.undated_count == 5
+    assert sampling.undated_message(result) == ("5 case(s) with no recorded date were left out by the date range "
+                                                "(a case without a date is in no date range)")
+    undated_only = make_population(4, name="no dates", recorded_date=None)
+    with pytest.raises(QattError, match=r"4 case\(s\) have no recorded date, and a date range \(--from/--to\) "
+                                        r"always leaves such cases out"):
+        sampling.draw_sample(sampling.SampleRequest(undated_only.id, size=2, seed=1, date_to="2024-12-31"), lead)
+
+
+def test_cli_filter_and_stratify_by_the_extracts_own_columns(db, lead, tmp_path, capsys):
+    population = street_population(tmp_path)
+    amber = [r for r in street.rows() if r[8] == "Amber Valley 001A"]
+    code = main(["--db", db.qatt_url, "--user", "lead", "--json", "sample",
+                 str(population.population_id), "--size", "200", "--filter", "LSOA name=Amber Valley 001A"])
+    drawn = json.loads(capsys.readouterr().out)
+    assert code == 0 and drawn["eligible"] == len({r[0] for r in amber if r[0]}) + sum(1 for r in amber if not r[0])
+    for reference in drawn["cases"]:
+        assert m.Case.get(m.Case.reference == reference).extra["LSOA name"] == "Amber Valley 001A"
+    code = main(["--db", db.qatt_url, "--user", "lead", "--json", "sample",
+                 str(population.population_id), "--per-stratum", "1", "--stratify", "LSOA name", "--period", "2016-11"])
+    strata = json.loads(capsys.readouterr().out)["strata"]
+    assert code == 0 and sorted(json.loads(s["key"])[0] for s in strata) == sorted({r[8] for r in street.rows()})
