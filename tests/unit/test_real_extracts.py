@@ -385,3 +385,43 @@ def test_cli_filter_and_stratify_by_the_extracts_own_columns(db, lead, tmp_path,
                  str(population.population_id), "--per-stratum", "1", "--stratify", "LSOA name", "--period", "2016-11"])
     strata = json.loads(capsys.readouterr().out)["strata"]
     assert code == 0 and sorted(json.loads(s["key"])[0] for s in strata) == sorted({r[8] for r in street.rows()})
+
+
+# --- the extract's own columns in the case browser -------------------------------------------
+
+
+def test_the_case_browser_shows_sorts_and_filters_on_the_extracts_own_columns(db, tmp_path):
+    from qatt import browse
+
+    population = street_population(tmp_path).population_id
+    columns = browse.population_columns(population)
+    assert ("extra:LSOA name", "LSOA name") in columns and ("extra:Last outcome category", "Last outcome category") in columns
+    headings = [heading for _, heading in columns]
+    page = browse.case_page(population, sort_by="extra:LSOA name", limit=1000)
+    lsoa = [row[1 + headings.index("LSOA name")] for row in page.rows]
+    assert lsoa == sorted(lsoa) and set(lsoa) == {name for _, name in street.LSOAS}
+    descending = browse.case_page(population, sort_by="extra:LSOA name", descending=True, limit=7)
+    following = browse.case_page(population, sort_by="extra:LSOA name", descending=True, limit=1000,
+                                 after=descending.next_key)
+    names = [row[1 + headings.index("LSOA name")] for row in descending.rows + following.rows]
+    assert names == sorted(lsoa, reverse=True)  # keyset paging on an extract column loses nothing
+    amber = sum(1 for name in lsoa if name.startswith("Amber"))
+    assert browse.count_cases(population, "amber") == amber
+    assert browse.count_cases(population, "LSOA") == 0  # a header is not a value
+    assert browse.count_cases(population, "bolsover 003C") == sum(1 for name in lsoa if name == "Bolsover 003C")
+    assert set(browse.distinct_values(population, "LSOA name")) == set(lsoa)
+    choices = browse.column_choices(population)
+    assert ("area", "Crime type") in choices and ("LSOA name", "LSOA name") in choices
+    assert ("division", "Division") in choices
+
+
+def test_month_dates_show_as_the_month_in_the_case_details(db, tmp_path):
+    from qatt import browse
+    from tests.factories import make_sample
+
+    population = m.Population.get_by_id(street_population(tmp_path).population_id)
+    sample = make_sample(population, [street.rows()[0][0]])
+    item = m.SampleItem.get(m.SampleItem.sample == sample)
+    details = dict(browse.case_details(item.id))
+    assert details["Recorded"] == "Nov 2016" and details["LSOA name"] == street.rows()[0][8]
+    assert details["Reference"] == street.rows()[0][0]
