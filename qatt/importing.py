@@ -816,6 +816,34 @@ class CheckResult:
     repeats: List[Repeat]
     date_precision: Optional[str]
     encoding_note: str
+    fingerprint: str = ""
+    same_as: Optional[Tuple[int, str]] = None  # (id, name) of a population holding exactly these cases
+
+    def option_lines(self) -> List[str]:
+        """How the chosen options treat this file, in words, for the wizard's check page."""
+        lines = []
+        if self.blank_references:
+            lines.append(f"{self.blank_references:,} row(s) have no reference.")
+        if self.generated_references:
+            lines.append(f"{self.generated_references:,} row(s) with no reference will get a generated one.")
+        repeats = self.exact_repeats + self.conflicting_repeats
+        if repeats:
+            lines.append(f"{repeats:,} row(s) repeat an earlier reference ({self.exact_repeats:,} exact repeat(s), "
+                         f"{self.conflicting_repeats:,} with different values).")
+        if self.date_precision == MONTH:
+            lines.append("Dates give the month only: each case will belong to its month.")
+        if self.encoding_note:
+            lines.append(self.encoding_note[0].upper() + self.encoding_note[1:] + ".")
+        lines.append(f"{self.rows:,} case(s) would be imported.")
+        return lines
+
+
+def _same_cases(fingerprint: str, other_than: int = 0) -> Optional[m.Population]:
+    """The first population (not purged) whose cases have exactly this fingerprint."""
+    return (m.Population.select()
+            .where(m.Population.fingerprint == fingerprint, m.Population.purged == False,  # noqa: E712
+                   m.Population.id != other_than)
+            .order_by(m.Population.id).first())
 
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
@@ -904,9 +932,12 @@ def check_extract(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional
         mapping = _resolve_mapping(table, mapping)
         result = _scan(table, mapping, date_format, None, True, progress or no_progress, cancel, options=options)
     checker = result.checker
+    fingerprint = fingerprint_references(result.references) if result.references else ""
+    same = _same_cases(fingerprint) if fingerprint else None
     return CheckResult(result.problems, result.problem_count, result.rows_with_problems, len(result.references),
                        checker.blank_refused, checker.generated, checker.exact_repeats, checker.conflicting_repeats,
-                       checker.repeats, checker.precision, table.encoding_note)
+                       checker.repeats, checker.precision, table.encoding_note, fingerprint,
+                       (same.id, same.name) if same is not None else None)
 
 
 def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[str] = None, date_format: str = "auto",
@@ -988,10 +1019,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 raise QattError(f"{table.file_name} has no valid case rows under its header; nothing was imported.")
             fingerprint = fingerprint_references(result.references)
             if not allow_duplicate:
-                existing = (m.Population.select()
-                            .where(m.Population.fingerprint == fingerprint, m.Population.purged == False,  # noqa: E712
-                                   m.Population.id != population.id)
-                            .order_by(m.Population.id).first())
+                existing = _same_cases(fingerprint, population.id)
                 if existing is not None:
                     raise DuplicatePopulation(table.file_name, existing)
             rows = len(result.references)
