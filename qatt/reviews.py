@@ -109,18 +109,24 @@ def _bump(review: m.Review) -> None:
 # --------------------------------------------------------------------------- starting
 
 def choose_form_id(sample_item: m.SampleItem, forms_by_id: Dict[str, Any], form_id: Optional[str]) -> str:
-    """An explicit form wins, then the sample's form, then the one form whose area is the case's area."""
+    """An explicit form wins, then the sample's form, then the form its population keeps for its area
+    (qatt.area_forms), then the one form whose area is the case's area."""
     if form_id:
         return form_id
     if sample_item.sample.form_id:
         return sample_item.sample.form_id
+    from qatt.area_forms import kept_forms
+
+    kept = kept_forms(sample_item.case.population_id).get(sample_item.case.area)  # chosen for its population
+    if kept and kept in forms_by_id:
+        return kept
     area = _area_key(sample_item.case.area)
     matches = sorted(fid for fid, form in forms_by_id.items() if area and _area_key(form.area) == area)
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise QattError(f"No form covers the area {sample_item.case.area!r} of case {sample_item.case.reference}; "
-                        "choose a form explicitly.")
+                        "choose a form for it (on the Review page, in the draw dialog, or with --form).")
     raise QattError(f"Several forms cover the area {sample_item.case.area!r} ({', '.join(matches)}); choose one.")
 
 

@@ -425,3 +425,32 @@ def test_month_dates_show_as_the_month_in_the_case_details(db, tmp_path):
     details = dict(browse.case_details(item.id))
     assert details["Recorded"] == "Nov 2016" and details["LSOA name"] == street.rows()[0][8]
     assert details["Reference"] == street.rows()[0][0]
+
+
+# --- forms for areas no form covers ------------------------------------------------------------
+
+
+def test_an_area_no_form_covers_gets_the_form_its_population_keeps(lead, tmp_path):
+    from qatt import area_forms, forms, reviews
+    from tests.factories import make_sample
+
+    forms_by_id = forms.load_forms()
+    population_id = street_population(tmp_path).population_id
+    table = {row.area: row for row in area_forms.area_table(population_id, forms_by_id)}
+    assert table["Bicycle theft"].how == "none" and table["Bicycle theft"].form_id == ""
+    bicycle = next(r for r in street.rows() if r[9] == "Bicycle theft")
+    sample = make_sample(m.Population.get_by_id(population_id), [bicycle[0]])
+    item = m.SampleItem.get(m.SampleItem.sample == sample)
+    with pytest.raises(QattError, match="No form covers the area 'Bicycle theft'"):
+        reviews.start_review(item.id, lead)
+    form_id = sorted(forms_by_id)[0]
+    with pytest.raises(QattError, match="There is no form 'nope'"):
+        area_forms.keep_area_forms(population_id, {"Bicycle theft": "nope"}, lead, forms_by_id)
+    assert area_forms.keep_area_forms(population_id, {"Bicycle theft": form_id}, lead, forms_by_id) == {
+        "Bicycle theft": form_id}
+    row = {r.area: r for r in area_forms.area_table(population_id, forms_by_id)}["Bicycle theft"]
+    assert (row.form_id, row.how, row.cases) == (form_id, "chosen", len({r[0] for r in street.rows() if r[9] == "Bicycle theft"}))
+    review = reviews.start_review(item.id, lead)
+    assert review.form_version.form_id == form_id
+    event = m.AuditEvent.select().where(m.AuditEvent.object_type == "population").order_by(m.AuditEvent.id.desc()).first()
+    assert event.details == {"operation": "area forms", "changed": {"Bicycle theft": form_id}}
