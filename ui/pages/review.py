@@ -29,6 +29,7 @@ from ui.dialogs.case_study_dialog import REMOVE, ask_case_study
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.form_chooser import FormChooser
 from ui.widgets.form_view import FormView
 from ui.widgets.grade_panel import GradePanel
 from ui.widgets.tables import list_table
@@ -131,6 +132,7 @@ class ReviewPage(QWidget):
         self.start_button.setAccessibleName("Start the review of this case")
         self.start_button.clicked.connect(self.start_selected)
         self.start_button.hide()
+        self.form_chooser = FormChooser()  # only for a case no form covers
         self.form_holder = QVBoxLayout()
         self.grade_panel = GradePanel()
         self.grade_panel.details_changed.connect(self._edited)
@@ -140,6 +142,7 @@ class ReviewPage(QWidget):
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.addWidget(self.header)
+        content_layout.addWidget(self.form_chooser)
         content_layout.addWidget(self.start_button)
         content_layout.addLayout(self.form_holder)
         content_layout.addWidget(self.grade_panel)
@@ -267,6 +270,7 @@ class ReviewPage(QWidget):
         self._clear_review()
         self.header.setText(self._case_header(item.sample_item_id, item.reference)
                             + "<p>Nobody has started this review yet.</p>")
+        self.form_chooser.prepare(item.sample_item_id)
         self.start_button.show()
         self.start_button.setFocus()
         self._enable_buttons()
@@ -275,8 +279,13 @@ class ReviewPage(QWidget):
         item_id = self.selected_item_id()
         if item_id is None:
             return
+        if self.form_chooser.needed and not self.form_chooser.chosen_form_id():
+            show_problem(self, "Choose a form", "No form covers this case's area: choose the form to review it with.")
+            return
         try:
-            review = reviews.start_review(item_id, self.context.actor, role=self.role())
+            self.form_chooser.keep(self.context.actor)
+            review = reviews.start_review(item_id, self.context.actor, role=self.role(),
+                                          form_id=self.form_chooser.chosen_form_id() or None)
         except QattError as exc:
             show_problem(self, "The review could not be started", str(exc))
             return
@@ -336,6 +345,7 @@ class ReviewPage(QWidget):
         self.show_worklist()
 
     def _clear_review(self) -> None:
+        self.form_chooser.clear()
         self.autosave.stop()
         self.view = self.form = None
         self.editable = self.amending = False
