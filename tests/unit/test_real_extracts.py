@@ -454,3 +454,24 @@ def test_an_area_no_form_covers_gets_the_form_its_population_keeps(lead, tmp_pat
     assert review.form_version.form_id == form_id
     event = m.AuditEvent.select().where(m.AuditEvent.object_type == "population").order_by(m.AuditEvent.id.desc()).first()
     assert event.details == {"operation": "area forms", "changed": {"Bicycle theft": form_id}}
+
+
+# --- migration ---------------------------------------------------------------------------------
+
+
+def test_v5_adds_import_options_and_area_forms_to_a_v4_database_keeping_its_populations(db):
+    from playhouse.migrate import SchemaMigrator, migrate as run_migrations
+
+    from qatt.storage import migrations
+
+    kept = m.Population.create(name="before v5", row_count=0)
+    migrator = SchemaMigrator.from_database(db)
+    run_migrations(migrator.drop_column("population", "import_options"), migrator.drop_column("population", "area_forms"))
+    m.SchemaVersion.update(version=4).execute()
+    assert {"import_options", "area_forms"}.isdisjoint(c.name for c in db.get_columns("population"))
+    assert migrations.migrate(db) == list(range(5, migrations.LATEST + 1))
+    assert {"import_options", "area_forms"} <= {c.name for c in db.get_columns("population")}
+    again = m.Population.get_by_id(kept.id)
+    assert again.name == "before v5" and again.import_options is None and again.area_forms is None
+    m.SchemaVersion.update(version=4).execute()
+    assert migrations.migrate(db) == list(range(5, migrations.LATEST + 1))  # columns present: nothing to add
