@@ -9,7 +9,7 @@ case's area. An area no form covers (say "Bicycle theft" in a published extract)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 
 import peewee
 

@@ -4,7 +4,10 @@ The file is read once, as a stream: each row is validated and, while no problem 
 (or with skip_invalid), written in batches through the raw DB-API cursor (executemany on SQLite,
 COPY on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole
 import back, so "nothing written" costs no second read of the file. Only the references are
-kept in memory (for duplicate checks and the fingerprint).
+kept in memory (for duplicate checks and the fingerprint), each with the row it came from and a
+hash of its values (so a repeat can name the earlier row and say whether it is an exact repeat).
+Blank and repeated references are refused unless ImportOptions say otherwise; month-only dates
+are read with month precision (qatt.extract_dates); files are opened through qatt.extract_files.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import hashlib
 import io
 import itertools
 import json.encoder
-import re
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter, methodcaller
 from pathlib import Path
