@@ -20,7 +20,7 @@ import io
 import itertools
 import json.encoder
 from dataclasses import asdict, dataclass, field
-from operator import itemgetter, methodcaller
+from operator import and_, itemgetter, lshift, methodcaller, or_
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -62,6 +62,9 @@ DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
 # identical blank-reference rows came before it. A real reference with the prefix is refused when
 # references are generated, so a case's reference is generated exactly when it has the prefix.
 GENERATED_PREFIX = "QATT-GEN-"
+# How _RowChecker.seen packs a row number with a 32-bit hash of the row's values in one int.
+_ROW_SHIFT = 32
+_DIGEST_MASK = (1 << _ROW_SHIFT) - 1
 # Repeats listed in the summary (all are counted).
 MAX_LISTED_REPEATS = 1_000
 
@@ -458,10 +461,11 @@ class _RowChecker:
         # Every reference met -> the row it was kept from (with keep-last, the latest such row), so a
         # repeat is reported even when its first row was rejected for another reason; `rejected`
         # holds those first rows' references, which are not imported.
+        # Each value packs the row number (high bits) with 32 bits of the hash of the values kept
+        # (low bits): one int per reference instead of two ints in two dicts (~80 bytes a row less);
+        # a repeat whose values hash the same is "exact".
         self.seen: Dict[str, int] = {}
         self.rejected: Set[str] = set()
-        # Hashes of the values kept for each reference: a repeat with the same values is "exact".
-        self.digests: Dict[str, int] = {}
         self.replacements: Dict[str, tuple] = {}  # keep-last: reference -> the values of its last row
         self.repeats: List[Repeat] = []
         self.exact_repeats = self.conflicting_repeats = 0
@@ -535,7 +539,8 @@ class _RowChecker:
             stripped = tuple(map(strip, texts))
             extra = extras[get_extras(cells)] if extra_headers else None
             row = (population_id, reference, recorded, *stripped, extra)
-            first = seen.get(reference) if reference else None
+            known = seen.get(reference) if reference else None
+            first = known >> _ROW_SHIFT if known is not None else None
             # Lengths before stripping: a row that passes here passes after stripping too.
             if (len(cells) > width + 1 or not reference or first is not None or recorded == ""
                     or (precision is not None and self.precision not in (None, precision))
@@ -553,8 +558,7 @@ class _RowChecker:
             if first is not None:
                 self._repeat(number, reference, first, row)
                 return None, no_problems
-            seen[reference] = number
-            self.digests[reference] = hash(row)
+            seen[reference] = number << _ROW_SHIFT | hash(row) & _DIGEST_MASK
             self.generated += generated
             return row, no_problems
 
@@ -562,8 +566,8 @@ class _RowChecker:
 
     def _repeat(self, number: int, reference: str, first: int, row: tuple) -> None:
         """A valid row repeating a kept reference, with keep-first or keep-last."""
-        digest = hash(row)
-        exact = digest == self.digests[reference]
+        digest = hash(row) & _DIGEST_MASK
+        exact = digest == self.seen[reference] & _DIGEST_MASK
         if exact:
             self.exact_repeats += 1
         else:
@@ -572,8 +576,7 @@ class _RowChecker:
         if kept == "last":
             if not exact:
                 self.replacements[reference] = row
-            self.digests[reference] = digest
-            self.seen[reference] = number
+            self.seen[reference] = number << _ROW_SHIFT | digest
         if len(self.repeats) < MAX_LISTED_REPEATS:
             self.repeats.append(Repeat(number, reference, first, exact, kept))
 
@@ -603,10 +606,11 @@ class _RowChecker:
         extra_headers = sorted(self.extra_headers)
         extra_indexes = [index[h] for h in extra_headers]
         unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
-        dates, extras, seen, extra_used, digests = self.dates, self.extras, self.seen, self.extra_used, self.digests
+        dates, extras, seen, extra_used = self.dates, self.extras, self.seen, self.extra_used
         generate = self.generate
         is_generated = methodcaller("startswith", GENERATED_PREFIX)
         strip = str.strip
+        shifts, masks = itertools.repeat(_ROW_SHIFT), itertools.repeat(_DIGEST_MASK)
 
         def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
             """Case values (population id first) for every row of a non-empty batch of non-blank
@@ -656,9 +660,10 @@ class _RowChecker:
             if pending:
                 self.blank_occurrences.update(pending)
                 self.generated += sum(map(is_generated, references))
-            seen.update(zip(references, numbers))
             valid = list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
-            digests.update(zip(references, map(hash, valid)))
+            # C-level maps only: row << shift | hash & mask, for the whole batch.
+            seen.update(zip(references, map(or_, map(lshift, numbers, shifts),
+                                            map(and_, map(hash, valid), masks))))
             return valid
 
         return check_batch
@@ -681,7 +686,7 @@ class _RowChecker:
             found.append(Problem(self.file_name, number, self.reference_header,
                                  f"repeats reference {reference!r} from row {first}, which has problems of its own"))
         elif first is not None and self.duplicates == "refuse":
-            exact = hash(row) == self.digests.get(reference)
+            exact = hash(row) & _DIGEST_MASK == self.seen[reference] & _DIGEST_MASK
             if exact:
                 self.exact_repeats += 1
             else:
@@ -712,7 +717,7 @@ class _RowChecker:
                 found.append(Problem(self.file_name, number, header,
                                      f"is longer than {limit} characters (the limit for {FIELD_LABELS[name]})"))
         if found and reference and reference not in self.seen:
-            self.seen[reference] = number
+            self.seen[reference] = number << _ROW_SHIFT
             self.rejected.add(reference)
         return found
 
