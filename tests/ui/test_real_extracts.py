@@ -117,3 +117,28 @@ def test_the_review_page_offers_a_form_for_a_case_no_form_covers_and_starts_its_
     assert review.form_version.form_id == form_id and page.form_view is not None
     assert not chooser.isVisible()
     assert m.Population.get_by_id(population.id).area_forms == {"Bicycle theft": form_id}
+
+
+def test_the_samples_page_says_how_many_undated_cases_a_date_range_left_out(qtbot, context, monkeypatch):
+    import datetime as dt
+
+    from tests.factories import make_population
+    from ui.pages import samples as samples_page
+
+    shown = []
+    monkeypatch.setattr("ui.pages.samples.show_information", lambda _parent, title, message: shown.append((title, message)))
+    population = make_population(10, recorded_date=lambda i: None if i % 2 else dt.date(2024, 2, i))
+    page = samples_page.SamplesPage(context)
+    qtbot.addWidget(page)
+    dialog = page.open_draw_dialog(population.id)
+    dialog.size.setValue(2)
+    dialog.limit_dates.setChecked(True)
+    from PySide6.QtCore import QDate
+
+    dialog.date_from.setDate(QDate(2024, 2, 1))
+    dialog.date_to.setDate(QDate(2024, 2, 29))
+    with qtbot.waitSignal(dialog.drawn, timeout=20000):
+        dialog.draw_button.click()
+    assert shown == [("Cases without a date were left out",
+                      "5 case(s) with no recorded date were left out by the date range (a case without a date "
+                      "is in no date range).")]
