@@ -142,3 +142,21 @@ def test_the_samples_page_says_how_many_undated_cases_a_date_range_left_out(qtbo
     assert shown == [("Cases without a date were left out",
                       "5 case(s) with no recorded date were left out by the date range (a case without a date "
                       "is in no date range).")]
+
+
+def test_a_reviewer_chooses_a_form_for_the_case_without_keeping_it_for_the_area(qtbot, population, sqlite_db):
+    users.ensure_user("rev", "reviewer")
+    reviewer = AppContext(db=sqlite_db, db_label="test database", actor="rev")
+    bicycle = next(r[0] for r in street.rows() if r[9] == "Bicycle theft")
+    make_sample(population, [bicycle], period="2016-11", name="Street sample")
+    page = ReviewPage(reviewer)
+    qtbot.addWidget(page)
+    page.show()
+    page.move(1)
+    assert page.form_chooser.isVisible() and not page.form_chooser.keep_for_area.isVisible()
+    form_id = sorted(forms.load_forms())[0]
+    page.form_chooser.form.setCurrentIndex(page.form_chooser.form.findData(form_id))
+    with qtbot.waitSignal(page.review_opened, timeout=20000):
+        page.start_button.click()
+    assert m.Review.get().form_version.form_id == form_id
+    assert m.Population.get_by_id(population.id).area_forms is None

@@ -270,7 +270,7 @@ class ReviewPage(QWidget):
         self._clear_review()
         self.header.setText(self._case_header(item.sample_item_id, item.reference)
                             + "<p>Nobody has started this review yet.</p>")
-        self.form_chooser.prepare(item.sample_item_id)
+        self.form_chooser.prepare(item.sample_item_id, self.context.actor)
         self.start_button.show()
         self.start_button.setFocus()
         self._enable_buttons()

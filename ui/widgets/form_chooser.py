@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QWidget
 
-from qatt import area_forms, forms, reviews
+from qatt import area_forms, forms, reviews, users
 from qatt.errors import QattError
 from qatt.storage import models as m
 
@@ -33,7 +33,7 @@ class FormChooser(QWidget):
         layout.addRow(self.keep_for_area)
         self.hide()
 
-    def prepare(self, sample_item_id: int) -> bool:
+    def prepare(self, sample_item_id: int, actor: str) -> bool:
         """Show the chooser if this case needs a form chosen; True when it does."""
         self.clear()
         item = m.SampleItem.get_or_none(m.SampleItem.id == sample_item_id)
@@ -56,6 +56,10 @@ class FormChooser(QWidget):
         for form_id, form in sorted(self.forms_by_id.items(), key=lambda pair: (pair[0] not in covering, pair[1].title)):
             self.form.addItem(form.title, form_id)
         self.keep_for_area.setText(f"Use this form for every case of “{self.area or 'no area'}” in this population")
+        # Keeping a form for an area shapes others' reviews, so it needs the rights a draw needs.
+        allowed = users.has_role(actor, area_forms.ROLE)
+        self.keep_for_area.setChecked(allowed)
+        self.keep_for_area.setVisible(allowed)
         self.needed = True
         self.show()
         return True
