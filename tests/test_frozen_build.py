@@ -91,5 +91,5 @@ def test_the_cli_executable_runs_commands_on_a_database_of_its_own(built, tmp_pa
     from qatt.forms import form_files
 
     assert len(info["forms"]) == len(form_files(ROOT / "forms")) > 0
-    bad = run(built, "qatt-cli", "--db", db, "restore", str(ROOT / "README.md"), "--yes")
+    bad = run(built, "qatt-cli", "--db", db, "--user", "it.check", "restore", str(ROOT / "README.md"), "--yes")
     assert bad.returncode == 2 and "it is not an SQLite database file" in bad.stderr
