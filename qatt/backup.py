@@ -164,8 +164,10 @@ def check_file(path: Path) -> FileCheck:
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
+        # A windowed desktop on Windows would otherwise flash a console window for the child.
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
         done = subprocess.run([*cli_command(), "check-backup", str(path), "--json"], capture_output=True,
-                              text=True, env=env, stdin=subprocess.DEVNULL, timeout=3600)
+                              text=True, env=env, stdin=subprocess.DEVNULL, timeout=3600, creationflags=flags)
     except OSError as exc:
         raise QattError(f"The check of {path} could not be started ({exc}); "
                         f"run `python -m qatt check-backup {path}` yourself.") from exc

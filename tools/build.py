@@ -49,11 +49,20 @@ def build(dist: Path, work: Path) -> Path:
 
 
 def smoke(folder: Path) -> None:
+    """Run both executables; exits non-zero (CalledProcessError) if any check fails."""
+    import tempfile
+
     for command in ([str(executable(folder, "qatt-cli")), "--version"],
                     [str(executable(folder, "QATT")), "--version"],
                     [str(executable(folder, "QATT")), "--self-test"]):
         print("$", " ".join(command), flush=True)
-        subprocess.run(command, check=True)
+        done = subprocess.run(command)
+        if os.name == "nt" and command[0].endswith("QATT.exe"):
+            # The windowed desktop has no console: it writes what it would print to %TEMP%.
+            name = "qatt-self-test.txt" if "--self-test" in command else "qatt-version.txt"
+            print((Path(tempfile.gettempdir()) / name).read_text(encoding="utf-8"), flush=True)
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(done.returncode, command)
 
 
 def main() -> int:
