@@ -41,6 +41,16 @@ class About:
                 "forms": [f.as_dict() for f in self.forms], "forms_problem": self.forms_problem}
 
 
+def database_label(url: str) -> str:
+    """Where the data lives: a file path, or server and database without the password."""
+    from urllib.parse import urlparse
+
+    if url.startswith(("postgresql://", "postgres://")):
+        parsed = urlparse(url)
+        return f"PostgreSQL {parsed.hostname or 'localhost'}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
+    return url
+
+
 def about(db: peewee.Database, database_label: str) -> About:
     """Gathered from the bound database `db`; `database_label` is how to name it to the user."""
     from qatt import forms

@@ -8,18 +8,10 @@ from qatt.cli import Context
 
 
 def _about(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt.about import about
+    from qatt.about import about, database_label
     from qatt.storage.db import resolve_url
 
-    url = resolve_url(ctx.db_url)
-    if url.startswith(("postgresql://", "postgres://")):
-        from urllib.parse import urlparse
-
-        parsed = urlparse(url)
-        label = f"PostgreSQL {parsed.hostname or 'localhost'}:{parsed.port or 5432}/{parsed.path.lstrip('/')}"
-    else:
-        label = url
-    info = about(ctx.db(), label)
+    info = about(ctx.db(), database_label(resolve_url(ctx.db_url)))
     lines = [f"QATT {info.version}", f"database: {info.database} ({info.backend}), schema version "
              f"{info.schema_version} of {info.schema_latest}", "forms:"]
     lines += [f"  {f.form_id:<24} version {f.version:<8} {f.content_hash[:12]}  ({f.stored_versions} stored)"
