@@ -56,4 +56,4 @@ class AboutDialog(QDialog):
         layout.addWidget(QLabel("Grading forms (built in):"))
         layout.addWidget(self.forms, 1)
         layout.addWidget(buttons)
-        self.resize(640, 420)
+        self.resize(820, 440)
