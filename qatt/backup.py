@@ -227,6 +227,9 @@ def backup(url: Optional[str], target: Path, progress: ProgressFn = no_progress)
         conn = _read_only(source)
         try:
             _copy(conn, target)
+        except sqlite3.Error as exc:
+            raise QattError(f"{source} could not be copied ({exc}). If another program holds it locked, "
+                            "try again in a moment; nothing was changed.") from exc
         finally:
             conn.close()
         progress(1, 3, "Checking the copy (integrity and audit log)")
@@ -297,6 +300,9 @@ def restore(url: Optional[str], backup_file: Path, progress: ProgressFn = no_pro
             source.backup(dest)  # one step: the destination is replaced in one transaction
         finally:
             dest.close()
+    except sqlite3.Error as exc:
+        raise QattError(f"{backup_file} could not be written into {database} ({exc}); the database was not "
+                        f"changed. Close QATT on this computer and try again.") from exc
     finally:
         source.close()
     progress(3, 4, "Checking the restored database")

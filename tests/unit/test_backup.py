@@ -289,3 +289,26 @@ def test_check_backup_reports_a_good_file_and_fails_a_damaged_one(database_file,
     assert code == 0 and json.loads(out)["ok"] is True
     code, out, _err = _cli(capsys, "check-backup", str(bad))
     assert code == 1 and "FAILED its check" in out and "audit log is broken" in out
+
+
+def test_a_backup_can_be_restored_where_there_is_no_database_yet(database_file, tmp_path, capsys):
+    good = _good_backup(database_file, tmp_path)
+    fresh = tmp_path / "new-machine" / "qatt.sqlite3"
+    fresh.parent.mkdir()
+    code, out, err = _cli(capsys, "--db", str(fresh), "--user", "lead", "--json", "restore", str(good), "--yes")
+    assert code == 0, err
+    assert json.loads(out)["previous_kept_at"] == ""
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o600
+    assert _counts(fresh)["population"] == _counts(good)["population"] == 1
+    assert backup.check_file_here(fresh).ok
+
+
+def test_only_an_administrator_may_restore_over_a_database(database_file, tmp_path, capsys):
+    good = _good_backup(database_file, tmp_path)
+    dbmod.open_database(str(database_file))
+    make_user("lead.b", "qa_lead")
+    m.database_proxy.obj.close()
+    before = _counts(database_file)
+    code, _out, err = _cli(capsys, "--db", str(database_file), "--user", "lead.b", "restore", str(good), "--yes")
+    assert code == 2 and "restore the database from a back-up" in err
+    assert _counts(database_file) == before
