@@ -4,8 +4,9 @@ The file is read once, as a stream: each row is validated and, while no problem 
 (or with skip_invalid), written in batches through the raw DB-API cursor (executemany on SQLite,
 COPY on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole
 import back, so "nothing written" costs no second read of the file. Only the references are
-kept in memory (for duplicate checks and the fingerprint), each with the row it came from and a
-hash of its values (so a repeat can name the earlier row and say whether it is an exact repeat).
+kept in memory (for duplicate checks and the fingerprint), each with the row it came from, so a
+repeat names the earlier row. Only a file with repeated references is read a second time, for
+those rows alone, to tell exact repeats from repeats with different values.
 Blank and repeated references are refused unless ImportOptions say otherwise; month-only dates
 are read with month precision (qatt.extract_dates); files are opened through qatt.extract_files.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import itertools
 import json.encoder
 from dataclasses import asdict, dataclass, field
-from operator import and_, itemgetter, lshift, methodcaller, or_
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -62,9 +64,6 @@ DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
 # identical blank-reference rows came before it. A real reference with the prefix is refused when
 # references are generated, so a case's reference is generated exactly when it has the prefix.
 GENERATED_PREFIX = "QATT-GEN-"
-# How _RowChecker.seen packs a row number with a 32-bit hash of the row's values in one int.
-_ROW_SHIFT = 32
-_DIGEST_MASK = (1 << _ROW_SHIFT) - 1
 # Repeats listed in the summary (all are counted).
 MAX_LISTED_REPEATS = 1_000
 
@@ -95,7 +94,7 @@ class Repeat:
     row: int
     reference: str
     first_row: int  # the earlier row it repeats (the one kept so far)
-    exact: bool  # every value the case keeps is the same as on the earlier row
+    exact: bool  # every cell of the row is the same as on the earlier row
     kept: str  # "first", "last" or "" (refused or left out as invalid)
 
     def __str__(self) -> str:
@@ -461,14 +460,13 @@ class _RowChecker:
         # Every reference met -> the row it was kept from (with keep-last, the latest such row), so a
         # repeat is reported even when its first row was rejected for another reason; `rejected`
         # holds those first rows' references, which are not imported.
-        # Each value packs the row number (high bits) with 32 bits of the hash of the values kept
-        # (low bits): one int per reference instead of two ints in two dicts (~80 bytes a row less);
-        # a repeat whose values hash the same is "exact".
         self.seen: Dict[str, int] = {}
         self.rejected: Set[str] = set()
         self.replacements: Dict[str, tuple] = {}  # keep-last: reference -> the values of its last row
         self.repeats: List[Repeat] = []
         self.exact_repeats = self.conflicting_repeats = 0
+        # (row, earlier row) of every repeat: exact or not is decided after the scan (classify).
+        self.repeat_pairs: List[Tuple[int, int]] = []
         self.generated = 0
         self.blank_refused = 0
         self.blank_occurrences: Dict[bytes, int] = {}
@@ -539,8 +537,7 @@ class _RowChecker:
             stripped = tuple(map(strip, texts))
             extra = extras[get_extras(cells)] if extra_headers else None
             row = (population_id, reference, recorded, *stripped, extra)
-            known = seen.get(reference) if reference else None
-            first = known >> _ROW_SHIFT if known is not None else None
+            first = seen.get(reference) if reference else None
             # Lengths before stripping: a row that passes here passes after stripping too.
             if (len(cells) > width + 1 or not reference or first is not None or recorded == ""
                     or (precision is not None and self.precision not in (None, precision))
@@ -558,7 +555,7 @@ class _RowChecker:
             if first is not None:
                 self._repeat(number, reference, first, row)
                 return None, no_problems
-            seen[reference] = number << _ROW_SHIFT | hash(row) & _DIGEST_MASK
+            seen[reference] = number
             self.generated += generated
             return row, no_problems
 
@@ -566,19 +563,19 @@ class _RowChecker:
 
     def _repeat(self, number: int, reference: str, first: int, row: tuple) -> None:
         """A valid row repeating a kept reference, with keep-first or keep-last."""
-        digest = hash(row) & _DIGEST_MASK
-        exact = digest == self.seen[reference] & _DIGEST_MASK
-        if exact:
-            self.exact_repeats += 1
-        else:
-            self.conflicting_repeats += 1
         kept = "first" if self.duplicates == "keep-first" else "last"
         if kept == "last":
-            if not exact:
-                self.replacements[reference] = row
-            self.seen[reference] = number << _ROW_SHIFT | digest
+            self.replacements[reference] = row
+            self.seen[reference] = number
+        self.repeat_pairs.append((number, first))
         if len(self.repeats) < MAX_LISTED_REPEATS:
-            self.repeats.append(Repeat(number, reference, first, exact, kept))
+            self.repeats.append(Repeat(number, reference, first, False, kept))
+
+    def classify(self, exact_rows: Set[int]) -> None:
+        """Count exact and conflicting repeats, given the repeating rows identical to their earlier row."""
+        self.exact_repeats = sum(1 for row, _first in self.repeat_pairs if row in exact_rows)
+        self.conflicting_repeats = len(self.repeat_pairs) - self.exact_repeats
+        self.repeats = [dataclasses.replace(r, exact=r.row in exact_rows) for r in self.repeats]
 
     def _make_extras(self, extra_headers: List[str]) -> _Memo:
         """Case.extra (JSON, sorted keys, empty values left out, None if nothing is left) for a
@@ -610,7 +607,6 @@ class _RowChecker:
         generate = self.generate
         is_generated = methodcaller("startswith", GENERATED_PREFIX)
         strip = str.strip
-        shifts, masks = itertools.repeat(_ROW_SHIFT), itertools.repeat(_DIGEST_MASK)
 
         def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
             """Case values (population id first) for every row of a non-empty batch of non-blank
@@ -660,11 +656,8 @@ class _RowChecker:
             if pending:
                 self.blank_occurrences.update(pending)
                 self.generated += sum(map(is_generated, references))
-            valid = list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
-            # C-level maps only: row << shift | hash & mask, for the whole batch.
-            seen.update(zip(references, map(or_, map(lshift, numbers, shifts),
-                                            map(and_, map(hash, valid), masks))))
-            return valid
+            seen.update(zip(references, numbers))
+            return list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
 
         return check_batch
 
@@ -686,14 +679,10 @@ class _RowChecker:
             found.append(Problem(self.file_name, number, self.reference_header,
                                  f"repeats reference {reference!r} from row {first}, which has problems of its own"))
         elif first is not None and self.duplicates == "refuse":
-            exact = hash(row) & _DIGEST_MASK == self.seen[reference] & _DIGEST_MASK
-            if exact:
-                self.exact_repeats += 1
-            else:
-                self.conflicting_repeats += 1
+            self.repeat_pairs.append((number, first))
+            # classify() adds whether it is an exact repeat, once the file has been read.
             found.append(Problem(self.file_name, number, self.reference_header,
-                                 f"repeats reference {reference!r} from row {first} "
-                                 + ("(an exact repeat)" if exact else "(with different values)")))
+                                 f"repeats reference {reference!r} from row {first}"))
         elif len(reference) > MAX_LENGTHS["reference"]:
             found.append(Problem(self.file_name, number, self.reference_header,
                                  f"is longer than {MAX_LENGTHS['reference']} characters"))
@@ -717,7 +706,7 @@ class _RowChecker:
                 found.append(Problem(self.file_name, number, header,
                                      f"is longer than {limit} characters (the limit for {FIELD_LABELS[name]})"))
         if found and reference and reference not in self.seen:
-            self.seen[reference] = number << _ROW_SHIFT
+            self.seen[reference] = number
             self.rejected.add(reference)
         return found
 
@@ -929,6 +918,34 @@ def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[s
     return mapping
 
 
+def _compare_repeats(path: Path, sheet: Optional[str], mapping: Dict[str, str], result: _ScanResult) -> None:
+    """Tell exact repeats from repeats with different values by reading the file again, keeping
+    only the rows involved; then say which in the problems and the checker's counts."""
+    checker = result.checker
+    if not checker.repeat_pairs:
+        return
+    needed = {row for pair in checker.repeat_pairs for row in pair}
+    cells_of: Dict[int, tuple] = {}
+    with _open_table(path, sheet) as table:
+        _resolve_mapping(table, mapping)
+        width = len(table.headers)
+        with reading(path):
+            for number, cells in table.rows:
+                if number in needed:
+                    texts = [_cell_text(c).strip() for c in cells] + [""] * (width - len(cells))
+                    while len(texts) > width and not texts[-1]:
+                        texts.pop()
+                    cells_of[number] = tuple(texts)
+    exact = {row for row, first in checker.repeat_pairs if cells_of.get(row) == cells_of.get(first)}
+    checker.classify(exact)
+    repeating = {row for row, _first in checker.repeat_pairs}
+    for i, problem in enumerate(result.problems):
+        if problem.row in repeating and problem.message.startswith("repeats reference ") \
+                and not problem.message.endswith("of its own"):
+            what = "(an exact repeat)" if problem.row in exact else "(with different values)"
+            result.problems[i] = dataclasses.replace(problem, message=f"{problem.message} {what}")
+
+
 def check_extract(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[str] = None,
                   date_format: str = "auto", options: ImportOptions = ImportOptions(),
                   progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> CheckResult:
@@ -938,6 +955,7 @@ def check_extract(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional
     with _open_table(Path(path), sheet) as table:
         mapping = _resolve_mapping(table, mapping)
         result = _scan(table, mapping, date_format, None, True, progress or no_progress, cancel, options=options)
+        _compare_repeats(Path(path), sheet, mapping, result)
     checker = result.checker
     fingerprint = fingerprint_references(result.references) if result.references else ""
     same = _same_cases(fingerprint) if fingerprint else None
@@ -1015,6 +1033,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population.id,
                                options)
                 checker = result.checker
+                _compare_repeats(path, sheet, mapping, result)
                 if result.problem_count and not skip_invalid:
                     raise ImportProblems(table.file_name, result.problems, result.problem_count,
                                          result.rows_with_problems, checker.blank_refused, checker.exact_repeats,
