@@ -299,7 +299,7 @@ class ReviewPage(QWidget):
         self.editable = view.reviewer == self.context.actor and view.status == reviews.DRAFT
         self.form_view = FormView(form)
         self.form_view.setAccessibleName(f"Form {form.title}")
-        self.form_view.set_answers(view.answers)
+        self.form_view.set_answers(view.answers, view.origins)
         self.form_view.set_read_only(not self.editable)
         self.form_view.answers_changed.connect(self._edited)
         self.form_holder.addWidget(self.form_view)
