@@ -88,7 +88,8 @@ def _plan_create(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.db()
     params = {"kind": args.kind}
-    for key in ("per_reviewer", "size", "reviewer", "status", "area", "form_id", "role", "exclude_months"):
+    for key in ("per_reviewer", "size", "reviewer", "status", "area", "form_id", "role", "exclude_months",
+                "window_months"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.population is not None:
@@ -215,11 +216,15 @@ def register(add_command) -> None:
     p.add_argument("--role", choices=["first", "second"])
     p.add_argument("--population", help="'latest' (default) or a population number")
     p.add_argument("--exclude-months", type=int, help="leave out cases sampled in the last N months")
+    p.add_argument("--window-months", type=int, help="draw from cases recorded in the plan's month and the N-1 "
+                                                     "before it; 0 = the whole extract (default: 1 for fixed plans)")
     plan("list", "list the plans", _plan_list)
     p = plan("run", "QA lead: draw this month's sample for a plan and assign it", _plan_run)
     p.add_argument("name")
     p.add_argument("--period", required=True, help="the month, YYYY-MM")
     p.add_argument("--seed", type=int, help="a seed to reproduce a draw (default: a fresh random seed)")
+    from qatt.commands.monitoring import add_plan_completion
+    add_plan_completion(plan)
 
     p = add_command("case-study", "choose a submitted review as a good- or poor-practice case study for the pack",
                     _case_study)
