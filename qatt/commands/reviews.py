@@ -153,9 +153,18 @@ def _case_study(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import reports
+    from qatt import case_studies, reports
 
     ctx.db()
+    if args.suggested:
+        suggested = case_studies.suggested_case_studies(ctx.actor, args.period_from or "", args.period_to or "",
+                                                        args.area or [])
+        lines = [f"review {s.review_id:<6} {s.kind_label:<14} {s.area} ({s.period}), case {s.case_reference}, "
+                 f"suggested by {s.reviewer}" for s in suggested]
+        lines += ["choose one with `case-study REVIEW_ID --kind good|poor --title ... --summary ...` "
+                  "(an account without names)"] if suggested else []
+        ctx.emit([s.as_dict() for s in suggested], "\n".join(lines) if suggested else "no suggested case studies")
+        return 0
     flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [])
     rows = reports.case_studies(flt, reports.Vocabulary.load())
     lines = [f"review {r.review_id:<6} {r.kind_label:<14} {r.area} ({r.period}): {r.title}" for r in rows]
@@ -237,6 +246,8 @@ def register(add_command) -> None:
     p.add_argument("--from", dest="period_from", help="first sample month, YYYY-MM")
     p.add_argument("--to", dest="period_to", help="last sample month, YYYY-MM")
     p.add_argument("--area", action="append", help="only this area of practice (repeatable)")
+    p.add_argument("--suggested", action="store_true",
+                   help="list the reviews their reviewers suggested as case studies, not yet chosen")
 
     p = add_command("completion", "reviews assigned, started, submitted and overdue per reviewer and month",
                     _completion)

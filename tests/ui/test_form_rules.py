@@ -90,3 +90,40 @@ def test_the_review_page_shows_header_answers_from_the_extract(qtbot, context):
     assert rows["checked_by"].input.value() == "DI Jones"
     assert "Filled in by QATT" in rows["checked_by"].origin.text()
     assert reviews.origins_of(m.Review.get_by_id(page.view.id))["visor_ref"] == "extract:ViSOR ref"
+
+
+def test_the_qa_lead_opens_a_suggested_case_study_and_writes_it_up(qtbot, sqlite_db):
+    from qatt import case_studies
+    from qatt.case_studies import CaseStudyText
+    from tests.unit.test_mosovo_rules import complete
+    from ui.dialogs.case_study_dialog import SAVE, CaseStudyDialog, SuggestedCaseStudiesDialog
+
+    users.ensure_user("di.jones", "reviewer")
+    users.ensure_user("lead", "qa_lead")
+    item = m.SampleItem.get_by_id(make_sample(make_population(1, area="Sex offender management"),
+                                              form_id="mosovo_di_check").items[0].id)
+    review = reviews.start_review(item.id, "di.jones")
+    form = reviews.form_of(review)
+    review = reviews.save_answers(review.id, complete(form, **reviews.answers_of(review), case_study="poor_practice"),
+                                  "di.jones", review.version)
+    reviews.submit_review(review.id, "di.jones", review.version)
+
+    page = ReviewPage(AppContext(db=sqlite_db, db_label="test database", actor="lead"))
+    qtbot.addWidget(page)
+    page.show()
+    offered, asked = [], []
+    page.choose_suggested = lambda _parent, suggestions: offered.extend(suggestions) or suggestions[0].review_id
+    page.ask_case_study = lambda _parent, _ref, current, suggested=None: asked.append(suggested) or (
+        SAVE, CaseStudyText("poor", "Breach not investigated", "A licence breach was left for weeks."))
+    assert page.suggested_button.isVisibleTo(page)
+    page.suggested_button.click()
+    assert [s.kind for s in offered] == ["poor"] and asked == ["poor"]
+    assert case_studies.case_study_of(review.id).title == "Breach not investigated"
+    assert case_studies.suggested_case_studies("lead") == []
+    # The dialogs themselves: the list shows the suggestion, the case-study dialog starts on its kind.
+    listing = SuggestedCaseStudiesDialog(offered)
+    qtbot.addWidget(listing)
+    assert "Poor practice: case REF0001" in listing.list.item(0).text()
+    dialog = CaseStudyDialog("REF0001", None, suggested="poor")
+    qtbot.addWidget(dialog)
+    assert dialog.kind.currentData() == "poor" and not dialog.save_button.isEnabled()  # the account is needed
