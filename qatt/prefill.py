@@ -22,7 +22,7 @@ from qatt.storage import models as m
 EXTRACT, QATT = "extract", "qatt"
 # Every QATT draw (simple, stratified, systematic) chooses its cases at random.
 RANDOM_METHODS = ("simple", "stratified", "systematic")
-_QATT_LABELS = {"reviewer_name": "your QATT account", "selection_method": "the sample",
+_QATT_LABELS = {"reviewer_name": "your account", "selection_method": "the sample",
                 "sample_month": "the sample"}
 
 
