@@ -189,3 +189,28 @@ def test_bad_rule_keys_are_refused_with_the_place(tmp_path, change, problem):
                               "{id: q4, type: yes_no, text: Recorded only, " + change + "}")
     with pytest.raises(QattError, match=problem):
         load_text(tmp_path, text)
+
+
+def test_a_review_template_comes_with_the_header_filled_and_keeps_the_mark_on_import(mosovo_item, tmp_path):
+    from openpyxl import load_workbook
+
+    from qatt import review_sheets
+
+    path = tmp_path / "checks.xlsx"
+    review_sheets.export_template(mosovo_item.sample_id, path, actor="di.jones")
+    sheet = load_workbook(path)["Reviews"]
+    keys = {sheet.cell(2, col).value: col for col in range(1, sheet.max_column + 1)}
+    assert sheet.cell(3, keys["visor_ref"]).value == mosovo_item.case.reference
+    assert sheet.cell(3, keys["mappa_level"]).value == "2: more than one agency"
+    assert sheet.cell(3, keys["checked_by"]).value == "DI Jones"
+    # Rows holding only what the template came with are blank: importing it untouched makes nothing.
+    untouched = review_sheets.import_filled(path, "di.jones")
+    assert untouched.drafts == [] and untouched.blank_rows == 3
+    workbook = load_workbook(path)
+    workbook["Reviews"].cell(3, keys["m1"]).value = "Yes"
+    workbook.save(path)
+    result = review_sheets.import_filled(path, "di.jones")  # no grade: the row becomes a draft
+    assert len(result.drafts) == 1 and result.blank_rows == 2
+    review = m.Review.get_by_id(result.drafts[0])
+    assert reviews.answers_of(review)["mappa_level"] == "level2"
+    assert reviews.origins_of(review)["visor_ref"] == "extract:ViSOR ref"
