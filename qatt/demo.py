@@ -222,6 +222,7 @@ _STRICTER_SECOND = 0.07
 _KINDER_SECOND = 0.04
 _ACTION_SHARE = 0.15  # requires-improvement reviews that raise an action (every worst grade does)
 _ACTIONS_DONE = 0.6  # share of the actions already done, so the outstanding list is not the whole year
+_ACTION_DONE_NOTE = "[DEMO] Done: the briefing was given and recorded on the officer's development log."
 
 _STRENGTHS = ("[DEMO] Prompt response; the child's account captured on body-worn video.",
               "[DEMO] Clear investigation plan, updated after each supervisory review.",
@@ -525,7 +526,7 @@ class _Grader:
 
     def _maybe_action(self, review: Any, item: Any) -> int:
         """Raise an action on every worst-graded review and some requires-improvement ones."""
-        from qatt import assignments, reports, reviews
+        from qatt import actions, assignments, reports, reviews
 
         values = [v.id for v in reviews.form_of(review).scale.values]
         if review.grade not in values[1:] or (review.grade != values[-1] and self.rng.random() >= _ACTION_SHARE):
@@ -534,5 +535,7 @@ class _Grader:
         action = reviews.add_action(review.id, review.reviewer, self.rng.choice(_ACTIONS),
                                     owner=item.case.supervisor, due_date=due)
         if self.rng.random() < _ACTIONS_DONE:
-            reviews.update_action(action.id, review.reviewer, status="done")
+            actions.mark_done(action.id, review.reviewer, _ACTION_DONE_NOTE)
+            if action.id % 3:  # most done actions already checked; the rest await the QA lead
+                actions.verify(action.id, DEMO_QA_LEAD, "[DEMO] Checked on the officer's next case.")
         return 1

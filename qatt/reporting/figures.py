@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import peewee
 
-from qatt import __version__, assignments, stats
+from qatt import __version__, actions, assignments, stats
 from qatt.reporting.filters import (
     FIRST, FormCatalogue, QuestionInfo, ROLLING_MONTHS, ReportFilter, SECOND, SMALL_SAMPLE, SUBMITTED,
     TREND_BASELINES, Vocabulary, YES_NO_TYPES, _answers, _filtered, _where, humanise, months_between,
@@ -292,16 +292,16 @@ class ActionRow:
 
 
 def outstanding_actions(flt: ReportFilter, today: dt.date) -> List[ActionRow]:
-    """Actions not done, from submitted reviews in the filter; most overdue first."""
+    """Actions still to be done (open or in progress), from submitted reviews in the filter; most overdue first."""
     query = (m.Action.select(m.Action.id, m.Review.id, m.Case.reference, m.Case.area, m.Action.text, m.Action.owner,
                              m.Action.due_date, m.Action.status)
              .join(m.Review).join(m.SampleItem).join(m.Case)
              .switch(m.SampleItem).join(m.Sample)
              .switch(m.Review).join(m.FormVersion)
-             .where((m.Review.status == SUBMITTED) & (m.Action.status != "done")))
+             .where((m.Review.status == SUBMITTED) & m.Action.status.in_(list(actions.LIVE))))
     rows = []
     for action_id, review_id, reference, area, text, owner, due, status in _filtered(query, flt).tuples():
-        overdue = (today - due).days if due is not None and due < today else 0
+        overdue = actions.days_overdue(status, due, today)
         rows.append(ActionRow(action_id, review_id, reference, area, text, owner, due, status, overdue))
     return sorted(rows, key=lambda r: (-r.days_overdue, r.due_date or dt.date.max, r.id))
 
