@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
+
+import peewee
 
 from qatt import audit, stats, users
 from qatt.dates import iso_date
@@ -48,6 +50,39 @@ def acknowledge(review_id: int, actor: str, on: Any = None, comment: str = "") -
         audit.record(actor, audit.ALTERATION, "feedback_acknowledgement", review.id,
                      {"review": review.id, "old": old, "new": {"acknowledged_on": when, "comment": comment}})
     return existing
+
+
+@dataclass
+class FeedbackRow:
+    """A submitted review with feedback to the officer, and whether the officer acknowledged it."""
+
+    review_id: int
+    case_reference: str
+    officer: str
+    reviewer: str
+    feedback_date: Optional[dt.date]
+    acknowledged_on: Optional[dt.date]
+    comment: str
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def feedback_rows(viewer: str, unacknowledged_only: bool = False) -> List[FeedbackRow]:
+    """Submitted reviews that record feedback, unacknowledged first (oldest feedback first). A
+    reviewer sees their own reviews; a supervisor (moderator) or above sees everyone's."""
+    ack = m.FeedbackAcknowledgement
+    query = (m.Review.select(m.Review.id, m.Case.reference, m.Case.officer, m.Review.reviewer, m.Review.feedback_date,
+                             ack.acknowledged_on, ack.comment)
+             .join(m.SampleItem).join(m.Case)
+             .switch(m.Review).join(ack, peewee.JOIN.LEFT_OUTER, on=(ack.review == m.Review.id))
+             .where((m.Review.status == "submitted") & ((m.Review.feedback != "") | m.Review.feedback_date.is_null(False))))
+    if not users.has_role(viewer, "moderator"):
+        query = query.where(m.Review.reviewer == viewer)
+    if unacknowledged_only:
+        query = query.where(ack.id.is_null())
+    rows = [FeedbackRow(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6] or "") for r in query.tuples()]
+    return sorted(rows, key=lambda r: (r.acknowledged_on is not None, r.feedback_date or dt.date.max, r.review_id))
 
 
 def acknowledgement_of(review_id: int) -> Optional[m.FeedbackAcknowledgement]:

@@ -80,9 +80,10 @@ class ActionView:
 
 
 def list_actions(*, statuses: Sequence[str] = (), owner: str = "", team: str = "", overdue: bool = False,
-                 today: Optional[dt.date] = None) -> List[ActionView]:
+                 today: Optional[dt.date] = None, viewer: Optional[str] = None) -> List[ActionView]:
     """Actions, overdue first (most overdue first), then by due date; filtered by status, owner,
-    the case's team, and overdue only."""
+    the case's team, and overdue only. With `viewer`, a reviewer sees only the actions they own or
+    raised (an action can hint at another's review); a supervisor (moderator) or above sees all."""
     today = today or dt.date.today()
     for status in statuses:
         _check_status(status)
@@ -98,12 +99,14 @@ def list_actions(*, statuses: Sequence[str] = (), owner: str = "", team: str = "
         query = query.where(m.Case.team == team)
     if overdue:
         query = query.where(m.Action.status.in_(list(LIVE)) & (m.Action.due_date < today))
+    if viewer is not None and not users.has_role(viewer, SUPERVISOR):
+        query = query.where((m.Action.owner == viewer) | (m.Review.reviewer == viewer))
     rows = [ActionView(*row, days_overdue=days_overdue(row[8], row[7], today)) for row in query.tuples()]
     return sorted(rows, key=lambda a: (-a.days_overdue, a.status in CLOSED, a.due_date or dt.date.max, a.id))
 
 
-def get_action(action_id: int, today: Optional[dt.date] = None) -> ActionView:
-    found = [a for a in list_actions(today=today) if a.id == action_id]
+def get_action(action_id: int, today: Optional[dt.date] = None, viewer: Optional[str] = None) -> ActionView:
+    found = [a for a in list_actions(today=today, viewer=viewer) if a.id == action_id]
     if not found:
         raise QattError(f"There is no action {action_id}; check the number (`action list` shows them).")
     return found[0]
@@ -261,6 +264,14 @@ class ActionSummary:
     def as_dict(self) -> Dict[str, Any]:
         return {"by_status": dict(self.by_status), "overdue": self.overdue, "total": self.total,
                 "oldest_overdue_days": self.oldest_overdue_days}
+
+
+def owners_and_teams() -> "tuple[List[str], List[str]]":
+    """The owners and the case teams that actions have, for the page's filters."""
+    owners = sorted({o for (o,) in m.Action.select(m.Action.owner).distinct().tuples() if o})
+    teams = sorted({t for (t,) in m.Action.select(m.Case.team).join(m.Review).join(m.SampleItem).join(m.Case)
+                    .distinct().tuples() if t})
+    return owners, teams
 
 
 def summary(rows: Sequence[ActionView]) -> ActionSummary:

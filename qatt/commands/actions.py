@@ -31,7 +31,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.db()
     rows = actions.list_actions(statuses=args.status or (), owner=args.owner or "", team=args.team or "",
-                                overdue=args.overdue, today=args.today)
+                                overdue=args.overdue, today=args.today, viewer=ctx.actor)
     total = actions.summary(rows)
     text = "\n".join(_line(a) for a in rows) if rows else "no actions match"
     if rows:
@@ -52,7 +52,7 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
         actions.extend(args.action_id, ctx.actor, args.due, args.reason or "")
     if args.status:
         actions.set_status(args.action_id, ctx.actor, args.status, args.note or args.reason or "")
-    view = actions.get_action(args.action_id)
+    view = actions.get_action(args.action_id, viewer=ctx.actor)
     ctx.emit(view.as_dict(), _line(view))
     return 0
 
@@ -61,7 +61,7 @@ def _history(args: argparse.Namespace, ctx: Context) -> int:
     from qatt import actions
 
     ctx.db()
-    actions.get_action(args.action_id)
+    actions.get_action(args.action_id, viewer=ctx.actor)
     events = actions.history(args.action_id)
     lines = []
     for e in events:
