@@ -319,12 +319,14 @@ def mosovo_block(mosovo: Optional[reports.MosovoCompliance]) -> List[Flowable]:
 
 def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
     if not trends:
-        return [text("No baseline is comparable with this period's grades.")]
+        return [text("No independent (second-review) grades in this period to set against the inspections' grades. "
+                     "The force's first reviews are a self-assessment and are not compared with the inspectorate's "
+                     "grades.")]
     story: List[Flowable] = []
     for trend in trends:
         scope = trend.area or "all areas"
         story.append(text(f"Against the {trend.baseline} ({scope}; {trend.baseline_total} cases as published), "
-                          f"this period's {trend.current_total} case grades:"))
+                          f"this period's {trend.current_total} grades from {trend.grades or 'QATT reviews'}:"))
         story += bullets([c.statement for c in trend.comparisons])
     return story
 
@@ -373,6 +375,33 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
                      s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
                      f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}"])
     return story + [table(rows, [1.3, 0.8, 2, 1.1, 2.6, 1.6])]
+
+
+def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List[Flowable]:
+    """Like for like (qatt.reporting.comparison): the 2022 headline table as the baseline, the force's
+    self-assessment against its own independent grades, and its independent grades against the
+    inspectorate's. No change is stated between the force's first reviews and the inspectorate's grades."""
+    if comparison is None:
+        return []
+    story: List[Flowable] = bullets(comparison.sources)
+    headline = comparison.headline
+    if headline is not None:
+        story += [Heading("Baseline: the 2022 re-inspection of the force's own sample", 1),
+                  table([["Grading of the same cases", *headline.labels, "Total"], *headline.rows]),
+                  *bullets(headline.statements), text(f"Source: {headline.source}.", "caveat")]
+    story += [Heading("The force's self-assessment against its own independent grades", 1)]
+    story += calibration_block(comparison.self_against_independent, "first (self-assessment)")
+    story += bullets(comparison.bias_statements)
+    story += [Heading("The force's independent grades against the inspectorate's", 1)]
+    if not comparison.against_inspectorate:
+        story += [text("No independent (second-review) grades in this period, so there is nothing to set against "
+                       "the inspectorate's grades.")]
+    for side in comparison.against_inspectorate:
+        trend = side.trend
+        story += [table([["Grades", *side.labels, "Total"], *side.rows]),
+                  text(f"Against the {trend.baseline} ({trend.area or 'all areas'}), grades from {trend.grades}:"),
+                  *bullets([c.statement for c in trend.comparisons]), *caveat(trend.current_total), Spacer(1, 2 * mm)]
+    return story
 
 
 # --------------------------------------------------------------------------- the three documents
@@ -428,7 +457,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
               Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
-              Heading("Comparison with previous inspections"), *trend_block(pack.trends),
+              Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]
     rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]
     rows += [[r.code, r.text, r.timescale, r.owner, r.status, r.evidence] for r in pack.recommendations]

@@ -234,7 +234,7 @@ _IMPROVEMENTS = ("[DEMO] Record ethnicity and the voice of the child.",
                  "[DEMO] Record the reasons for the risk level given.")
 _FEEDBACK = ("[DEMO] Discussed with the officer; good practice shared at the team briefing.",
              "[DEMO] Feedback given in person; learning points agreed.",
-             "[DEMO] Feedback sent by email; the officer acknowledged it.")
+             "[DEMO] Feedback sent to the officer by email.")
 _KINDER_RATIONALE = "[DEMO] The gaps were in recording only; the child was safeguarded promptly."
 _STRICTER_RATIONALE = "[DEMO] The plan was recorded but not acted on; the risk was not reassessed."
 _ACTIONS = ("[DEMO] Brief the team on recording the voice of the child.",
@@ -437,7 +437,14 @@ class _Grader:
             review.id, reviewer, review.version, grade=grade, override_rationale=rationale,
             strengths=self.rng.choice(_STRENGTHS), improvements=self.rng.choice(_IMPROVEMENTS),
             feedback=self.rng.choice(_FEEDBACK), feedback_date=dt.date(int(period[:4]), int(period[5:]), 28))
-        return reviews.submit_review(review.id, reviewer, review.version)
+        review = reviews.submit_review(review.id, reviewer, review.version)
+        if review.id % 5:  # most officers have acknowledged their feedback (no random draw: the demo stays the same)
+            from qatt import acknowledgement
+
+            seen = review.feedback_date + dt.timedelta(days=review.id % 4)
+            acknowledgement.acknowledge(review.id, reviewer, min(seen, dt.date.today()),
+                                        "[DEMO] Understood." if review.id % 3 == 0 else "")
+        return review
 
     def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
         """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""

@@ -9,6 +9,7 @@ The parts:
   filters   what a report covers (ReportFilter), the vocabulary, form questions, base queries
   figures   the shared figures: grades, themes, compliance, calibration, actions, trends, samples
   mosovo    the MOSOVO compliance block
+  comparison  like-for-like comparison with the inspections (independent grades only)
   monthly   the monthly report for the governance boards
   pack      the inspection self-assessment pack
   feedback  the officer's feedback sheet
@@ -22,6 +23,7 @@ Every public name of the parts is importable from here (`from qatt import report
 from qatt.reporting.filters import *  # noqa: F401,F403
 from qatt.reporting.figures import *  # noqa: F401,F403
 from qatt.reporting.mosovo import *  # noqa: F401,F403
+from qatt.reporting.comparison import *  # noqa: F401,F403
 from qatt.reporting.monthly import *  # noqa: F401,F403
 from qatt.reporting.pack import *  # noqa: F401,F403
 from qatt.reporting.feedback import *  # noqa: F401,F403

@@ -349,11 +349,12 @@ class Trend:
     current_total: int
     baseline_total: int
     comparisons: List[stats.Comparison]
+    grades: str = ""  # which of this period's grades are compared, e.g. "the force's independent second reviews"
 
     def as_dict(self) -> Dict[str, Any]:
         return {"baseline": self.baseline, "area": self.area, "source": self.source,
                 "current_total": self.current_total, "baseline_total": self.baseline_total,
-                "comparisons": [c.as_dict() for c in self.comparisons]}
+                "comparisons": [c.as_dict() for c in self.comparisons], "grades": self.grades}
 
 
 def trends(overall: GradeDistribution, by_area: Sequence[GradeDistribution], vocab: Vocabulary,

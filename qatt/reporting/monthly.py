@@ -10,7 +10,8 @@ from qatt.reporting.filters import FormCatalogue, ReportFilter, SECOND, Vocabula
 from qatt.reporting.figures import (
     ActionRow, Calibration, ComplianceItem, GradeDistribution, PeriodChange, ReportHeader, ReviewerCompletion,
     SampleRecord, ThemeFrequency, Trend, _header, calibration, completion, compliance, grade_distributions,
-    grade_pairs, outstanding_actions, overall_distribution, period_change, samples_used, theme_frequencies, trends)
+    grade_pairs, outstanding_actions, overall_distribution, period_change, samples_used, theme_frequencies)
+from qatt.reporting.comparison import independent_trends
 from qatt.reporting.mosovo import MosovoCompliance, mosovo_compliance
 from qatt.storage import models as m
 
@@ -69,7 +70,9 @@ def monthly_report(flt: ReportFilter, *, actor: str = "", marking: Optional[str]
         completion=completion(flt, today),
         calibration=calibration(grade_pairs(flt), catalogue, vocab),
         mosovo=mosovo_compliance(flt),
-        trends=trends(overall, by_area, vocab),
+        # Like for like: the inspectorate's gradings are set against the force's independent grades only.
+        trends=independent_trends(overall_distribution(flt, vocab, role=SECOND),
+                                  grade_distributions(flt, "area", vocab, role=SECOND), vocab),
         samples=samples_used(flt),
         change=period_change(flt, overall, vocab),
     )

@@ -11,7 +11,8 @@ from qatt.reporting.filters import FormCatalogue, ReportFilter, SECOND, Vocabula
 from qatt.reporting.figures import (
     ActionRow, Calibration, CaseStudyRow, GradeDistribution, RecommendationRow, ReportHeader, SampleRecord,
     ThemeFrequency, Trend, _header, calibration, case_studies, grade_distributions, grade_pairs,
-    outstanding_actions, overall_distribution, recommendations, samples_used, theme_frequencies, trends)
+    outstanding_actions, overall_distribution, recommendations, samples_used, theme_frequencies)
+from qatt.reporting.comparison import InspectionComparison, inspection_comparison
 from qatt.reporting.mosovo import MosovoCompliance, mosovo_compliance
 from qatt.storage import models as m
 
@@ -55,9 +56,11 @@ class InspectionPack:
     trends: List[Trend]
     samples: List[SampleRecord]
     case_studies: List[CaseStudyRow] = field(default_factory=list)
+    comparison: Optional[InspectionComparison] = None  # like for like with the inspections
 
     def as_dict(self) -> Dict[str, Any]:
         return {"header": self.header.as_dict(), "overall": self.overall.as_dict(),
+                "comparison": self.comparison.as_dict() if self.comparison else None,
                 "areas": [a.as_dict() for a in self.areas], "calibration": [c.as_dict() for c in self.calibration],
                 "mosovo": self.mosovo.as_dict() if self.mosovo else None,
                 "recommendations": [r.as_dict() for r in self.recommendations],
@@ -100,8 +103,10 @@ def inspection_pack(flt: ReportFilter, *, actor: str = "", marking: Optional[str
             strength_notes=strengths.get(dist.group, []), improvement_notes=improvements.get(dist.group, []),
             work_in_progress=[a for a in actions if a.area == dist.group],
             case_file=case_files.get(dist.group)))
+    comparison = inspection_comparison(flt, vocab, catalogue, pairs)
     return InspectionPack(
         header=_header("Inspection self-assessment pack", flt, marking, actor),
         overall=overall, areas=areas, calibration=calibration(pairs, catalogue, vocab),
         mosovo=mosovo_compliance(flt), recommendations=recommendations(),
-        trends=trends(overall, by_area, vocab), samples=samples_used(flt), case_studies=case_studies(flt, vocab))
+        trends=[s.trend for s in comparison.against_inspectorate], samples=samples_used(flt),
+        case_studies=case_studies(flt, vocab), comparison=comparison)
