@@ -26,7 +26,7 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
                                 Spacer, Table, TableStyle)
 
 from exports.common import ExportResult, clean_text, write_and_disclose
-from qatt import reports, stats
+from qatt import actions as action_rules, reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -247,10 +247,14 @@ def grade_chart(dist: reports.GradeDistribution) -> Drawing:
 
 
 def area_charts(distributions: Sequence[reports.GradeDistribution]) -> List[Flowable]:
+    """A chart only for groups of at least SMALL_SAMPLE reviews; the table before it gives the rest."""
     story: List[Flowable] = []
     for dist in distributions:
-        story.append(KeepTogether([text(f"{dist.group}: {dist.total} reviews", "body"), grade_chart(dist),
-                                   *caveat(dist.total)]))
+        if not dist.small_sample:
+            story.append(KeepTogether([text(f"{dist.group}: {dist.total} reviews", "body"), grade_chart(dist)]))
+    if any(d.small_sample for d in distributions):
+        story.append(text(f"Charts are drawn only for groups of at least {stats.SMALL_SAMPLE} reviews; the table "
+                          "gives the others.", "caveat"))
     return story
 
 
@@ -367,14 +371,17 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
         f"baselines use Newcombe's interval for a difference. Groups of fewer than {stats.SMALL_SAMPLE} "
         "cases are flagged as indicative only.")]
     if not samples:
-        return story + [text("No samples were used.")]
-    rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn"]]
+        return story + [text("No sample was drawn for this period and no review in it came from one.")]
+    rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn", "Reviewed"]]
     for s in samples:
         rows.append([f"{s.id}: {s.name}", s.period,
                      f"{s.method} {json.dumps(s.params, sort_keys=True)} ({s.algorithm or 'default'}); {s.items} cases",
                      s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
-                     f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}"])
-    return story + [table(rows, [1.3, 0.8, 2, 1.1, 2.6, 1.6])]
+                     f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}",
+                     f"{s.first_reviews} of {s.items} first reviews ({s.completion.point_text()}); "
+                     f"{s.second_reviews} second" if s.items else "no cases"])
+    return story + [text("Every sample drawn for the period is listed, reviewed or not."),
+                    table(rows, [1.1, 0.7, 1.8, 1.0, 2.2, 1.4, 1.4])]
 
 
 def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List[Flowable]:
@@ -407,31 +414,57 @@ def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List
 # --------------------------------------------------------------------------- the three documents
 
 def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: str = "") -> List[Flowable]:
+    """Opens with the executive summary; a section with nothing to say for the period is left out
+    (and named at the end), never printed as a heading with nothing under it."""
     story = cover(report.header, purpose, recipient)
+    summary = report.summary
+    story += [Heading("Executive summary"), *bullets(summary.headline)]
+    if summary.changed:
+        story += [Heading("What changed", 1), *bullets(summary.changed)]
+    if summary.attention:
+        story += [Heading("What needs attention", 1), *bullets(summary.attention)]
+    left_out: List[str] = []
+
+    def section(title: str, has_content: Any, body: Callable[[], List[Flowable]]) -> None:
+        if has_content:
+            story.extend([Heading(title), *body()])
+        else:
+            left_out.append(title)
+
     overall = report.overall
-    story += [Heading("Headline figures"),
-              text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
-                   "submitted in the period."),
-              *grade_sections([overall], "All reviews"), *caveat(overall.total)]
-    story += [Heading("Completion of the round")]
-    if report.completion:
-        rows = [["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
-        rows += [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue, percent(c.completion)]
-                 for c in report.completion]
-        story.append(table(rows, [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6]))
-    else:
-        story.append(text("No reviews were assigned for this period."))
-    story += [Heading("Grades by area"), *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
-              Heading("Grades by team", 1), *grade_sections(report.by_team, "Team"),
-              Heading("Grades by month", 1), *grade_sections(report.by_month, "Month"),
-              Heading("Themes"), *theme_table(report.themes.get("All", [])),
-              Heading("Compliance with the checklist"), *compliance_table(report.compliance),
-              Heading("Actions outstanding"), *action_table(report.actions),
-              Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
-              Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
-              Heading("Change from the previous period"), *change_block(report.change),
-              Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
-              Heading("Methodology"), *methodology_block(report.samples)]
+    section("Headline figures", overall.total or report.second_reviews, lambda: [
+        text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
+             "submitted in the period."),
+        *grade_sections([overall], "All reviews"), *caveat(overall.total)])
+    section("Completion of the round", report.completion, lambda: [table(
+        [["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
+        + [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue, percent(c.completion)]
+           for c in report.completion], [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6])])
+    section("Grades by area", report.by_area, lambda: [
+        *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
+        *([Heading("Grades by team", 1), *grade_sections(report.by_team, "Team")] if report.by_team else []),
+        *([Heading("Grades by month", 1), *grade_sections(report.by_month, "Month")] if report.by_month else [])])
+    section("Themes", report.themes.get("All"), lambda: theme_table(report.themes.get("All", [])))
+    section("Compliance with the checklist", report.compliance, lambda: compliance_table(report.compliance))
+    ack = report.acknowledgement
+    section("Feedback to officers", ack is not None and ack.given, lambda: [text(ack.statement)])
+    counts = report.action_counts
+    section("Actions", report.actions or (counts is not None and counts.total), lambda: [
+        *([text("Actions raised from the period's reviews: " + ", ".join(
+            f"{n} {action_rules.STATUS_LABELS.get(s, s).lower()}" for s, n in counts.by_status.items() if n) + ".")]
+          if counts is not None and counts.total else []),
+        Heading("Still to do", 1), *action_table(report.actions)])
+    section("Calibration: self-assessment against independent grades", report.calibration,
+            lambda: calibration_block(report.calibration))
+    section("MOSOVO compliance against the force's reported rates", report.mosovo,
+            lambda: [text("The force's reported rates over the last six months (DOMAIN 4.5) are reported rates, "
+                          "not targets."), *mosovo_block(report.mosovo)])
+    section("Change from the previous period", report.change.scales, lambda: change_block(report.change))
+    section("Against the 2021 and 2022 inspections (independent grades)", report.trends,
+            lambda: trend_block(report.trends))
+    story += [Heading("Methodology"), *methodology_block(report.samples)]
+    if left_out:
+        story.append(text("Left out, with nothing to report for this period: " + "; ".join(left_out) + ".", "caveat"))
     return story
 
 
@@ -456,7 +489,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
-              Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
+              Heading("MOSOVO compliance against the force's reported rates"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]
     rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]

@@ -254,7 +254,8 @@ def _sample_rows(samples: Sequence[reports.SampleRecord]) -> Iterable[List[Any]]
     for s in samples:
         yield [s.id, s.name, s.period, s.method, json.dumps(s.params, sort_keys=True), s.seed, s.algorithm,
                s.population, s.population_size, s.population_fingerprint, s.eligible_fingerprint, s.items,
-               s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason]
+               s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason, s.first_reviews, s.second_reviews,
+               s.completion.percent_text() if s.items else "no cases"]
 
 
 def write_workbook(data: reports.WorkbookData, path: Path, *, purpose: str = "", recipient: str = "",
@@ -318,7 +319,9 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
                         ("Parameters", "long"), ("Seed", "text"), ("Algorithm", "short"), ("Population", "text"),
                         ("Population size", "number"), ("Population fingerprint (SHA-256)", "long"),
                         ("Eligible cases fingerprint", "long"), ("Cases drawn", "number"), ("Drawn by", "text"),
-                        ("Drawn at", "datetime"), ("Software version", "short"), ("Redraw reason", "long")],
+                        ("Drawn at", "datetime"), ("Software version", "short"), ("Redraw reason", "long"),
+                        ("First reviews submitted", "number"), ("Second reviews submitted", "number"),
+                        ("Completion (first reviews of cases drawn)", "text")],
         _sample_rows(data.samples), marking)
     checkpoint(cancel)
     progress(data.review_count, data.review_count, "Saving the workbook")

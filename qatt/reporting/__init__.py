@@ -10,6 +10,8 @@ The parts:
   figures   the shared figures: grades, themes, compliance, calibration, actions, trends, samples
   mosovo    the MOSOVO compliance block
   comparison  like-for-like comparison with the inspections (independent grades only)
+  loop      feedback acknowledged and where the actions stand
+  summary   the monthly report's executive summary
   monthly   the monthly report for the governance boards
   pack      the inspection self-assessment pack
   feedback  the officer's feedback sheet
@@ -24,6 +26,8 @@ from qatt.reporting.filters import *  # noqa: F401,F403
 from qatt.reporting.figures import *  # noqa: F401,F403
 from qatt.reporting.mosovo import *  # noqa: F401,F403
 from qatt.reporting.comparison import *  # noqa: F401,F403
+from qatt.reporting.loop import *  # noqa: F401,F403
+from qatt.reporting.summary import *  # noqa: F401,F403
 from qatt.reporting.monthly import *  # noqa: F401,F403
 from qatt.reporting.pack import *  # noqa: F401,F403
 from qatt.reporting.feedback import *  # noqa: F401,F403

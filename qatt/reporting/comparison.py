@@ -161,7 +161,7 @@ def inspection_comparison(flt: ReportFilter, vocab: Vocabulary, catalogue: Optio
 def independent_trends(independent: GradeDistribution, by_area: Sequence[GradeDistribution],
                        vocab: Vocabulary) -> List[Trend]:
     """The force's independent grades against the inspectorate's gradings, marked with their source."""
-    found = trends(independent, by_area, vocab, INSPECTORATE_BASELINES)
+    found = [t for t in trends(independent, by_area, vocab, INSPECTORATE_BASELINES) if t.current_total]
     for trend in found:
         trend.grades = INDEPENDENT_GRADES
     return found

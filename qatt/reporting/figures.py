@@ -446,25 +446,55 @@ class SampleRecord:
     drawn_at: dt.datetime
     software_version: str
     redraw_reason: str
+    first_reviews: int = 0  # submitted first reviews of the sample's cases (in the filter's areas and teams)
+    second_reviews: int = 0
+
+    @property
+    def completion(self) -> stats.Proportion:
+        """Submitted first reviews out of the cases drawn."""
+        return stats.wilson(min(self.first_reviews, self.items), self.items)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        data = {k: v for k, v in self.__dict__.items()}
+        data["completion"] = self.completion.as_dict()
+        return data
 
 
 def samples_used(flt: ReportFilter) -> List[SampleRecord]:
-    """Every sample that a submitted review in the filter came from."""
+    """Every sample drawn for the filter's months (reviewed or not) and every sample a submitted
+    review in the filter came from, with how many of its cases have been reviewed."""
     ids = set()
+    reviewed: Dict[Tuple[int, str], int] = defaultdict(int)
     for role in (FIRST, SECOND):
-        ids.update(i for (i,) in submitted_reviews(flt, m.Sample.id, role=role).distinct().tuples())
+        for sample_id, count in (submitted_reviews(flt, m.Sample.id, peewee.fn.COUNT(m.Review.id), role=role)
+                                 .group_by(m.Sample.id).tuples()):
+            ids.add(sample_id)
+            reviewed[(sample_id, role)] = int(count)
+    drawn = m.Sample.select(m.Sample.id)
+    if flt.period_from:
+        drawn = drawn.where(m.Sample.period >= flt.period_from)
+    if flt.period_to:
+        drawn = drawn.where(m.Sample.period <= flt.period_to)
+    if flt.form_ids:
+        drawn = drawn.where(m.Sample.form_id.in_(list(flt.form_ids)) | (m.Sample.form_id == ""))
+    if flt.areas or flt.teams:
+        cases = m.SampleItem.select(m.SampleItem.sample).join(m.Case)
+        cases = cases.where(m.Case.area.in_(list(flt.areas))) if flt.areas else cases
+        cases = cases.where(m.Case.team.in_(list(flt.teams))) if flt.teams else cases
+        drawn = drawn.where(m.Sample.id.in_(cases))
+    ids.update(i for (i,) in drawn.tuples())
     if not ids:
         return []
+    in_use = (m.SampleItem.active == True) & ((m.SampleItem.is_reserve == False)  # noqa: E712
+                                              | m.SampleItem.replaces.is_null(False))
     items = dict(m.SampleItem.select(m.SampleItem.sample, peewee.fn.COUNT(m.SampleItem.id))
-                 .where(m.SampleItem.sample.in_(sorted(ids)) & (m.SampleItem.is_reserve == False))  # noqa: E712
+                 .where(m.SampleItem.sample.in_(sorted(ids)) & in_use)
                  .group_by(m.SampleItem.sample).tuples())
     query = m.Sample.select(m.Sample, m.Population).join(m.Population).where(m.Sample.id.in_(sorted(ids))).order_by(m.Sample.id)
     return [SampleRecord(s.id, s.name, s.period, s.method, s.params or {}, s.seed, s.algorithm, s.population.name,
                          s.population_fingerprint, s.eligible_fingerprint, s.population.row_count, items.get(s.id, 0),
-                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason) for s in query]
+                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason,
+                         reviewed[(s.id, FIRST)], reviewed[(s.id, SECOND)]) for s in query]
 
 
 @dataclass

@@ -21,7 +21,8 @@ MOSOVO_TARGETS = {"m2": 0.86, "m3": 0.84}
 
 @dataclass
 class TargetFigure:
-    """A MOSOVO compliance figure, with its target where the force has one."""
+    """A MOSOVO compliance figure, with the force's own reported rate where there is one (DOMAIN 4.5:
+    reported rates, not targets the sources set)."""
 
     question_id: str
     label: str
@@ -37,11 +38,11 @@ class TargetFigure:
             return f"{self.label}: {p.percent_text()}."
         goal = f"{self.target * 100:.0f}%"
         if p.high < self.target:
-            verdict = f"below the {goal} figure (the whole interval is under it)"
+            verdict = f"below the force's reported rate of {goal} (the whole interval is under it)"
         elif p.low > self.target:
-            verdict = f"above the {goal} figure (the whole interval is over it)"
+            verdict = f"above the force's reported rate of {goal} (the whole interval is over it)"
         else:
-            verdict = f"consistent with the {goal} figure (the interval includes it)"
+            verdict = f"consistent with the force's reported rate of {goal} (the interval includes it)"
         return f"{self.label}: {p.percent_text()}, {verdict}."
 
     def as_dict(self) -> Dict[str, Any]:

@@ -124,8 +124,8 @@ def test_mosovo_figures_against_targets(data):
     assert result.checks == 3
     assert figures["m2"].proportion == stats.wilson(2, 3) and figures["m2"].target == 0.86
     assert figures["m3"].proportion == stats.wilson(1, 3) and figures["m3"].target == 0.84
-    assert "below the 84% figure" in figures["m3"].statement
-    assert "consistent with the 86% figure" in figures["m2"].statement
+    assert "below the force's reported rate of 84%" in figures["m3"].statement
+    assert "consistent with the force's reported rate of 86%" in figures["m2"].statement
     assert figures["m4"].proportion == stats.wilson(1, 2)
     assert figures["m7"].proportion == stats.wilson(3, 3)
     assert (result.overdue_visits, result.days_overdue_total, result.days_overdue_max, result.oldest_task_days) == (2, 17, 12, 30)

@@ -44,7 +44,7 @@ TABLE_SPARE = 4  # pixels below the last row, so the table does not look clipped
 COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, None),
                       ("Compliance", 3, None), ("95% CI", 4, None), ("N/A", 5, None), ("Note", 6, None)]
 MOSOVO_COLUMNS = [("Item", 0, None), ("Yes / counted", 1, None), ("Compliance", 2, None), ("95% CI", 3, None),
-                  ("Target", 4, None), ("Against the target", 5, None)]
+                  ("Force's reported rate", 4, None), ("Against the reported rate", 5, None)]
 
 
 # --------------------------------------------------------------------------- the figures (no Qt needed)
@@ -411,7 +411,7 @@ class DashboardPage(QWidget):
         self.compliance = TupleTableModel(COMPLIANCE_COLUMNS, parent=self)
         self.compliance_table = table_view("Compliance by checklist item", self.compliance)
         self.mosovo = TupleTableModel(MOSOVO_COLUMNS, parent=self)
-        self.mosovo_table = table_view("MOSOVO compliance against targets", self.mosovo)
+        self.mosovo_table = table_view("MOSOVO compliance against the force's reported rates", self.mosovo)
         self.mosovo_summary = QLabel("")
         self.mosovo_summary.setWordWrap(True)
         self.mosovo_summary.setAccessibleName("MOSOVO checks, overdue visits and backlog")
