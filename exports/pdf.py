@@ -411,6 +411,23 @@ def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List
     return story
 
 
+def register_block(entries: Sequence[reports.RecommendationRow]) -> List[Flowable]:
+    """The register of recommendations and commitments, grouped by source document."""
+    if not entries:
+        return [text("The register holds no recommendations or commitments.")]
+    story: List[Flowable] = []
+    by_source: Dict[str, List[reports.RecommendationRow]] = {}
+    for entry in entries:
+        by_source.setdefault(entry.source or "Other", []).append(entry)
+    for source, rows in by_source.items():
+        story += [text(source, "body"), table(
+            [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
+            + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
+                r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
+            [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]), Spacer(1, 3 * mm)]
+    return story
+
+
 # --------------------------------------------------------------------------- the three documents
 
 def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: str = "") -> List[Flowable]:
@@ -492,9 +509,8 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
               Heading("MOSOVO compliance against the force's reported rates"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]
-    rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]
-    rows += [[r.code, r.text, r.timescale, r.owner, r.status, r.evidence] for r in pack.recommendations]
-    story += [table(rows, [0.8, 2.6, 0.9, 1.1, 0.9, 2.2]), PageBreak(), Heading("Methodology annex"),
+    story += register_block(pack.recommendations)
+    story += [PageBreak(), Heading("Methodology annex"),
               text("Self-assessment serves two purposes: raising awareness of strengths and weaknesses, and "
                    "setting a baseline against which progress is measured."),
               *methodology_block(pack.samples)]

@@ -258,6 +258,16 @@ def _sample_rows(samples: Sequence[reports.SampleRecord]) -> Iterable[List[Any]]
                s.completion.percent_text() if s.items else "no cases"]
 
 
+def _write_register(wb: Workbook, register: Sequence[reports.RecommendationRow], marking: str) -> int:
+    """The register of recommendations and commitments (qatt.register), as the updated action plan."""
+    return _write_table(
+        wb, "Register", [("Reference", "short"), ("Kind", "short"), ("Source document", "long"), ("Text", "long"),
+                         ("Owner", "text"), ("Timescale", "short"), ("Due date", "date"), ("Status", "short"),
+                         ("Latest progress", "long"), ("Evidence", "long")],
+        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress, r.evidence]
+         for r in register), marking)
+
+
 def write_workbook(data: reports.WorkbookData, path: Path, *, purpose: str = "", recipient: str = "",
                    progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> Dict[str, int]:
     """Write the workbook to `path` (not atomically: see export_workbook). Returns rows per sheet."""
@@ -323,6 +333,7 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
                         ("First reviews submitted", "number"), ("Second reviews submitted", "number"),
                         ("Completion (first reviews of cases drawn)", "text")],
         _sample_rows(data.samples), marking)
+    rows["Register"] = _write_register(wb, data.register, marking)
     checkpoint(cancel)
     progress(data.review_count, data.review_count, "Saving the workbook")
     wb.save(path)

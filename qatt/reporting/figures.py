@@ -504,15 +504,26 @@ class RecommendationRow:
     timescale: str
     owner: str
     status: str
-    evidence: str
+    evidence: str  # the entry's evidence text and its evidence links
+    kind: str = "recommendation"
+    source: str = ""
+    progress: str = ""  # the latest dated progress note
+    due_date: Optional[dt.date] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
 
 
 def recommendations() -> List[RecommendationRow]:
-    rows = m.Recommendation.select().order_by(m.Recommendation.id)
-    return [RecommendationRow(r.code, r.text, r.timescale, r.owner, r.status, r.evidence) for r in rows]
+    """The register of recommendations and commitments (qatt.register), in register order."""
+    from qatt import register
+
+    rows = []
+    for e in register.entries():
+        evidence = "; ".join(filter(None, [e.evidence_text] + [x.label for x in e.evidence]))
+        rows.append(RecommendationRow(e.code, e.text, e.timescale, e.owner, e.status, evidence, e.kind, e.source,
+                                      e.latest_note, e.due_date))
+    return rows
 
 
 # --------------------------------------------------------------------------- the reports

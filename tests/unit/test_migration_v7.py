@@ -16,7 +16,9 @@ def test_v7_upgrades_a_v4_database_and_keeps_its_actions(db):
     migrate(*[migrator.drop_column("action", c) for c in ("note", "done_at", "verified_by", "verified_at")],
             *[migrator.drop_column("recommendation", c) for c in ("source", "kind", "due_date", "updated_at")])
     m.SchemaVersion.update(version=4).execute()
-    db.execute_sql("UPDATE recommendation SET status = 'not started'")
+    # The v2 seed as it was: no "immediately", everything "not started"; one row the force has already edited.
+    db.execute_sql("UPDATE recommendation SET status = 'not started', timescale = ''")
+    m.Recommendation.delete().where(~m.Recommendation.code.startswith("2021-R")).execute()
     assert "note" not in {c.name for c in db.get_columns("action")}
 
     assert migrations.migrate(db) == list(range(5, migrations.LATEST + 1))
@@ -24,3 +26,7 @@ def test_v7_upgrades_a_v4_database_and_keeps_its_actions(db):
     assert {"source", "kind", "due_date", "updated_at"} <= {c.name for c in db.get_columns("recommendation")}
     assert all(db.table_exists(t._meta.table_name) for t in NEW_TABLES)
     assert migrations.current_version(db) == migrations.LATEST
+    rows = {r.code: r for r in m.Recommendation.select()}
+    assert rows["2021-R1"].timescale == "immediately" and rows["2021-R1"].status == "in progress"
+    assert rows["2021-R5"].timescale == "3 months" and rows["PFD-G"].kind == "coroner's concern"
+    assert m.RegisterNote.select().where(m.RegisterNote.entry == rows["2021-R1"]).count() == 1
