@@ -103,3 +103,33 @@ def test_the_feedback_tab_records_the_acknowledgement(qtbot, sqlite_db, made):
     dialog._accept()
     assert acknowledgement.acknowledgement_of(review.id).comment == "Thanks"
     assert tab.model.rows == [] and "1 of 1" in tab.summary.text()
+
+
+def test_the_register_tab_edits_an_entry_with_a_note_and_evidence(qtbot, sqlite_db, made):
+    make_user("lead", "qa_lead")
+    page = page_for(qtbot, sqlite_db, "lead")
+    tab = page.register
+    codes = [row[0] for row in tab.model.rows]
+    assert codes[:2] == ["2021-R1", "2021-R2"] and "PFD-C" in codes
+    tab.table.selectRow(codes.index("2021-R10"))
+    dialog = tab.open_dialog()
+    dialog.owner.setText("DCI MOSOVO")
+    dialog.status.setCurrentText("fully achieved")
+    dialog.note.setPlainText("SOP revised; DI checks 10 a month")
+    dialog.evidence_kind.setCurrentText("document")
+    dialog.evidence_ref.setText("MOSOVO SOP v3")
+    with qtbot.waitSignal(tab.changed):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    stored = m.Recommendation.get(m.Recommendation.code == "2021-R10")
+    assert stored.owner == "DCI MOSOVO" and stored.status == "fully achieved"
+    assert "SOP revised" in tab.details.text() and "Evidence: document MOSOVO SOP v3" in tab.details.text()
+
+
+def test_a_reviewer_cannot_change_the_register(qtbot, sqlite_db, made):
+    page = page_for(qtbot, sqlite_db, "sup.a")
+    tab = page.register
+    tab.table.selectRow(0)
+    dialog = tab.open_dialog()
+    dialog.owner.setText("someone")
+    assert not dialog.save()
+    assert m.Recommendation.get(m.Recommendation.code == "2021-R1").owner == ""

@@ -1,6 +1,7 @@
 """The Actions page: the actions raised from reviews, overdue first, by owner, team and status, with
 each change as a button (start, done, verify, send back, reassign, extend, cancel); and a tab for
-officers' acknowledgement of feedback. The rules live in qatt.actions and qatt.acknowledgement."""
+officers' acknowledgement of feedback; and the register of recommendations and commitments. The
+rules live in qatt.actions, qatt.acknowledgement and qatt.register."""
 
 from __future__ import annotations
 
@@ -118,6 +119,10 @@ class ActionsPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(action_tab, "&Actions")
         self.tabs.addTab(self.feedback, "&Feedback acknowledgement")
+        from ui.pages.register_tab import RegisterTab
+
+        self.register = RegisterTab(context, self)
+        self.tabs.addTab(self.register, "Re&gister of recommendations")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self._fill_filters()
