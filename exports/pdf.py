@@ -485,25 +485,67 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
     return story
 
 
+def _lines(value: str) -> List[str]:
+    return [line.strip().lstrip("-•").strip() for line in (value or "").splitlines() if line.strip()]
+
+
+def area_block(block: reports.AreaBlock) -> List[Flowable]:
+    """One area in the inspectorate's form (DOMAIN §5, D3 area block): judgement, grades, strengths,
+    work in progress, areas for improvement, developing practice, case-file analysis. A part with
+    nothing to say is left out."""
+    story: List[Flowable] = [PageBreak(), Heading(block.area)]
+    narrative = block.narrative
+    if narrative is not None and narrative.judgement:
+        story += [labelled("Judgement", narrative.judgement)]
+    if narrative is not None:
+        story.append(text(narrative.provenance, "caveat"))
+    story += [Heading("Grade distribution", 1), *grade_sections([block.grades], "Self-assessment"),
+              *([grade_chart(block.grades)] if not block.grades.small_sample else []), *caveat(block.grades.total)]
+    strengths = _lines(narrative.strengths) if narrative else []
+    if strengths or block.strength_notes:
+        story += [Heading("Strengths", 1), *bullets(strengths)]
+        if block.strength_notes:
+            story += [text("What reviewers wrote:", "body"), *bullets(block.strength_notes)]
+    progress = _lines(narrative.work_in_progress) if narrative else []
+    if progress or block.work_in_progress:
+        story += [Heading("Work in progress", 1), *bullets(progress)]
+        if block.work_in_progress:
+            story += [text("Actions still open from the reviews:", "body"), *action_table(block.work_in_progress)]
+    improvements = _lines(narrative.improvements) if narrative else []
+    if improvements or block.improvement_notes:
+        story += [Heading("Areas for improvement", 1), *bullets(improvements)]
+        if block.improvement_notes:
+            story += [text("What reviewers wrote:", "body"), *bullets(block.improvement_notes)]
+    developing = _lines(narrative.developing) if narrative else []
+    if developing:
+        story += [Heading("Developing practice", 1), *bullets(developing)]
+    if block.theme_figures:
+        story += [Heading("Theme figures", 1), table(
+            [["Theme", "Strength or weakness", "Reviews", "Source"]]
+            + [[f.label, f.kind, percent(f.proportion), f.source] for f in block.theme_figures], [1.8, 1.2, 2.2, 2.2])]
+    story += [Heading("Case-file analysis", 1)]
+    if block.independent is not None:
+        story += grade_sections([block.independent], "Independent grades")
+    story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
+    return story
+
+
 def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str = "") -> List[Flowable]:
     story = cover(pack.header, purpose, recipient)
+    rows = [["Area of practice", "Judgement", "Independent grades", "Self-assessment grades", "Narrative"]]
+    for block in pack.areas:
+        n = block.narrative
+        rows.append([block.area, (n.judgement if n and n.judgement else "not yet judged"),
+                     block.independent.total if block.independent else 0, block.grades.total,
+                     ("draft" if n is None or n.is_draft else f"version {n.version}")])
     story += [Heading("Summary of judgements"),
+              text("The judgement for each area is the QA lead's, drafted from the force's independent grades "
+                   "(never from the self-assessment alone) and kept in QATT."), table(rows, [2.2, 1.4, 1, 1, 1]),
+              Heading("Self-assessment grades by area", 1),
               text("Grades given by the force's own reviewers (self-assessment) in each area of practice."),
               *grade_sections([b.grades for b in pack.areas] + [pack.overall], "Area")]
     for block in pack.areas:
-        story += [PageBreak(), Heading(block.area), Heading("Grade distribution", 1),
-                  *grade_sections([block.grades], "Self-assessment"), grade_chart(block.grades), *caveat(block.grades.total)]
-        story += [Heading("Strengths", 1)]
-        story += bullets([f"{t.label}: a strength in {t.strength.count} of {t.strength.total} reviews" for t in block.strengths]
-                         + block.strength_notes) or [text("None recorded.")]
-        story += [Heading("Work in progress", 1), *action_table(block.work_in_progress)]
-        story += [Heading("Areas for improvement", 1)]
-        story += bullets([f"{t.label}: a weakness in {t.weakness.count} of {t.weakness.total} reviews" for t in block.improvements]
-                         + block.improvement_notes) or [text("None recorded.")]
-        story += [Heading("Case-file analysis", 1)]
-        if block.independent is not None:
-            story += grade_sections([block.independent], "Independent grades")
-        story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
+        story += area_block(block)
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
               Heading("MOSOVO compliance against the force's reported rates"), *mosovo_block(pack.mosovo),

@@ -13,6 +13,7 @@ The parts:
   loop      feedback acknowledged and where the actions stand
   summary   the monthly report's executive summary
   monthly   the monthly report for the governance boards
+  narrative the pack's narrative per area: drafted from the figures, edited and kept in versions
   pack      the inspection self-assessment pack
   feedback  the officer's feedback sheet
   workbook  the Excel workbook's data
@@ -29,6 +30,7 @@ from qatt.reporting.comparison import *  # noqa: F401,F403
 from qatt.reporting.loop import *  # noqa: F401,F403
 from qatt.reporting.summary import *  # noqa: F401,F403
 from qatt.reporting.monthly import *  # noqa: F401,F403
+from qatt.reporting.narrative import *  # noqa: F401,F403
 from qatt.reporting.pack import *  # noqa: F401,F403
 from qatt.reporting.feedback import *  # noqa: F401,F403
 from qatt.reporting.workbook import *  # noqa: F401,F403
