@@ -16,16 +16,7 @@ def _current(args: argparse.Namespace):
     from qatt.reporting import narrative
 
     flt = reports.ReportFilter(args.period_from or "", args.period_to or "")
-    pack = reports.inspection_pack(flt)
-    block = next((b for b in pack.areas if b.area == args.area), None)
-    scope = narrative.scope_of(flt)
-    if block is None:
-        kept = narrative.kept(args.area, scope)
-        if kept is None:
-            raise QattError(f"No submitted reviews of the area {args.area!r} in {scope}, and no kept narrative; "
-                            "check the area's name (as in the case list) and the period.")
-        return kept, scope
-    return block.narrative, scope
+    return narrative.current_for_area(flt, args.area), narrative.scope_of(flt)
 
 
 def _text(n) -> str:

@@ -185,3 +185,20 @@ def narrative_for(area: str, scope: str, independent: Optional[GradeDistribution
 
 def judgement_counts(narratives: Sequence[Narrative]) -> Counter:
     return Counter(n.judgement for n in narratives if n.judgement)
+
+
+def current_for_area(flt: ReportFilter, area: str, vocab: Optional[Vocabulary] = None) -> Narrative:
+    """The narrative the pack would print for one area: kept, or drafted from that area's figures."""
+    from qatt.reporting.figures import grade_distributions, theme_frequencies
+    from qatt.reporting.filters import SECOND, FormCatalogue
+
+    vocab = vocab or Vocabulary.load()
+    scope = scope_of(flt)
+    found = kept(area, scope)
+    if found is not None:
+        return found
+    only = ReportFilter(flt.period_from, flt.period_to, [area], flt.teams, flt.form_ids)
+    independent = next((d for d in grade_distributions(only, "area", vocab, role=SECOND) if d.group == area), None)
+    figures = (ticked_theme_figures(theme_frequencies(only, vocab, FormCatalogue.for_filter(only)).get(area, []))
+               + tagged_theme_figures(only, vocab).get(area, []))
+    return draft(area, scope, independent, figures)

@@ -133,3 +133,19 @@ def test_a_reviewer_cannot_change_the_register(qtbot, sqlite_db, made):
     dialog.owner.setText("someone")
     assert not dialog.save()
     assert m.Recommendation.get(m.Recommendation.code == "2021-R1").owner == ""
+
+
+def test_the_narrative_tab_loads_the_draft_and_keeps_a_version(qtbot, sqlite_db, made):
+    make_user("lead", "qa_lead")
+    page = page_for(qtbot, sqlite_db, "lead")
+    tab = page.narratives
+    tab.refresh()
+    assert tab.area.currentText() == "Domestic abuse referrals" and tab.period_from.text() == "2024-05"
+    assert tab.load() and "Draft from the figures" in tab.provenance.text()
+    tab.fields["judgement"].setText("Requires improvement")
+    tab.fields["developing"].setPlainText("Problem: late PPNs")
+    with qtbot.waitSignal(tab.kept):
+        tab.keep_button.click()
+    stored = m.AreaNarrative.get()
+    assert (stored.version, stored.edited_by, stored.developing) == (1, "lead", "Problem: late PPNs")
+    assert "Version 1, kept by lead" in tab.provenance.text()

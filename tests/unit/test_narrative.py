@@ -110,3 +110,8 @@ def test_narrative_commands(capsys, db, data):
     assert code == 0 and data_out["version"] == 1 and data_out["judgement"] == "Requires improvement"
     code, data_out, _ = run("narrative", "history", f.CP_AREA, "--from", "2024-04", "--to", "2024-05")
     assert [v["version"] for v in data_out] == [1]
+
+
+def test_one_areas_narrative_is_the_one_the_pack_prints(data):
+    pack_draft = block(reports.inspection_pack(APR_MAY, today=TODAY)).narrative
+    assert narrative.current_for_area(APR_MAY, f.CP_AREA) == pack_draft

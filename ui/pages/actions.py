@@ -1,6 +1,7 @@
 """The Actions page: the actions raised from reviews, overdue first, by owner, team and status, with
 each change as a button (start, done, verify, send back, reassign, extend, cancel); and a tab for
-officers' acknowledgement of feedback; and the register of recommendations and commitments. The
+officers' acknowledgement of feedback; the register of recommendations and commitments; and the
+pack's narratives per area. The
 rules live in qatt.actions, qatt.acknowledgement and qatt.register."""
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class ActionsPage(QWidget):
 
         self.register = RegisterTab(context, self)
         self.tabs.addTab(self.register, "Re&gister of recommendations")
+        from ui.pages.narrative_tab import NarrativeTab
+
+        self.narratives = NarrativeTab(context, self)
+        self.tabs.addTab(self.narratives, "&Pack narratives")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self._fill_filters()
