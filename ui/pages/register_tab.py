@@ -21,9 +21,10 @@ from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.tables import list_table, select_key, selected_key
 
-COLUMNS = [("Ref", 0, None), ("Kind", 1, None), ("Timescale", 2, None),
-           ("Due", 3, lambda d: d.strftime("%d %b %Y") if d else ""), ("Owner", 4, None), ("Status", 5, None),
-           ("Latest progress", 6, None), ("Text", 7, None)]
+COLUMNS = [("Ref", 0, None), ("Kind", 1, None), ("Status", 5, None), ("Timescale", 2, None),
+           ("Due", 3, lambda d: d.strftime("%d %b %Y") if d else ""), ("Owner", 4, None),
+           ("Recommendation or commitment", 7, lambda text: text if len(text) <= 90 else text[:89] + "…"),
+           ("Latest progress", 6, None)]
 
 
 def _qdate(value: dt.date) -> QDate:
