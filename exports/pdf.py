@@ -520,9 +520,11 @@ def area_block(block: reports.AreaBlock) -> List[Flowable]:
     if developing:
         story += [Heading("Developing practice", 1), *bullets(developing)]
     if block.theme_figures:
-        story += [Heading("Theme figures", 1), table(
-            [["Theme", "Strength or weakness", "Reviews", "Source"]]
-            + [[f.label, f.kind, percent(f.proportion), f.source] for f in block.theme_figures], [1.8, 1.2, 2.2, 2.2])]
+        rows = [["Theme", "Strength or weakness", "Reviews", "Source"]]
+        rows += [[f.label, f.kind, percent(f.proportion), f.source] for f in block.theme_figures]
+        story += [KeepTogether([Heading("Theme figures", 1), table(rows[:6], [1.8, 1.2, 2.2, 2.2])])]
+        if len(rows) > 6:
+            story.append(table([rows[0]] + rows[6:], [1.8, 1.2, 2.2, 2.2]))
     story += [Heading("Case-file analysis", 1)]
     if block.independent is not None:
         story += grade_sections([block.independent], "Independent grades")

@@ -39,7 +39,8 @@ def executive_summary(report: Any) -> ExecutiveSummary:
     drawn = sum(s.items for s in report.samples)
     reviewed = sum(min(s.first_reviews, s.items) for s in report.samples)
     if report.samples:
-        summary.headline.append(f"{len(report.samples)} samples listed, {drawn} cases drawn; {reviewed} have a "
+        samples = f"{len(report.samples)} sample{'s' if len(report.samples) != 1 else ''}"
+        summary.headline.append(f"{samples} listed, {drawn} cases drawn; {reviewed} have a "
                                 f"submitted first review ({stats.wilson(reviewed, drawn).percent_text()}).")
     else:
         summary.headline.append("No sample was drawn for this period.")
