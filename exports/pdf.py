@@ -453,10 +453,12 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
         text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
              "submitted in the period."),
         *grade_sections([overall], "All reviews"), *caveat(overall.total)])
-    section("Completion of the round", report.completion, lambda: [table(
-        [["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
-        + [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue, percent(c.completion)]
-           for c in report.completion], [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6])])
+    section("Completion of the round", report.completion or report.plans, lambda: [
+        *([table([["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
+                 + [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue,
+                     percent(c.completion)] for c in report.completion], [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6])]
+          if report.completion else []),
+        *bullets([plan.statement for plan in report.plans])])  # each standing plan's round, with any shortfall
     section("Grades by area", report.by_area, lambda: [
         *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
         *([Heading("Grades by team", 1), *grade_sections(report.by_team, "Team")] if report.by_team else []),
@@ -473,9 +475,7 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
         Heading("Still to do", 1), *action_table(report.actions)])
     section("Calibration: self-assessment against independent grades", report.calibration,
             lambda: calibration_block(report.calibration))
-    section("MOSOVO compliance against the force's reported rates", report.mosovo,
-            lambda: [text("The force's reported rates over the last six months (DOMAIN 4.5) are reported rates, "
-                          "not targets."), *mosovo_block(report.mosovo)])
+    section("MOSOVO compliance and reported rates", report.mosovo, lambda: mosovo_block(report.mosovo))
     section("Change from the previous period", report.change.scales, lambda: change_block(report.change))
     section("Against the 2021 and 2022 inspections (independent grades)", report.trends,
             lambda: trend_block(report.trends))
@@ -550,7 +550,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += area_block(block)
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
-              Heading("MOSOVO compliance against the force's reported rates"), *mosovo_block(pack.mosovo),
+              Heading("MOSOVO compliance and reported rates"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]
     story += register_block(pack.recommendations)
