@@ -26,7 +26,7 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
                                 Spacer, Table, TableStyle)
 
 from exports.common import ExportResult, clean_text, write_and_disclose
-from qatt import reports, stats
+from qatt import actions as action_rules, reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -247,10 +247,14 @@ def grade_chart(dist: reports.GradeDistribution) -> Drawing:
 
 
 def area_charts(distributions: Sequence[reports.GradeDistribution]) -> List[Flowable]:
+    """A chart only for groups of at least SMALL_SAMPLE reviews; the table before it gives the rest."""
     story: List[Flowable] = []
     for dist in distributions:
-        story.append(KeepTogether([text(f"{dist.group}: {dist.total} reviews", "body"), grade_chart(dist),
-                                   *caveat(dist.total)]))
+        if not dist.small_sample:
+            story.append(KeepTogether([text(f"{dist.group}: {dist.total} reviews", "body"), grade_chart(dist)]))
+    if any(d.small_sample for d in distributions):
+        story.append(text(f"Charts are drawn only for groups of at least {stats.SMALL_SAMPLE} reviews; the table "
+                          "gives the others.", "caveat"))
     return story
 
 
@@ -319,12 +323,14 @@ def mosovo_block(mosovo: Optional[reports.MosovoCompliance]) -> List[Flowable]:
 
 def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
     if not trends:
-        return [text("No baseline is comparable with this period's grades.")]
+        return [text("No independent (second-review) grades in this period to set against the inspections' grades. "
+                     "The force's first reviews are a self-assessment and are not compared with the inspectorate's "
+                     "grades.")]
     story: List[Flowable] = []
     for trend in trends:
         scope = trend.area or "all areas"
         story.append(text(f"Against the {trend.baseline} ({scope}; {trend.baseline_total} cases as published), "
-                          f"this period's {trend.current_total} case grades:"))
+                          f"this period's {trend.current_total} grades from {trend.grades or 'QATT reviews'}:"))
         story += bullets([c.statement for c in trend.comparisons])
     return story
 
@@ -365,75 +371,190 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
         f"baselines use Newcombe's interval for a difference. Groups of fewer than {stats.SMALL_SAMPLE} "
         "cases are flagged as indicative only.")]
     if not samples:
-        return story + [text("No samples were used.")]
-    rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn"]]
+        return story + [text("No sample was drawn for this period and no review in it came from one.")]
+    rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn", "Reviewed"]]
     for s in samples:
         rows.append([f"{s.id}: {s.name}", s.period,
                      f"{s.method} {json.dumps(s.params, sort_keys=True)} ({s.algorithm or 'default'}); {s.items} cases",
                      s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
-                     f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}"])
-    return story + [table(rows, [1.3, 0.8, 2, 1.1, 2.6, 1.6])]
+                     f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}",
+                     f"{s.first_reviews} of {s.items} first reviews ({s.completion.point_text()}); "
+                     f"{s.second_reviews} second" if s.items else "no cases"])
+    return story + [text("Every sample drawn for the period is listed, reviewed or not."),
+                    table(rows, [1.1, 0.7, 1.8, 1.0, 2.2, 1.4, 1.4])]
+
+
+def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List[Flowable]:
+    """Like for like (qatt.reporting.comparison): the 2022 headline table as the baseline, the force's
+    self-assessment against its own independent grades, and its independent grades against the
+    inspectorate's. No change is stated between the force's first reviews and the inspectorate's grades."""
+    if comparison is None:
+        return []
+    story: List[Flowable] = bullets(comparison.sources)
+    headline = comparison.headline
+    if headline is not None:
+        story += [Heading("Baseline: the 2022 re-inspection of the force's own sample", 1),
+                  table([["Grading of the same cases", *headline.labels, "Total"], *headline.rows]),
+                  *bullets(headline.statements), text(f"Source: {headline.source}.", "caveat")]
+    story += [Heading("The force's self-assessment against its own independent grades", 1)]
+    story += calibration_block(comparison.self_against_independent, "first (self-assessment)")
+    story += bullets(comparison.bias_statements)
+    story += [Heading("The force's independent grades against the inspectorate's", 1)]
+    if not comparison.against_inspectorate:
+        story += [text("No independent (second-review) grades in this period, so there is nothing to set against "
+                       "the inspectorate's grades.")]
+    for side in comparison.against_inspectorate:
+        trend = side.trend
+        story += [table([["Grades", *side.labels, "Total"], *side.rows]),
+                  text(f"Against the {trend.baseline} ({trend.area or 'all areas'}), grades from {trend.grades}:"),
+                  *bullets([c.statement for c in trend.comparisons]), *caveat(trend.current_total), Spacer(1, 2 * mm)]
+    return story
+
+
+def register_block(entries: Sequence[reports.RecommendationRow]) -> List[Flowable]:
+    """The register of recommendations and commitments, grouped by source document."""
+    if not entries:
+        return [text("The register holds no recommendations or commitments.")]
+    story: List[Flowable] = []
+    by_source: Dict[str, List[reports.RecommendationRow]] = {}
+    for entry in entries:
+        by_source.setdefault(entry.source or "Other", []).append(entry)
+    for source, rows in by_source.items():
+        story += [text(source, "body"), table(
+            [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
+            + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
+                r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
+            [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]), Spacer(1, 3 * mm)]
+    return story
 
 
 # --------------------------------------------------------------------------- the three documents
 
 def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: str = "") -> List[Flowable]:
+    """Opens with the executive summary; a section with nothing to say for the period is left out
+    (and named at the end), never printed as a heading with nothing under it."""
     story = cover(report.header, purpose, recipient)
+    summary = report.summary
+    story += [Heading("Executive summary"), *bullets(summary.headline)]
+    if summary.changed:
+        story += [Heading("What changed", 1), *bullets(summary.changed)]
+    if summary.attention:
+        story += [Heading("What needs attention", 1), *bullets(summary.attention)]
+    left_out: List[str] = []
+
+    def section(title: str, has_content: Any, body: Callable[[], List[Flowable]]) -> None:
+        if has_content:
+            story.extend([Heading(title), *body()])
+        else:
+            left_out.append(title)
+
     overall = report.overall
-    story += [Heading("Headline figures"),
-              text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
-                   "submitted in the period."),
-              *grade_sections([overall], "All reviews"), *caveat(overall.total)]
-    story += [Heading("Completion of the round")]
-    if report.completion:
-        rows = [["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
-        rows += [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue, percent(c.completion)]
-                 for c in report.completion]
-        story.append(table(rows, [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6]))
-    else:
-        story.append(text("No reviews were assigned for this period."))
-    story += bullets([plan.statement for plan in report.plans])  # each standing plan's round, with any shortfall
-    story += [Heading("Grades by area"), *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
-              Heading("Grades by team", 1), *grade_sections(report.by_team, "Team"),
-              Heading("Grades by month", 1), *grade_sections(report.by_month, "Month"),
-              Heading("Themes"), *theme_table(report.themes.get("All", [])),
-              Heading("Compliance with the checklist"), *compliance_table(report.compliance),
-              Heading("Actions outstanding"), *action_table(report.actions),
-              Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
-              Heading("MOSOVO compliance and reported rates"), *mosovo_block(report.mosovo),
-              Heading("Change from the previous period"), *change_block(report.change),
-              Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
-              Heading("Methodology"), *methodology_block(report.samples)]
+    section("Headline figures", overall.total or report.second_reviews, lambda: [
+        text(f"{overall.total} first reviews and {report.second_reviews} independent second reviews were "
+             "submitted in the period."),
+        *grade_sections([overall], "All reviews"), *caveat(overall.total)])
+    section("Completion of the round", report.completion or report.plans, lambda: [
+        *([table([["Reviewer", "Assigned", "Not started", "In progress", "Submitted", "Overdue", "Completion"]]
+                 + [[c.reviewer, c.assigned, c.not_started, c.in_progress, c.submitted, c.overdue,
+                     percent(c.completion)] for c in report.completion], [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6])]
+          if report.completion else []),
+        *bullets([plan.statement for plan in report.plans])])  # each standing plan's round, with any shortfall
+    section("Grades by area", report.by_area, lambda: [
+        *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
+        *([Heading("Grades by team", 1), *grade_sections(report.by_team, "Team")] if report.by_team else []),
+        *([Heading("Grades by month", 1), *grade_sections(report.by_month, "Month")] if report.by_month else [])])
+    section("Themes", report.themes.get("All"), lambda: theme_table(report.themes.get("All", [])))
+    section("Compliance with the checklist", report.compliance, lambda: compliance_table(report.compliance))
+    ack = report.acknowledgement
+    section("Feedback to officers", ack is not None and ack.given, lambda: [text(ack.statement)])
+    counts = report.action_counts
+    section("Actions", report.actions or (counts is not None and counts.total), lambda: [
+        *([text("Actions raised from the period's reviews: " + ", ".join(
+            f"{n} {action_rules.STATUS_LABELS.get(s, s).lower()}" for s, n in counts.by_status.items() if n) + ".")]
+          if counts is not None and counts.total else []),
+        Heading("Still to do", 1), *action_table(report.actions)])
+    section("Calibration: self-assessment against independent grades", report.calibration,
+            lambda: calibration_block(report.calibration))
+    section("MOSOVO compliance and reported rates", report.mosovo, lambda: mosovo_block(report.mosovo))
+    section("Change from the previous period", report.change.scales, lambda: change_block(report.change))
+    section("Against the 2021 and 2022 inspections (independent grades)", report.trends,
+            lambda: trend_block(report.trends))
+    story += [Heading("Methodology"), *methodology_block(report.samples)]
+    if left_out:
+        story.append(text("Left out, with nothing to report for this period: " + "; ".join(left_out) + ".", "caveat"))
+    return story
+
+
+def _lines(value: str) -> List[str]:
+    return [line.strip().lstrip("-•").strip() for line in (value or "").splitlines() if line.strip()]
+
+
+def area_block(block: reports.AreaBlock) -> List[Flowable]:
+    """One area in the inspectorate's form (DOMAIN §5, D3 area block): judgement, grades, strengths,
+    work in progress, areas for improvement, developing practice, case-file analysis. A part with
+    nothing to say is left out."""
+    story: List[Flowable] = [PageBreak(), Heading(block.area)]
+    narrative = block.narrative
+    if narrative is not None and narrative.judgement:
+        story += [labelled("Judgement", narrative.judgement)]
+    if narrative is not None:
+        story.append(text(narrative.provenance, "caveat"))
+    story += [Heading("Grade distribution", 1), *grade_sections([block.grades], "Self-assessment"),
+              *([grade_chart(block.grades)] if not block.grades.small_sample else []), *caveat(block.grades.total)]
+    strengths = _lines(narrative.strengths) if narrative else []
+    if strengths or block.strength_notes:
+        story += [Heading("Strengths", 1), *bullets(strengths)]
+        if block.strength_notes:
+            story += [text("What reviewers wrote:", "body"), *bullets(block.strength_notes)]
+    progress = _lines(narrative.work_in_progress) if narrative else []
+    if progress or block.work_in_progress:
+        story += [Heading("Work in progress", 1), *bullets(progress)]
+        if block.work_in_progress:
+            story += [text("Actions still open from the reviews:", "body"), *action_table(block.work_in_progress)]
+    improvements = _lines(narrative.improvements) if narrative else []
+    if improvements or block.improvement_notes:
+        story += [Heading("Areas for improvement", 1), *bullets(improvements)]
+        if block.improvement_notes:
+            story += [text("What reviewers wrote:", "body"), *bullets(block.improvement_notes)]
+    developing = _lines(narrative.developing) if narrative else []
+    if developing:
+        story += [Heading("Developing practice", 1), *bullets(developing)]
+    if block.theme_figures:
+        rows = [["Theme", "Strength or weakness", "Reviews", "Source"]]
+        rows += [[f.label, f.kind, percent(f.proportion), f.source] for f in block.theme_figures]
+        story += [KeepTogether([Heading("Theme figures", 1), table(rows[:6], [1.8, 1.2, 2.2, 2.2])])]
+        if len(rows) > 6:
+            story.append(table([rows[0]] + rows[6:], [1.8, 1.2, 2.2, 2.2]))
+    story += [Heading("Case-file analysis", 1)]
+    if block.independent is not None:
+        story += grade_sections([block.independent], "Independent grades")
+    story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
     return story
 
 
 def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str = "") -> List[Flowable]:
     story = cover(pack.header, purpose, recipient)
+    rows = [["Area of practice", "Judgement", "Independent grades", "Self-assessment grades", "Narrative"]]
+    for block in pack.areas:
+        n = block.narrative
+        rows.append([block.area, (n.judgement if n and n.judgement else "not yet judged"),
+                     block.independent.total if block.independent else 0, block.grades.total,
+                     ("draft" if n is None or n.is_draft else f"version {n.version}")])
     story += [Heading("Summary of judgements"),
+              text("The judgement for each area is the QA lead's, drafted from the force's independent grades "
+                   "(never from the self-assessment alone) and kept in QATT."), table(rows, [2.2, 1.4, 1, 1, 1]),
+              Heading("Self-assessment grades by area", 1),
               text("Grades given by the force's own reviewers (self-assessment) in each area of practice."),
               *grade_sections([b.grades for b in pack.areas] + [pack.overall], "Area")]
     for block in pack.areas:
-        story += [PageBreak(), Heading(block.area), Heading("Grade distribution", 1),
-                  *grade_sections([block.grades], "Self-assessment"), grade_chart(block.grades), *caveat(block.grades.total)]
-        story += [Heading("Strengths", 1)]
-        story += bullets([f"{t.label}: a strength in {t.strength.count} of {t.strength.total} reviews" for t in block.strengths]
-                         + block.strength_notes) or [text("None recorded.")]
-        story += [Heading("Work in progress", 1), *action_table(block.work_in_progress)]
-        story += [Heading("Areas for improvement", 1)]
-        story += bullets([f"{t.label}: a weakness in {t.weakness.count} of {t.weakness.total} reviews" for t in block.improvements]
-                         + block.improvement_notes) or [text("None recorded.")]
-        story += [Heading("Case-file analysis", 1)]
-        if block.independent is not None:
-            story += grade_sections([block.independent], "Independent grades")
-        story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
+        story += area_block(block)
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
               Heading("MOSOVO compliance and reported rates"), *mosovo_block(pack.mosovo),
-              Heading("Comparison with previous inspections"), *trend_block(pack.trends),
+              Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]
-    rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]
-    rows += [[r.code, r.text, r.timescale, r.owner, r.status, r.evidence] for r in pack.recommendations]
-    story += [table(rows, [0.8, 2.6, 0.9, 1.1, 0.9, 2.2]), PageBreak(), Heading("Methodology annex"),
+    story += register_block(pack.recommendations)
+    story += [PageBreak(), Heading("Methodology annex"),
               text("Self-assessment serves two purposes: raising awareness of strengths and weaknesses, and "
                    "setting a baseline against which progress is measured."),
               *methodology_block(pack.samples)]

@@ -254,7 +254,18 @@ def _sample_rows(samples: Sequence[reports.SampleRecord]) -> Iterable[List[Any]]
     for s in samples:
         yield [s.id, s.name, s.period, s.method, json.dumps(s.params, sort_keys=True), s.seed, s.algorithm,
                s.population, s.population_size, s.population_fingerprint, s.eligible_fingerprint, s.items,
-               s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason]
+               s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason, s.first_reviews, s.second_reviews,
+               s.completion.percent_text() if s.items else "no cases"]
+
+
+def _write_register(wb: Workbook, register: Sequence[reports.RecommendationRow], marking: str) -> int:
+    """The register of recommendations and commitments (qatt.register), as the updated action plan."""
+    return _write_table(
+        wb, "Register", [("Reference", "short"), ("Kind", "short"), ("Source document", "long"), ("Text", "long"),
+                         ("Owner", "text"), ("Timescale", "short"), ("Due date", "date"), ("Status", "short"),
+                         ("Latest progress", "long"), ("Evidence", "long")],
+        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress, r.evidence]
+         for r in register), marking)
 
 
 def write_workbook(data: reports.WorkbookData, path: Path, *, purpose: str = "", recipient: str = "",
@@ -318,8 +329,11 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
                         ("Parameters", "long"), ("Seed", "text"), ("Algorithm", "short"), ("Population", "text"),
                         ("Population size", "number"), ("Population fingerprint (SHA-256)", "long"),
                         ("Eligible cases fingerprint", "long"), ("Cases drawn", "number"), ("Drawn by", "text"),
-                        ("Drawn at", "datetime"), ("Software version", "short"), ("Redraw reason", "long")],
+                        ("Drawn at", "datetime"), ("Software version", "short"), ("Redraw reason", "long"),
+                        ("First reviews submitted", "number"), ("Second reviews submitted", "number"),
+                        ("Completion (first reviews of cases drawn)", "text")],
         _sample_rows(data.samples), marking)
+    rows["Register"] = _write_register(wb, data.register, marking)
     checkpoint(cancel)
     progress(data.review_count, data.review_count, "Saving the workbook")
     wb.save(path)

@@ -224,6 +224,7 @@ _STRICTER_SECOND = 0.07
 _KINDER_SECOND = 0.04
 _ACTION_SHARE = 0.15  # requires-improvement reviews that raise an action (every worst grade does)
 _ACTIONS_DONE = 0.6  # share of the actions already done, so the outstanding list is not the whole year
+_ACTION_DONE_NOTE = "[DEMO] Done: the briefing was given and recorded on the officer's development log."
 
 _STRENGTHS = ("[DEMO] Prompt response; the child's account captured on body-worn video.",
               "[DEMO] Clear investigation plan, updated after each supervisory review.",
@@ -235,7 +236,7 @@ _IMPROVEMENTS = ("[DEMO] Record ethnicity and the voice of the child.",
                  "[DEMO] Record the reasons for the risk level given.")
 _FEEDBACK = ("[DEMO] Discussed with the officer; good practice shared at the team briefing.",
              "[DEMO] Feedback given in person; learning points agreed.",
-             "[DEMO] Feedback sent by email; the officer acknowledged it.")
+             "[DEMO] Feedback sent to the officer by email.")
 _KINDER_RATIONALE = "[DEMO] The gaps were in recording only; the child was safeguarded promptly."
 _STRICTER_RATIONALE = "[DEMO] The plan was recorded but not acted on; the risk was not reassessed."
 _ACTIONS = ("[DEMO] Brief the team on recording the voice of the child.",
@@ -439,7 +440,14 @@ class _Grader:
             review.id, reviewer, review.version, grade=grade, override_rationale=rationale,
             strengths=self.rng.choice(_STRENGTHS), improvements=self.rng.choice(_IMPROVEMENTS),
             feedback=self.rng.choice(_FEEDBACK), feedback_date=dt.date(int(period[:4]), int(period[5:]), 28))
-        return reviews.submit_review(review.id, reviewer, review.version)
+        review = reviews.submit_review(review.id, reviewer, review.version)
+        if review.id % 5:  # most officers have acknowledged their feedback (no random draw: the demo stays the same)
+            from qatt import acknowledgement
+
+            seen = review.feedback_date + dt.timedelta(days=review.id % 4)
+            acknowledgement.acknowledge(review.id, reviewer, min(seen, dt.date.today()),
+                                        "[DEMO] Understood." if review.id % 3 == 0 else "")
+        return review
 
     def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
         """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""
@@ -534,7 +542,7 @@ class _Grader:
 
     def _maybe_action(self, review: Any, item: Any) -> int:
         """Raise an action on every worst-graded review and some requires-improvement ones."""
-        from qatt import assignments, reports, reviews
+        from qatt import actions, assignments, reports, reviews
 
         values = [v.id for v in reviews.form_of(review).scale.values]
         if review.grade not in values[1:] or (review.grade != values[-1] and self.rng.random() >= _ACTION_SHARE):
@@ -543,5 +551,7 @@ class _Grader:
         action = reviews.add_action(review.id, review.reviewer, self.rng.choice(_ACTIONS),
                                     owner=item.case.supervisor, due_date=due)
         if self.rng.random() < _ACTIONS_DONE:
-            reviews.update_action(action.id, review.reviewer, status="done")
+            actions.mark_done(action.id, review.reviewer, _ACTION_DONE_NOTE)
+            if action.id % 3:  # most done actions already checked; the rest await the QA lead
+                actions.verify(action.id, DEMO_QA_LEAD, "[DEMO] Checked on the officer's next case.")
         return 1

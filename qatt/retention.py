@@ -95,6 +95,7 @@ def purge(before: dt.date, actor: str, reason: str = "") -> PurgePlan:
         m.Answer.delete().where(m.Answer.review.in_(reviews)).execute()
         m.Action.delete().where(m.Action.review.in_(reviews)).execute()
         m.CaseStudy.delete().where(m.CaseStudy.review.in_(reviews)).execute()
+        m.FeedbackAcknowledgement.delete().where(m.FeedbackAcknowledgement.review.in_(reviews)).execute()
         m.Review.delete().where(m.Review.id.in_(reviews)).execute()
         m.Assignment.delete().where(m.Assignment.sample_item.in_(items)).execute()
         m.SampleItem.update(replaces=None).where(m.SampleItem.replaces.in_(items)).execute()

@@ -426,9 +426,13 @@ def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date:
 
 def update_action(action_id: int, actor: str, *, text: Any = _UNSET, owner: Any = _UNSET, due_date: Any = _UNSET,
                   status: Any = _UNSET) -> m.Action:
-    """Change an action; its owner may update it too (e.g. mark it done)."""
+    """Change an action's text, owner, due date, or open / in progress status; its owner may update
+    it too. Done, verified and cancelled have their own rules (qatt.actions: a note, a verifier)."""
     if status is not _UNSET and status not in m.Action.STATUSES:
         raise QattError(f"Unknown action status {status!r}; use one of {', '.join(m.Action.STATUSES)}.")
+    if status is not _UNSET and status not in ("open", "in progress"):
+        raise QattError(f"Use `action update` (or the Actions page) to mark an action {status}: it needs a note "
+                        "or a verifier.")
     with write_transaction(database_proxy.obj):
         action = m.Action.get_or_none(m.Action.id == action_id)
         if action is None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import peewee
 
-from qatt import __version__, assignments, stats
+from qatt import __version__, actions, assignments, stats
 from qatt.reporting.filters import (
     FIRST, FormCatalogue, QuestionInfo, ROLLING_MONTHS, ReportFilter, SECOND, SMALL_SAMPLE, SUBMITTED,
     TREND_BASELINES, Vocabulary, YES_NO_TYPES, _answers, _filtered, _where, humanise, months_between,
@@ -293,16 +293,16 @@ class ActionRow:
 
 
 def outstanding_actions(flt: ReportFilter, today: dt.date) -> List[ActionRow]:
-    """Actions not done, from submitted reviews in the filter; most overdue first."""
+    """Actions still to be done (open or in progress), from submitted reviews in the filter; most overdue first."""
     query = (m.Action.select(m.Action.id, m.Review.id, m.Case.reference, m.Case.area, m.Action.text, m.Action.owner,
                              m.Action.due_date, m.Action.status)
              .join(m.Review).join(m.SampleItem).join(m.Case)
              .switch(m.SampleItem).join(m.Sample)
              .switch(m.Review).join(m.FormVersion)
-             .where((m.Review.status == SUBMITTED) & (m.Action.status != "done")))
+             .where((m.Review.status == SUBMITTED) & m.Action.status.in_(list(actions.LIVE))))
     rows = []
     for action_id, review_id, reference, area, text, owner, due, status in _filtered(query, flt).tuples():
-        overdue = (today - due).days if due is not None and due < today else 0
+        overdue = actions.days_overdue(status, due, today)
         rows.append(ActionRow(action_id, review_id, reference, area, text, owner, due, status, overdue))
     return sorted(rows, key=lambda r: (-r.days_overdue, r.due_date or dt.date.max, r.id))
 
@@ -350,11 +350,12 @@ class Trend:
     current_total: int
     baseline_total: int
     comparisons: List[stats.Comparison]
+    grades: str = ""  # which of this period's grades are compared, e.g. "the force's independent second reviews"
 
     def as_dict(self) -> Dict[str, Any]:
         return {"baseline": self.baseline, "area": self.area, "source": self.source,
                 "current_total": self.current_total, "baseline_total": self.baseline_total,
-                "comparisons": [c.as_dict() for c in self.comparisons]}
+                "comparisons": [c.as_dict() for c in self.comparisons], "grades": self.grades}
 
 
 def trends(overall: GradeDistribution, by_area: Sequence[GradeDistribution], vocab: Vocabulary,
@@ -446,25 +447,55 @@ class SampleRecord:
     drawn_at: dt.datetime
     software_version: str
     redraw_reason: str
+    first_reviews: int = 0  # submitted first reviews of the sample's cases (in the filter's areas and teams)
+    second_reviews: int = 0
+
+    @property
+    def completion(self) -> stats.Proportion:
+        """Submitted first reviews out of the cases drawn."""
+        return stats.wilson(min(self.first_reviews, self.items), self.items)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        data = {k: v for k, v in self.__dict__.items()}
+        data["completion"] = self.completion.as_dict()
+        return data
 
 
 def samples_used(flt: ReportFilter) -> List[SampleRecord]:
-    """Every sample that a submitted review in the filter came from."""
+    """Every sample drawn for the filter's months (reviewed or not) and every sample a submitted
+    review in the filter came from, with how many of its cases have been reviewed."""
     ids = set()
+    reviewed: Dict[Tuple[int, str], int] = defaultdict(int)
     for role in (FIRST, SECOND):
-        ids.update(i for (i,) in submitted_reviews(flt, m.Sample.id, role=role).distinct().tuples())
+        for sample_id, count in (submitted_reviews(flt, m.Sample.id, peewee.fn.COUNT(m.Review.id), role=role)
+                                 .group_by(m.Sample.id).tuples()):
+            ids.add(sample_id)
+            reviewed[(sample_id, role)] = int(count)
+    drawn = m.Sample.select(m.Sample.id)
+    if flt.period_from:
+        drawn = drawn.where(m.Sample.period >= flt.period_from)
+    if flt.period_to:
+        drawn = drawn.where(m.Sample.period <= flt.period_to)
+    if flt.form_ids:
+        drawn = drawn.where(m.Sample.form_id.in_(list(flt.form_ids)) | (m.Sample.form_id == ""))
+    if flt.areas or flt.teams:
+        cases = m.SampleItem.select(m.SampleItem.sample).join(m.Case)
+        cases = cases.where(m.Case.area.in_(list(flt.areas))) if flt.areas else cases
+        cases = cases.where(m.Case.team.in_(list(flt.teams))) if flt.teams else cases
+        drawn = drawn.where(m.Sample.id.in_(cases))
+    ids.update(i for (i,) in drawn.tuples())
     if not ids:
         return []
+    in_use = (m.SampleItem.active == True) & ((m.SampleItem.is_reserve == False)  # noqa: E712
+                                              | m.SampleItem.replaces.is_null(False))
     items = dict(m.SampleItem.select(m.SampleItem.sample, peewee.fn.COUNT(m.SampleItem.id))
-                 .where(m.SampleItem.sample.in_(sorted(ids)) & (m.SampleItem.is_reserve == False))  # noqa: E712
+                 .where(m.SampleItem.sample.in_(sorted(ids)) & in_use)
                  .group_by(m.SampleItem.sample).tuples())
     query = m.Sample.select(m.Sample, m.Population).join(m.Population).where(m.Sample.id.in_(sorted(ids))).order_by(m.Sample.id)
     return [SampleRecord(s.id, s.name, s.period, s.method, s.params or {}, s.seed, s.algorithm, s.population.name,
                          s.population_fingerprint, s.eligible_fingerprint, s.population.row_count, items.get(s.id, 0),
-                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason) for s in query]
+                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason,
+                         reviewed[(s.id, FIRST)], reviewed[(s.id, SECOND)]) for s in query]
 
 
 @dataclass
@@ -474,15 +505,26 @@ class RecommendationRow:
     timescale: str
     owner: str
     status: str
-    evidence: str
+    evidence: str  # the entry's evidence text and its evidence links
+    kind: str = "recommendation"
+    source: str = ""
+    progress: str = ""  # the latest dated progress note
+    due_date: Optional[dt.date] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
 
 
 def recommendations() -> List[RecommendationRow]:
-    rows = m.Recommendation.select().order_by(m.Recommendation.id)
-    return [RecommendationRow(r.code, r.text, r.timescale, r.owner, r.status, r.evidence) for r in rows]
+    """The register of recommendations and commitments (qatt.register), in register order."""
+    from qatt import register
+
+    rows = []
+    for e in register.entries():
+        evidence = "; ".join(filter(None, [e.evidence_text] + [x.label for x in e.evidence]))
+        rows.append(RecommendationRow(e.code, e.text, e.timescale, e.owner, e.status, evidence, e.kind, e.source,
+                                      e.latest_note, e.due_date))
+    return rows
 
 
 # --------------------------------------------------------------------------- the reports

@@ -12,6 +12,7 @@ import peewee
 
 from qatt.reporting.filters import (
     FormCatalogue, QuestionInfo, ReportFilter, SUBMITTED, Vocabulary, _filtered, answer_value)
+from qatt.reporting.figures import RecommendationRow, recommendations
 from qatt.reporting.figures import (
     ActionRow, Calibration, CaseStudyRow, ComplianceItem, GradeDistribution, ReportHeader, SampleRecord,
     ThemeFrequency, _header, calibration, case_studies, compliance, grade_distributions, grade_pairs,
@@ -97,6 +98,7 @@ class WorkbookData:
     actions: List[ActionRow]
     samples: List[SampleRecord]
     case_studies: List[CaseStudyRow] = field(default_factory=list)
+    register: List[RecommendationRow] = field(default_factory=list)  # recommendations and commitments
 
     @property
     def review_count(self) -> int:
@@ -120,4 +122,5 @@ def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] 
         actions=outstanding_actions(flt, today),
         samples=samples_used(flt),
         case_studies=case_studies(flt, vocab),
+        register=recommendations(),
     )

@@ -105,6 +105,34 @@ def _v5_real_extracts(db: peewee.Database) -> None:
         run_migrations(*operations)
 
 
+def _v7_improvement_loop(db: peewee.Database) -> None:
+    """Actions to closure, feedback acknowledgement, the register of recommendations and
+    commitments, and the pack's narratives (issue 12). Columns added to existing tables are added
+    only where missing (a new database has them from v1); the shipped register rows are corrected."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply_operations
+
+    migrator = SchemaMigrator.from_database(db)
+    added = {
+        m.Action: [("note", peewee.TextField(default="")), ("done_at", peewee.DateTimeField(null=True)),
+                   ("verified_by", peewee.CharField(max_length=150, default="")),
+                   ("verified_at", peewee.DateTimeField(null=True))],
+        m.Recommendation: [("source", peewee.CharField(max_length=300, default="")),
+                           ("kind", peewee.CharField(max_length=40, default="recommendation")),
+                           ("due_date", peewee.DateField(null=True)), ("updated_at", peewee.DateTimeField(null=True))],
+    }
+    operations = []
+    for model, columns in added.items():
+        table = model._meta.table_name
+        present = {column.name for column in db.get_columns(table)}
+        operations += [migrator.add_column(table, name, field) for name, field in columns if name not in present]
+    if operations:
+        apply_operations(*operations)
+    db.create_tables([m.FeedbackAcknowledgement, m.RegisterNote, m.RegisterEvidence, m.AreaNarrative], safe=True)
+    from qatt import register
+
+    register.correct_shipped_entries()
+
+
 def _v8_answer_origin(db: peewee.Database) -> None:
     """Answer.origin: which extract column (or what QATT knew) a prefilled header answer came from.
     Databases created since already have the column (v1 builds tables from the current models)."""
@@ -128,7 +156,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (4, "case studies", _v4_case_studies),
     (5, "import options and area forms on populations", _v5_real_extracts),
     (6, "reserved: trust (issue 18)", _reserved),
-    (7, "reserved: improvement loop (issue 12)", _reserved),
+    (7, "improvement loop: actions, acknowledgement, register, narratives", _v7_improvement_loop),
     (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "reserved: calibration (issue 17)", _reserved),
     (10, "reserved: database roles and change triggers (issue 18)", _reserved),

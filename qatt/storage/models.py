@@ -279,7 +279,9 @@ class Answer(BaseModel):
 
 
 class Action(BaseModel):
-    STATUSES = ("open", "in progress", "done")
+    """Something to change, raised from a review and followed to closure (qatt.actions)."""
+
+    STATUSES = ("open", "in progress", "done", "verified", "cancelled")
 
     review = peewee.ForeignKeyField(Review, backref="actions", on_delete="CASCADE")
     text = TextField()
@@ -287,6 +289,21 @@ class Action(BaseModel):
     due_date = peewee.DateField(null=True)
     status = CharField(max_length=20, default="open")
     created_at = peewee.DateTimeField(default=utcnow)
+    # Added by migration 7 (issue 12): what was done, and who checked it.
+    note = TextField(default="")
+    done_at = peewee.DateTimeField(null=True)
+    verified_by = CharField(max_length=150, default="")
+    verified_at = peewee.DateTimeField(null=True)
+
+
+class FeedbackAcknowledgement(BaseModel):
+    """The officer has seen the feedback on a review: when, and what they said (migration 7)."""
+
+    review = peewee.ForeignKeyField(Review, backref="acknowledgements", on_delete="CASCADE", unique=True)
+    acknowledged_on = peewee.DateField()
+    comment = TextField(default="")
+    recorded_by = CharField(max_length=150)
+    recorded_at = peewee.DateTimeField(default=utcnow)
 
 
 class Baseline(BaseModel):
@@ -300,7 +317,10 @@ class Baseline(BaseModel):
 
 
 class Recommendation(BaseModel):
-    """Inspection recommendation tracker."""
+    """The register of recommendations and commitments (qatt.register): inspection recommendations,
+    areas for improvement, causes of concern, coroner's concerns and review recommendations."""
+
+    STATUSES = ("not started", "in progress", "fully achieved", "closed")
 
     code = CharField(max_length=50, unique=True)
     text = TextField()
@@ -308,6 +328,54 @@ class Recommendation(BaseModel):
     owner = CharField(max_length=200, default="")
     status = CharField(max_length=30, default="not started")
     evidence = TextField(default="")
+    # Added by migration 7 (issue 12).
+    source = CharField(max_length=300, default="")  # the document that made it
+    kind = CharField(max_length=40, default="recommendation")
+    due_date = peewee.DateField(null=True)
+    updated_at = peewee.DateTimeField(null=True)
+
+
+class RegisterNote(BaseModel):
+    """A dated progress note on a register entry (migration 7)."""
+
+    entry = peewee.ForeignKeyField(Recommendation, backref="notes", on_delete="CASCADE")
+    noted_on = peewee.DateField()
+    text = TextField()
+    recorded_by = CharField(max_length=150)
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+
+class RegisterEvidence(BaseModel):
+    """A link from a register entry to what shows progress on it: a form, a question, a sample, a
+    review, an action or a document (migration 7)."""
+
+    KINDS = ("form", "question", "sample", "review", "action", "document")
+
+    entry = peewee.ForeignKeyField(Recommendation, backref="evidence_links", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    ref = CharField(max_length=300)  # form id, "form_id:question_id", sample/review/action number, or a title
+    note = TextField(default="")
+    recorded_by = CharField(max_length=150, default="")
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+
+class AreaNarrative(BaseModel):
+    """One kept version of the pack's narrative for an area of practice (migration 7): drafted from
+    the figures, then edited by the QA lead. Every save is a new version; none is overwritten."""
+
+    area = CharField(max_length=200)
+    scope = CharField(max_length=200)  # the period the pack covers, e.g. "2024-01 to 2024-06"
+    version = peewee.IntegerField()
+    judgement = CharField(max_length=100, default="")
+    strengths = TextField(default="")
+    improvements = TextField(default="")
+    developing = TextField(default="")
+    work_in_progress = TextField(default="")
+    edited_by = CharField(max_length=150)
+    edited_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("area", "scope", "version"), True),)
 
 
 class AggregateFigure(BaseModel):

@@ -218,7 +218,8 @@ def test_inspection_pack_builds_one_block_per_area_with_case_file_analysis(data)
     assert da.case_file.agreement.n == 2
     assert [a.text for a in da.work_in_progress] == ["-Chase the PPN", "Brief the team"]
     assert blocks["Missing children"].case_file is None
-    assert len(pack.recommendations) == 12
+    from qatt.register import SHIPPED_CODES
+    assert [r.code for r in pack.recommendations] == list(SHIPPED_CODES)  # the whole register
 
 
 def test_feedback_sheet_shows_answers_with_their_labels(data):
@@ -277,3 +278,14 @@ def test_bad_periods_are_refused_with_advice(kwargs, message):
 def test_months_between_crosses_the_year_end():
     assert reports.months_between("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
     assert reports.shift_month("2024-01", -5) == "2023-08"
+
+
+def test_every_drawn_sample_of_the_period_is_listed_reviewed_or_not(data):
+    drawn = m.Sample.create(population=data.scenario.population, name="Not yet reviewed", period="2024-05",
+                            method="simple", params={"size": 1}, seed="1", population_fingerprint="0" * 64,
+                            software_version="test")
+    listed = {s.id: s for s in reports.workbook_data(APR_MAY, today=TODAY).samples}
+    assert drawn.id in listed and listed[drawn.id].first_reviews == 0
+    reviewed = [s for s in listed.values() if s.first_reviews]
+    assert reviewed and all(s.completion.total == s.items for s in reviewed)
+    assert drawn.id not in {s.id for s in reports.samples_used(reports.ReportFilter.for_month("2024-04"))}

@@ -103,7 +103,9 @@ def gather(period_from: str = "", period_to: str = "", area: str = "") -> Dashbo
         themes=reports.theme_frequencies(flt, vocab, catalogue)["All"],
         compliance=reports.compliance(flt, catalogue),
         mosovo=reports.mosovo_compliance(flt),
-        trends=reports.trends(overall, by_area, vocab),
+        # Like for like: the inspections' grades are set against the force's independent grades only.
+        trends=reports.independent_trends(reports.overall_distribution(flt, vocab, role="second"),
+                                          reports.grade_distributions(flt, "area", vocab, role="second"), vocab),
         scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]),
         purged=reports.purged_review_count(flt),
         change=reports.period_change(flt, overall, vocab),
@@ -542,7 +544,8 @@ class DashboardPage(QWidget):
                       "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {s.proportion.point_text()}" for s in d.shares)
                                 for d in figures.by_month) or "No graded reviews.")
         changes = figures.change.scales if figures.change else []
-        self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
+        self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}"
+                                         f"{f', {t.grades}' if t.grades else ''}: {c.statement}."
                                          for t in [*changes, *figures.trends] for c in t.comparisons))
         self.compliance.set_rows(compliance_rows(figures.compliance))
         fit_table(self.compliance_table)
