@@ -52,6 +52,9 @@ class ReportFilter:
     areas: List[str] = field(default_factory=list)
     teams: List[str] = field(default_factory=list)
     form_ids: List[str] = field(default_factory=list)
+    # Whose eyes the report is for: only the reviews qatt.visibility lets them see ("" = no one's:
+    # the core's own counting). The report builders fill it from their `actor`.
+    viewer: str = ""
 
     def __post_init__(self) -> None:
         for name in ("period_from", "period_to"):
@@ -212,10 +215,17 @@ def _where(query: peewee.ModelSelect, flt: ReportFilter, period: Any, area: Any,
     return query
 
 
-def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None) -> peewee.ModelSelect:
+def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None, *,
+              reviews: bool = True) -> peewee.ModelSelect:
     """Apply the filter to a query that already joins Sample, Case and (unless form_field says
-    where else the form id is) FormVersion."""
-    return _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
+    where else the form id is) FormVersion; with `reviews` (it reads Review) also the viewer's
+    visibility (qatt.visibility: roles and the blind rule)."""
+    query = _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
+    if reviews and flt.viewer:
+        from qatt import visibility
+
+        query = query.where(visibility.review_filter(flt.viewer))
+    return query
 
 
 def submitted_reviews(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:
@@ -420,8 +430,8 @@ def compliance(flt: ReportFilter, catalogue: FormCatalogue) -> List[ComplianceIt
     if not questions:
         return []
     # Reach back five months before the period so the first month's rolling figure is complete.
-    wider = ReportFilter(shift_month(flt.period_from, 1 - ROLLING_MONTHS) if flt.period_from else "",
-                         flt.period_to, flt.areas, flt.teams, flt.form_ids)
+    wider = dataclasses.replace(flt, period_from=shift_month(flt.period_from, 1 - ROLLING_MONTHS)
+                                if flt.period_from else "")
     counts: Dict[Tuple[str, str], Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     rows = (_answers(wider, m.FormVersion.form_id, m.Answer.question_id, m.Sample.period, m.Answer.value,
                      peewee.fn.COUNT(m.Answer.id))
@@ -484,9 +494,10 @@ def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
     return list(query.tuples())
 
 
-def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
+def pairs_for_sample(sample_id: int, viewer: str = "") -> List[Tuple[str, str, str]]:
     """(case reference, first grade, second grade) for every case of the sample where both the
-    first and the second review are submitted, in draw order. Grades are ids as stored."""
+    first and the second review are submitted, in draw order. Grades are ids as stored. With a
+    `viewer`, only the cases where they may see both reviews (qatt.visibility)."""
     first, second = m.Review.alias(), m.Review.alias()
     query = (m.SampleItem
              .select(m.Case.reference, first.grade, second.grade)
@@ -499,6 +510,10 @@ def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
                                & (second.status == SUBMITTED)))
              .where(m.SampleItem.sample == sample_id)
              .order_by(m.SampleItem.position))
+    if viewer:
+        from qatt import visibility
+
+        query = query.where(visibility.review_filter(viewer, first) & visibility.review_filter(viewer, second))
     return list(query.tuples())
 
 
@@ -577,7 +592,7 @@ class ReviewerCompletion:
 def completion(flt: ReportFilter, today: dt.date) -> List[ReviewerCompletion]:
     """Progress of the assigned reviews per reviewer over the filter's months (assignments.completion_query)."""
     totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id).tuples():
+    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id, reviews=False).tuples():
         totals[name] = [total + int(count or 0) for total, count in zip(totals[name], counts)]
     return [ReviewerCompletion(name, *counts) for name, counts in sorted(totals.items())]
 
@@ -644,7 +659,7 @@ MOSOVO_OLDEST_TASK = "m10_oldest_task_days"
 
 def mosovo_compliance(flt: ReportFilter) -> Optional[MosovoCompliance]:
     """None when the filter holds no submitted MOSOVO checks."""
-    mosovo = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [MOSOVO_FORM_ID])
+    mosovo = dataclasses.replace(flt, form_ids=[MOSOVO_FORM_ID])
     checks = submitted_reviews(mosovo, m.Review.id).count()
     if not checks:
         return None
@@ -887,6 +902,11 @@ def retention_note(purged_reviews: int) -> str:
             f"review texts cover only the reviews still held.")
 
 
+def seen_by(flt: ReportFilter, actor: str) -> ReportFilter:
+    """The filter narrowed to what `actor` may see (qatt.visibility); unchanged without an actor."""
+    return dataclasses.replace(flt, viewer=actor) if actor else flt
+
+
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
@@ -1127,6 +1147,10 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
               .switch(m.Review).join(m.FormVersion).where(m.Review.id == review_id).first())
     if review is None:
         raise QattError(f"There is no review {review_id}; check the review number.")
+    if actor:
+        from qatt import visibility
+
+        visibility.check(review, actor)
     if review.status != SUBMITTED:
         raise QattError(f"Review {review_id} is still a draft; submit it before printing the officer's feedback.")
     case, version = review.sample_item.case, review.form_version
@@ -1177,7 +1201,7 @@ class ReviewSheet:
 
 def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[QuestionInfo],
                   vocab: Vocabulary) -> ReviewSheet:
-    only_form = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [form_id])
+    only_form = dataclasses.replace(flt, form_ids=[form_id])
     fields = (m.Review.id, m.Case.reference, m.Case.area, m.Case.team, m.Case.officer, m.Sample.period,
               m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
               m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)
