@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from qatt import audit, users
+from qatt import audit, audit_state, users
 from qatt.dates import iso_date
 from qatt.errors import ConflictError, PermissionDenied, QattError
 from qatt.storage import models as m
@@ -182,7 +182,7 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
         review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,
-                      "form_hash": version.content_hash})
+                      "form_hash": version.content_hash, "state": audit_state.state_of(review.id)})
     return review
 
 
@@ -249,6 +249,7 @@ def _record_alteration(actor: str, review: m.Review, answers: Dict[str, Any], fi
     if fields:
         details["fields"] = fields
     details.update(extra)
+    details["state"] = audit_state.state_of(review.id)  # what `audit verify` compares the review with
     audit.record(actor, audit.ALTERATION, "review", review.id, details)
 
 

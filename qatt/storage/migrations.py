@@ -89,6 +89,16 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
+def _v6_audit_details_digest(db: peewee.Database) -> None:
+    """Audit events chain over a digest of their details (so a purge can erase case content from
+    them). Events already written keep their hash scheme: their details_hash stays empty."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+
+    table = m.AuditEvent._meta.table_name
+    if "details_hash" not in {c.name for c in db.get_columns(table)}:
+        apply(SchemaMigrator.from_database(db).add_column(table, "details_hash", m.AuditEvent.details_hash))
+
+
 def _reserved(db: peewee.Database) -> None:
     """A version number reserved for work in progress on another branch; changes nothing.
 
@@ -102,7 +112,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
     (4, "case studies", _v4_case_studies),
     (5, "reserved: real extracts (issue 11)", _reserved),
-    (6, "reserved: trust (issue 18)", _reserved),
+    (6, "audit events chain over a digest of their details", _v6_audit_details_digest),
     (7, "reserved: improvement loop (issue 12)", _reserved),
     (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
     (9, "reserved: calibration (issue 17)", _reserved),

@@ -325,6 +325,9 @@ class AuditEvent(BaseModel):
     details = JSONField(null=True)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # SHA-256 of the details as written; "" on events from before schema version 6, whose hash
+    # covers the details themselves (qatt.audit: the two hash schemes).
+    details_hash = CharField(max_length=64, default="")
 
 
 ALL_MODELS = [
