@@ -878,11 +878,13 @@ class ReportHeader:
     generated_by: str
     software_version: str = __version__
     purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
+    audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.audit)
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
                 "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
-                "software_version": self.software_version, "purged_reviews": self.purged_reviews}
+                "software_version": self.software_version, "purged_reviews": self.purged_reviews,
+                "audit_head": self.audit_head}
 
     def purged_note(self) -> str:
         return retention_note(self.purged_reviews)
@@ -910,8 +912,10 @@ def seen_by(flt: ReportFilter, actor: str) -> ReportFilter:
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
+    from qatt import audit
+
     return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
-                        purged_reviews=purged)
+                        purged_reviews=purged, audit_head=audit.current_anchor().text())
 
 
 @dataclass

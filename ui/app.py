@@ -45,6 +45,14 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
     return MainWindow(AppContext(db=db, db_label=database_label(url), actor=actor))
 
 
+def audit_chain_warning(window: MainWindow, folder=None) -> str:
+    """Compare the audit chain with the highest head this computer has seen (qatt.seen_heads) and
+    remember the new one; returns the warning to show ('' when the chain extends what was seen)."""
+    from qatt import seen_heads
+
+    return seen_heads.check_and_remember(window.context.db, folder)
+
+
 def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
     """On an empty database, load the demo population and a year of demo reviews of it in a worker
     (so the review, moderation and dashboard pages are not empty), then show the start hint."""
@@ -75,6 +83,9 @@ def main(db_url: Optional[str] = None, user: Optional[str] = None, qt_args: Opti
         QMessageBox.critical(None, "QATT cannot start", str(exc))
         return 2
     window.show()
+    warning = audit_chain_warning(window)
+    if warning:
+        QMessageBox.warning(window, "The audit log has changed", warning)
     demo_worker = load_demo_on_first_run(window)  # noqa: F841 - held so the worker outlives this call
     code = app.exec()
     window.context.db.close()
