@@ -55,10 +55,10 @@ def details_digest(details: Any) -> str:
 
 
 def event_hash_v2(prev_hash: str, at: dt.datetime, actor: str, action: str, object_type: str,
-                  object_id: str, digest: str) -> str:
+                  object_id: str, digest: str, signed_in_as: str = "") -> str:
     """Scheme 2: the hash covers a digest of the details, so erasing the details (a purge) leaves
     the chain intact while any other change to them is still detected (against the digest)."""
-    payload = json.dumps(["v2", prev_hash, _stamp(at), actor, action, object_type, object_id, digest],
+    payload = json.dumps(["v2", prev_hash, _stamp(at), actor, signed_in_as, action, object_type, object_id, digest],
                          ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -109,14 +109,16 @@ def record(actor: str, action: str, object_type: str, object_id: Any = "", detai
         if head is None or not _valid_head(head.value):
             head = _rebuilt_head(head)
         at = m.utcnow()
+        # Who was proven to be at the keyboard (qatt.identity), beside the name acted as.
+        signed_in = getattr(db, "qatt_signed_in_as", "") or ""
         details = _normalise(details)
         object_id = str(object_id if object_id is not None else "")
         digest = details_digest(details)
         prev = head.value["hash"]
-        chained = event_hash_v2(prev, at, actor, action, object_type, object_id, digest)
+        chained = event_hash_v2(prev, at, actor, action, object_type, object_id, digest, signed_in)
         event = m.AuditEvent.create(
-            at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
-            details=details, details_hash=digest, prev_hash=prev, hash=chained,
+            at=at, actor=actor, signed_in_as=signed_in, action=action, object_type=object_type,
+            object_id=object_id, details=details, details_hash=digest, prev_hash=prev, hash=chained,
         )
         head.value = {**head.value, "id": event.id, "hash": chained, "count": head.value["count"] + 1}
         head.save()
@@ -260,7 +262,8 @@ def _check_event(ev: Dict[str, Any], details: Any, at: dt.datetime, prev: str, r
         return f"event {ev['id']} does not follow the event before it (an event was removed or inserted)"
     digest = ev.get("details_hash") or ""
     if digest:
-        expected = event_hash_v2(prev, at, ev["actor"], ev["action"], ev["object_type"], ev["object_id"], digest)
+        expected = event_hash_v2(prev, at, ev["actor"], ev["action"], ev["object_type"], ev["object_id"], digest,
+                                 ev.get("signed_in_as") or "")
         if expected != ev["hash"]:
             return f"event {ev['id']} was altered after it was written"
         if is_erased(details):
@@ -336,14 +339,16 @@ def export_csv(path: Path, start: Optional[dt.date] = None, end: Optional[dt.dat
         from qatt import visibility
 
         hidden = {str(i) for i in visibility.hidden_review_ids(viewer)}
-    rows = [["id", "at", "actor", "action", "object_type", "object_id", "details", "details_hash", "prev_hash",
-             "hash"]]
+    # New columns go last, so readers of older exports keep working.
+    rows = [["id", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash",
+             "details_hash", "signed_in_as"]]
     for ev in events(start, end):
         details = ev.details
         if hidden and _about_review(ev, details) in hidden:
             details = {"withheld": "blind second review: submit your own review of this case first"}
         rows.append([ev.id, _stamp(ev.at), ev.actor, ev.action, ev.object_type, ev.object_id,
-                     json.dumps(details, sort_keys=True, ensure_ascii=False), ev.details_hash, ev.prev_hash, ev.hash])
+                     json.dumps(details, sort_keys=True, ensure_ascii=False), ev.prev_hash, ev.hash, ev.details_hash,
+                     ev.signed_in_as])
     atomic_write_text_rows(path, rows)
     return len(rows) - 1
 

@@ -879,12 +879,13 @@ class ReportHeader:
     software_version: str = __version__
     purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
     audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.audit)
+    training: str = ""  # qatt.identity.TRAINING_LABEL in a training database, else ""
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
                 "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
                 "software_version": self.software_version, "purged_reviews": self.purged_reviews,
-                "audit_head": self.audit_head}
+                "audit_head": self.audit_head, "training": self.training}
 
     def purged_note(self) -> str:
         return retention_note(self.purged_reviews)
@@ -912,10 +913,11 @@ def seen_by(flt: ReportFilter, actor: str) -> ReportFilter:
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
-    from qatt import audit
+    from qatt import audit, identity
 
     return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
-                        purged_reviews=purged, audit_head=audit.current_anchor().text())
+                        purged_reviews=purged, audit_head=audit.current_anchor().text(),
+                        training=identity.TRAINING_LABEL if identity.is_training() else "")
 
 
 @dataclass

@@ -91,12 +91,16 @@ def _v4_case_studies(db: peewee.Database) -> None:
 
 def _v6_audit_details_digest(db: peewee.Database) -> None:
     """Audit events chain over a digest of their details (so a purge can erase case content from
-    them). Events already written keep their hash scheme: their details_hash stays empty."""
+    them) and record the identity proven at the keyboard. Events already written keep their hash
+    scheme: their details_hash stays empty."""
     from playhouse.migrate import SchemaMigrator, migrate as apply
 
     table = m.AuditEvent._meta.table_name
-    if "details_hash" not in {c.name for c in db.get_columns(table)}:
-        apply(SchemaMigrator.from_database(db).add_column(table, "details_hash", m.AuditEvent.details_hash))
+    columns = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    for name in ("details_hash", "signed_in_as"):
+        if name not in columns:
+            apply(migrator.add_column(table, name, getattr(m.AuditEvent, name)))
 
 
 def _reserved(db: peewee.Database) -> None:

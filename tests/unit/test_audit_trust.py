@@ -46,7 +46,8 @@ def _rehash_from(first_id: int) -> None:
     count = m.AuditEvent.select().where(m.AuditEvent.id < first_id).count()
     for ev in m.AuditEvent.select().where(m.AuditEvent.id >= first_id).order_by(m.AuditEvent.id):
         digest = audit.details_digest(ev.details)
-        new = audit.event_hash_v2(prev, ev.at, ev.actor, ev.action, ev.object_type, ev.object_id, digest)
+        new = audit.event_hash_v2(prev, ev.at, ev.actor, ev.action, ev.object_type, ev.object_id, digest,
+                                  ev.signed_in_as)
         m.AuditEvent.update(prev_hash=prev, hash=new, details_hash=digest).where(m.AuditEvent.id == ev.id).execute()
         prev, count = new, count + 1
     last = m.AuditEvent.select().order_by(m.AuditEvent.id.desc()).first()
@@ -224,6 +225,7 @@ def test_a_chain_written_before_version_6_still_verifies_after_the_migration(tmp
     db = dbmod.open_database(str(path), migrate=False)
     migrations.migrate(db, target=4)
     db.execute_sql('ALTER TABLE "audit_event" DROP COLUMN "details_hash"')  # as a v4 database was
+    db.execute_sql('ALTER TABLE "audit_event" DROP COLUMN "signed_in_as"')
     prev = audit.GENESIS
     for n in range(3):
         at = dt.datetime(2024, 1, 1, 12, 0, n)

@@ -132,16 +132,16 @@ def test_purge_date_in_the_future_is_refused(db):
         retention.purge(dt.date.today() + dt.timedelta(days=2), "admin1")
 
 
-def test_purge_cli_refuses_without_confirmation_when_not_interactive(tmp_path, capsys, monkeypatch):
-    url = str(tmp_path / "q.sqlite3")
+def test_purge_cli_refuses_without_confirmation_when_not_interactive(tmp_path, capsys, monkeypatch, training_db_path):
+    url = str(training_db_path)
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["--db", url, "--user", "admin1", "purge", "--before", "2020-01-01"]) == 2
     assert "--yes" in capsys.readouterr().err
 
 
-def test_audit_verify_and_export_cli(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_audit_verify_and_export_cli(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     assert main(["--db", url, "audit", "verify", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is True
@@ -161,8 +161,8 @@ def test_audit_verify_and_export_cli(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["events"] >= 1
 
 
-def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     from qatt.storage.db import open_database
     database = open_database(url)
     audit.record("a", audit.COLLECTION, "population", 1)
@@ -173,8 +173,8 @@ def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
     assert "BROKEN" in capsys.readouterr().out
 
 
-def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     assert main(["--db", url, "--user", "chief", "users", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"active": True, "role": "admin", "team": "", "username": "chief"}]
     # ...so the README's set-up works: the administrator gives a role, a later user cannot.
