@@ -113,8 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     from qatt import users
 
+    from qatt.fileio import clean_leftovers
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    clean_leftovers()  # half-written exports of a process that was killed
     ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json, requested_user=args.user)
     try:
         return int(args.handler(args, ctx) or 0)

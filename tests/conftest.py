@@ -7,6 +7,8 @@ import uuid
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QATT_USER", "tester")
+# The user's data folder (platformdirs: remembered audit heads, the export ledger) is a throw-away one.
+os.environ["XDG_DATA_HOME"] = __import__("tempfile").mkdtemp(prefix="qatt-test-data-")
 
 import peewee
 import pytest

@@ -40,6 +40,9 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
     """Open the database and build the main window (an existing QApplication is required)."""
     from qatt import identity
 
+    from qatt.fileio import clean_leftovers
+
+    clean_leftovers()  # half-written exports of a process that was killed
     url = resolve_url(db_url)
     db = open_database(url)
     actor = identity.acting_user(db, user)

@@ -8,6 +8,7 @@ Before an existing SQLite database is migrated, a copy is taken next to it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -133,19 +134,30 @@ def current_version(db: peewee.Database) -> int:
     return int(row or 0)
 
 
-def backup_sqlite(db: peewee.Database, label: str) -> Optional[Path]:
-    """Copy the SQLite file (consistently, via the backup API) before a migration."""
+def backup_sqlite(db: peewee.Database, label: str,
+                  progress: Optional[Callable[[int, int, int], None]] = None) -> Optional[Path]:
+    """Copy the SQLite file (consistently, via the backup API) before a migration.
+
+    The copy is police information: the file is created owner-only before the first byte is copied,
+    and the copy keeps its journal in memory, so no other file holding its pages appears beside it.
+    `progress(status, remaining, total)` is called as pages are copied (the tests watch the mode)."""
     path = sqlite_path(db)
     if path is None:
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.{label}.{stamp}.bak")
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)  # whatever the umask
     dest = sqlite3.connect(str(target))
     try:
-        db.connection().backup(dest)
-    finally:
+        dest.execute("PRAGMA journal_mode=MEMORY")
+        db.connection().backup(dest, pages=256, progress=progress)
+    except BaseException:
         dest.close()
-    target.chmod(0o600)
+        target.unlink(missing_ok=True)
+        raise
+    dest.close()
     return target
 
 
