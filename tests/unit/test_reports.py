@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from qatt import reports, stats
+from qatt.reporting import workbook
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests import report_factories as f
@@ -251,7 +252,7 @@ def test_workbook_review_rows_have_one_column_per_question_of_each_form(data):
 
 
 def test_review_rows_stream_in_pages(data, monkeypatch):
-    monkeypatch.setattr(reports, "REVIEW_PAGE", 3)
+    monkeypatch.setattr(workbook, "REVIEW_PAGE", 3)  # read where the sheet is built
     sheet = next(s for s in reports.workbook_data(APR_MAY).review_sheets if s.form_id == "cp_check")
     ids = [row[0] for row in sheet.rows()]
     assert len(ids) == 8 and ids == sorted(ids)
