@@ -171,7 +171,8 @@ class ComplianceItem:
 
 def compliance(flt: ReportFilter, catalogue: FormCatalogue) -> List[ComplianceItem]:
     """Per checklist item, per month, with the rolling six-month figure; items in form order."""
-    questions = catalogue.of_type(*YES_NO_TYPES)
+    # Items a form records without counting (counts_toward_compliance: false) are not compliance items.
+    questions = {key: q for key, q in catalogue.of_type(*YES_NO_TYPES).items() if q.counted}
     if not questions:
         return []
     # Reach back five months before the period so the first month's rolling figure is complete.

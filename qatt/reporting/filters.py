@@ -136,6 +136,7 @@ class QuestionInfo:
     type: str
     text: str
     options: Tuple[Tuple[str, str], ...] = ()  # (option id, label) for choice / multi
+    counted: bool = True  # False: recorded but not counted toward compliance (e.g. MOSOVO M19)
 
     @property
     def header(self) -> str:
@@ -161,7 +162,7 @@ def form_questions(content: Dict[str, Any]) -> List[QuestionInfo]:
     for section in (content or {}).get("sections", []):
         for q in section.get("questions", []) or []:
             questions.append(QuestionInfo(str(q["id"]), str(q.get("type", "text")), str(q.get("text", "")),
-                                          _option_pairs(q.get("options"))))
+                                          _option_pairs(q.get("options")), q.get("counts_toward_compliance", True)))
     return questions
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from qatt import monitoring
 from qatt.reporting.filters import FormCatalogue, ReportFilter, SECOND, Vocabulary, submitted_reviews
 from qatt.reporting.figures import (
     ActionRow, Calibration, ComplianceItem, GradeDistribution, PeriodChange, ReportHeader, ReviewerCompletion,
@@ -34,6 +35,7 @@ class MonthlyReport:
     trends: List[Trend]
     samples: List[SampleRecord]
     change: PeriodChange = field(default_factory=lambda: PeriodChange("", 0, []))
+    plans: List[Any] = field(default_factory=list)  # qatt.monitoring.PlanMonth: each plan's round, with shortfalls
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -45,7 +47,7 @@ class MonthlyReport:
             "compliance": [c.as_dict() for c in self.compliance], "actions": [a.as_dict() for a in self.actions],
             "completion": [c.as_dict() for c in self.completion], "calibration": [c.as_dict() for c in self.calibration],
             "mosovo": self.mosovo.as_dict() if self.mosovo else None, "trends": [t.as_dict() for t in self.trends],
-            "samples": [s.as_dict() for s in self.samples],
+            "samples": [s.as_dict() for s in self.samples], "plans": [p.as_dict() for p in self.plans],
         }
 
 
@@ -72,4 +74,5 @@ def monthly_report(flt: ReportFilter, *, actor: str = "", marking: Optional[str]
         trends=trends(overall, by_area, vocab),
         samples=samples_used(flt),
         change=period_change(flt, overall, vocab),
+        plans=monitoring.plan_completion(monitoring.months_of(flt.period_from, flt.period_to), today),
     )

@@ -104,6 +104,15 @@ def _v6_audit_details_digest(db: peewee.Database) -> None:
             apply(migrator.add_column(table, name, getattr(m.AuditEvent, name)))
 
 
+def _v8_answer_origin(db: peewee.Database) -> None:
+    """Answer.origin: which extract column (or what QATT knew) a prefilled header answer came from.
+    Databases created since already have the column (v1 builds tables from the current models)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "origin" not in {column.name for column in db.get_columns("answer")}:
+        migrate(SchemaMigrator.from_database(db).add_column("answer", "origin", m.Answer.origin))
+
+
 def _reserved(db: peewee.Database) -> None:
     """A version number reserved for work in progress on another branch; changes nothing.
 
@@ -119,7 +128,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (5, "reserved: real extracts (issue 11)", _reserved),
     (6, "audit events chain over a digest of their details", _v6_audit_details_digest),
     (7, "reserved: improvement loop (issue 12)", _reserved),
-    (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
+    (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "reserved: calibration (issue 17)", _reserved),
     (10, "reserved: database roles and change triggers (issue 18)", _reserved),
 ]

@@ -62,7 +62,7 @@ COMMANDS: Dict[str, List[List[str]]] = {
     "plan list": [[]],
     "plan run": [["Standing", "--period", "2024-06", "--seed", "3"]],
     "case-study": [["{first}", "--kind", "poor", "--title", "Again", "--summary", "Again"]],
-    "case-studies": [[]],
+    "case-studies": [[], ["--suggested"]],
     "completion": [[]],
     "sample": [["{population}", "--size", "1", "--seed", "5"]],
     "samples": [[]],
