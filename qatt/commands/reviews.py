@@ -158,7 +158,7 @@ def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
     ctx.db()
     if args.suggested:
         suggested = case_studies.suggested_case_studies(ctx.actor, args.period_from or "", args.period_to or "",
-                                                        args.area or [], viewer=ctx.actor)
+                                                        args.area or [])
         lines = [f"review {s.review_id:<6} {s.kind_label:<14} {s.area} ({s.period}), case {s.case_reference}, "
                  f"suggested by {s.reviewer}" for s in suggested]
         lines += ["choose one with `case-study REVIEW_ID --kind good|poor --title ... --summary ...` "
