@@ -266,9 +266,10 @@ def in_review_set(sample_id: int) -> peewee.Expression:
             & ((item.is_reserve == False) | item.replaces.is_null(False)))  # noqa: E712
 
 
-def review_worklist(sample_id: int, role: str = "first") -> List[WorkItem]:
+def review_worklist(sample_id: int, role: str = "first", viewer: Optional[str] = None) -> List[WorkItem]:
     """The cases of a sample that are to be reviewed (drawn or replacement, not replaced, not spare
-    reserves), in draw order, each with the state of its review in `role`."""
+    reserves), in draw order, each with the state of its review in `role`. With a `viewer`, the
+    grades of reviews they may not see (qatt.visibility) are left blank."""
     item, case, review = m.SampleItem, m.Case, m.Review
     query = (item.select(item.id, item.position, case.reference, case.area, case.officer,
                          review.reviewer, review.status, review.grade, review.id)
@@ -277,9 +278,15 @@ def review_worklist(sample_id: int, role: str = "first") -> List[WorkItem]:
                                 on=((review.sample_item == item.id) & (review.role == role)))
              .where(in_review_set(sample_id))
              .order_by(item.position))
+    rows = list(query.tuples())
+    if viewer is not None:
+        from qatt import visibility
+
+        shown = visibility.visible_ids(viewer, [row[-1] for row in rows])
+        rows = [row if row[-1] in shown else row[:-2] + ("", row[-1]) for row in rows]
     return [WorkItem(item_id, position, reference, area, officer, reviewer or "", status or "not started",
                      grade or "", review_id)
-            for item_id, position, reference, area, officer, reviewer, status, grade, review_id in query.tuples()]
+            for item_id, position, reference, area, officer, reviewer, status, grade, review_id in rows]
 
 
 def case_details(sample_item_id: int) -> List[Tuple[str, str]]:

@@ -143,6 +143,9 @@ def suggested_case_studies(actor: str, period_from: str = "", period_to: str = "
         query = query.where(m.Case.area.in_(list(areas)))
     if not users.has_role(actor, CHOOSE_ROLE):
         query = query.where(m.Review.reviewer == actor)
+    from qatt import visibility
+
+    query = query.where(visibility.review_filter(actor))  # the blind rule: a held case's other review stays hidden
     rows = {}
     for review_id, reference, area, period, reviewer, value in query.tuples():
         rows.setdefault(review_id, SuggestedCaseStudy(review_id, reference, area, period, reviewer,

@@ -174,14 +174,23 @@ def write_csv(path: Path, n: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
 
 def load_demo(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
-    """Import the demo population into the bound database through the real importer."""
-    from qatt.importing import import_population
+    """Import the demo population into the bound database through the real importer.
 
+    A database that held no cases before becomes a training database (qatt.identity): shown as
+    such on screen and on every export, and one where people may act as one another."""
+    from qatt import identity
+    from qatt.importing import import_population
+    from qatt.storage import models as m
+
+    fresh = not m.Population.select().exists()
     with tempfile.TemporaryDirectory(prefix="qatt-demo-") as folder:
         path = write_csv(Path(folder) / "demo-extract.csv", cases, seed)
         # Loading the demo twice is a deliberate choice (a fresh copy to practise on), not a mistake.
-        return import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel,
-                                 allow_duplicate=True)
+        result = import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel,
+                                   allow_duplicate=True)
+    if fresh:
+        identity.mark_training(actor, "demonstration data loaded into an empty database")
+    return result
 
 
 def load_demo_with_reviews(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,

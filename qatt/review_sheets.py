@@ -193,6 +193,9 @@ def _write_instructions(sheet, form: forms.Form, role: str, marking: str) -> Non
         f"Overall grade scale: {form.scale.title}",
     ]
     lines += [f"  {v.label}: {v.descriptor}" if v.descriptor else f"  {v.label}" for v in form.scale.values]
+    from qatt import identity
+
+    lines += ["", audit.head_text()] + ([identity.TRAINING_LABEL] if identity.is_training() else [])
     for r, line in enumerate(lines, start=1):
         _text(sheet.cell(r, 1), line)
     sheet["A1"].font = Font(bold=True)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from qatt import audit, users
+from qatt import audit, audit_state, users
 from qatt.dates import iso_date
 from qatt.errors import ConflictError, PermissionDenied, QattError
 from qatt.storage import models as m
@@ -197,7 +197,7 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
         review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,
-                      "form_hash": version.content_hash})
+                      "form_hash": version.content_hash, "state": audit_state.state_of(review.id)})
         _prefill(review, item, actor)
     return review
 
@@ -286,6 +286,7 @@ def _record_alteration(actor: str, review: m.Review, answers: Dict[str, Any], fi
     if fields:
         details["fields"] = fields
     details.update(extra)
+    details["state"] = audit_state.state_of(review.id)  # what `audit verify` compares the review with
     audit.record(actor, audit.ALTERATION, "review", review.id, details)
 
 
@@ -488,28 +489,16 @@ class ReviewView:
         return asdict(self)
 
 
-def _blinded_from(review: m.Review, actor: str) -> bool:
-    """True when the actor holds the other role's review of the same case and has not submitted it."""
-    own = m.Review.get_or_none(m.Review.sample_item == review.sample_item_id, m.Review.role != review.role,
-                               m.Review.reviewer == actor)
-    if own is not None:
-        return own.status != SUBMITTED
-    assigned = m.Assignment.get_or_none(m.Assignment.sample_item == review.sample_item_id,
-                                        m.Assignment.role != review.role, m.Assignment.reviewer == actor)
-    return assigned is not None
-
-
 def get_review_view(review_id: int, actor: str) -> ReviewView:
     """The review as `actor` may see it. Opening someone else's review is audited as a consultation.
 
-    A reviewer sees their own reviews; a moderator or above sees others', except the blind rule:
-    while they hold the other review of the same case unsubmitted, it is refused."""
+    qatt.visibility decides: a reviewer sees their own reviews; a moderator or above sees others',
+    except the blind rule: while they hold the other review of the same case unsubmitted, it is refused."""
+    from qatt import visibility
+
     review = get_review(review_id)
     if review.reviewer != actor:
-        if _blinded_from(review, actor):
-            raise PermissionDenied(f"You hold the other review of case {review.sample_item.case.reference}; "
-                                   "submit yours before you can see this one (blind second review).")
-        users.require_role(actor, "moderator", f"see {review.reviewer}'s review")
+        visibility.check(review, actor)
         audit.record(actor, audit.CONSULTATION, "review", review.id, {"sample_item": review.sample_item_id})
     return _view(review)
 
@@ -556,18 +545,18 @@ def moderation_view(sample_item_id: int, actor: str) -> ModerationView:
     item = m.SampleItem.get_or_none(m.SampleItem.id == sample_item_id)
     if item is None:
         raise QattError(f"There is no sample item {sample_item_id}; check the number.")
+    from qatt import visibility
+
     reviews = {r.role: r for r in m.Review.select().where(m.Review.sample_item == item)}
     own = [r for r in reviews.values() if r.reviewer == actor]
-    assigned_unstarted = not own and (m.Assignment.select().where(
-        m.Assignment.sample_item == item, m.Assignment.reviewer == actor).exists())
-    if assigned_unstarted or any(r.status != SUBMITTED for r in own):
+    if visibility.is_blinded(actor, item.id):
         raise PermissionDenied(f"Submit your review of case {item.case.reference} before comparing it "
                                "(blind second review).")
     if not own:
         users.require_role(actor, "moderator", "compare other people's reviews")
     views = {}
     for role, review in reviews.items():
-        if review.status == SUBMITTED:
+        if review.status == SUBMITTED and not visibility.reason_hidden(review, actor):
             if review.reviewer != actor:
                 audit.record(actor, audit.CONSULTATION, "review", review.id, {"sample_item": item.id})
             views[role] = _view(review)

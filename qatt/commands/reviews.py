@@ -165,7 +165,7 @@ def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
                   "(an account without names)"] if suggested else []
         ctx.emit([s.as_dict() for s in suggested], "\n".join(lines) if suggested else "no suggested case studies")
         return 0
-    flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [])
+    flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [], viewer=ctx.actor)
     rows = reports.case_studies(flt, reports.Vocabulary.load())
     lines = [f"review {r.review_id:<6} {r.kind_label:<14} {r.area} ({r.period}): {r.title}" for r in rows]
     ctx.emit([r.as_dict() for r in rows], "\n".join(lines) if rows else "no case studies")

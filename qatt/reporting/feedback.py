@@ -61,6 +61,10 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
               .switch(m.Review).join(m.FormVersion).where(m.Review.id == review_id).first())
     if review is None:
         raise QattError(f"There is no review {review_id}; check the review number.")
+    if actor:
+        from qatt import visibility
+
+        visibility.check(review, actor)
     if review.status != SUBMITTED:
         raise QattError(f"Review {review_id} is still a draft; submit it before printing the officer's feedback.")
     case, version = review.sample_item.case, review.form_version

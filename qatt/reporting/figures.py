@@ -176,8 +176,8 @@ def compliance(flt: ReportFilter, catalogue: FormCatalogue) -> List[ComplianceIt
     if not questions:
         return []
     # Reach back five months before the period so the first month's rolling figure is complete.
-    wider = ReportFilter(shift_month(flt.period_from, 1 - ROLLING_MONTHS) if flt.period_from else "",
-                         flt.period_to, flt.areas, flt.teams, flt.form_ids)
+    wider = dataclasses.replace(flt, period_from=shift_month(flt.period_from, 1 - ROLLING_MONTHS)
+                                if flt.period_from else "")
     counts: Dict[Tuple[str, str], Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     rows = (_answers(wider, m.FormVersion.form_id, m.Answer.question_id, m.Sample.period, m.Answer.value,
                      peewee.fn.COUNT(m.Answer.id))
@@ -240,9 +240,10 @@ def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
     return list(query.tuples())
 
 
-def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
+def pairs_for_sample(sample_id: int, viewer: str = "") -> List[Tuple[str, str, str]]:
     """(case reference, first grade, second grade) for every case of the sample where both the
-    first and the second review are submitted, in draw order. Grades are ids as stored."""
+    first and the second review are submitted, in draw order. Grades are ids as stored. With a
+    `viewer`, only the cases where they may see both reviews (qatt.visibility)."""
     first, second = m.Review.alias(), m.Review.alias()
     query = (m.SampleItem
              .select(m.Case.reference, first.grade, second.grade)
@@ -255,6 +256,10 @@ def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
                                & (second.status == SUBMITTED)))
              .where(m.SampleItem.sample == sample_id)
              .order_by(m.SampleItem.position))
+    if viewer:
+        from qatt import visibility
+
+        query = query.where(visibility.review_filter(viewer, first) & visibility.review_filter(viewer, second))
     return list(query.tuples())
 
 
@@ -333,7 +338,7 @@ class ReviewerCompletion:
 def completion(flt: ReportFilter, today: dt.date) -> List[ReviewerCompletion]:
     """Progress of the assigned reviews per reviewer over the filter's months (assignments.completion_query)."""
     totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id).tuples():
+    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id, reviews=False).tuples():
         totals[name] = [total + int(count or 0) for total, count in zip(totals[name], counts)]
     return [ReviewerCompletion(name, *counts) for name, counts in sorted(totals.items())]
 
@@ -538,11 +543,14 @@ class ReportHeader:
     generated_by: str
     software_version: str = __version__
     purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
+    audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.audit)
+    training: str = ""  # qatt.identity.TRAINING_LABEL in a training database, else ""
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
                 "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
-                "software_version": self.software_version, "purged_reviews": self.purged_reviews}
+                "software_version": self.software_version, "purged_reviews": self.purged_reviews,
+                "audit_head": self.audit_head, "training": self.training}
 
     def purged_note(self) -> str:
         return retention_note(self.purged_reviews)
@@ -565,8 +573,11 @@ def retention_note(purged_reviews: int) -> str:
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
+    from qatt import audit, identity
+
     return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
-                        purged_reviews=purged)
+                        purged_reviews=purged, audit_head=audit.current_anchor().text(),
+                        training=identity.TRAINING_LABEL if identity.is_training() else "")
 
 
 @dataclass

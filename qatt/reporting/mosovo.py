@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -94,7 +95,7 @@ MOSOVO_OLDEST_TASK = "m10_oldest_task_days"
 
 def mosovo_compliance(flt: ReportFilter) -> Optional[MosovoCompliance]:
     """None when the filter holds no submitted MOSOVO checks."""
-    mosovo = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [MOSOVO_FORM_ID])
+    mosovo = dataclasses.replace(flt, form_ids=[MOSOVO_FORM_ID])
     checks = submitted_reviews(mosovo, m.Review.id).count()
     if not checks:
         return None

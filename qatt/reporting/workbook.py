@@ -4,6 +4,7 @@ compliance, calibration, actions, case studies and samples.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -48,7 +49,7 @@ class ReviewSheet:
 
 def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[QuestionInfo],
                   vocab: Vocabulary) -> ReviewSheet:
-    only_form = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [form_id])
+    only_form = dataclasses.replace(flt, form_ids=[form_id])
     fields = (m.Review.id, m.Case.reference, m.Case.area, m.Case.team, m.Case.officer, m.Sample.period,
               m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
               m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)

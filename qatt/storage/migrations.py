@@ -8,6 +8,7 @@ Before an existing SQLite database is migrated, a copy is taken next to it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -133,6 +134,20 @@ def _v7_improvement_loop(db: peewee.Database) -> None:
     register.correct_shipped_entries()
 
 
+def _v6_audit_details_digest(db: peewee.Database) -> None:
+    """Audit events chain over a digest of their details (so a purge can erase case content from
+    them) and record the identity proven at the keyboard. Events already written keep their hash
+    scheme: their details_hash stays empty."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+
+    table = m.AuditEvent._meta.table_name
+    columns = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    for name in ("details_hash", "signed_in_as"):
+        if name not in columns:
+            apply(migrator.add_column(table, name, getattr(m.AuditEvent, name)))
+
+
 def _v8_answer_origin(db: peewee.Database) -> None:
     """Answer.origin: which extract column (or what QATT knew) a prefilled header answer came from.
     Databases created since already have the column (v1 builds tables from the current models)."""
@@ -155,7 +170,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
     (4, "case studies", _v4_case_studies),
     (5, "import options and area forms on populations", _v5_real_extracts),
-    (6, "reserved: trust (issue 18)", _reserved),
+    (6, "audit events chain over a digest of their details", _v6_audit_details_digest),
     (7, "improvement loop: actions, acknowledgement, register, narratives", _v7_improvement_loop),
     (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "reserved: calibration (issue 17)", _reserved),
@@ -172,19 +187,30 @@ def current_version(db: peewee.Database) -> int:
     return int(row or 0)
 
 
-def backup_sqlite(db: peewee.Database, label: str) -> Optional[Path]:
-    """Copy the SQLite file (consistently, via the backup API) before a migration."""
+def backup_sqlite(db: peewee.Database, label: str,
+                  progress: Optional[Callable[[int, int, int], None]] = None) -> Optional[Path]:
+    """Copy the SQLite file (consistently, via the backup API) before a migration.
+
+    The copy is police information: the file is created owner-only before the first byte is copied,
+    and the copy keeps its journal in memory, so no other file holding its pages appears beside it.
+    `progress(status, remaining, total)` is called as pages are copied (the tests watch the mode)."""
     path = sqlite_path(db)
     if path is None:
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.{label}.{stamp}.bak")
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)  # whatever the umask
     dest = sqlite3.connect(str(target))
     try:
-        db.connection().backup(dest)
-    finally:
+        dest.execute("PRAGMA journal_mode=MEMORY")
+        db.connection().backup(dest, pages=256, progress=progress)
+    except BaseException:
         dest.close()
-    target.chmod(0o600)
+        target.unlink(missing_ok=True)
+        raise
+    dest.close()
     return target
 
 

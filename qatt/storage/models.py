@@ -400,6 +400,12 @@ class AuditEvent(BaseModel):
     details = JSONField(null=True)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # SHA-256 of the details as written; "" on events from before schema version 6, whose hash
+    # covers the details themselves (qatt.audit: the two hash schemes).
+    details_hash = CharField(max_length=64, default="")
+    # The identity proven at the keyboard (qatt.identity: OS account or PostgreSQL session_user), beside
+    # `actor`, the name acted as; they differ only in a training database. "" before schema version 6.
+    signed_in_as = CharField(max_length=150, default="")
 
 
 ALL_MODELS = [

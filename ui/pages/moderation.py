@@ -170,8 +170,8 @@ class ModerationPage(QWidget):
             self.cases.set_rows([])
             self.agreement.setText("There are no samples yet: draw one on the Samples page.")
         else:
-            firsts = browse.review_worklist(sample_id, reviews.FIRST)
-            seconds = browse.review_worklist(sample_id, reviews.SECOND)
+            firsts = browse.review_worklist(sample_id, reviews.FIRST, viewer=self.context.actor)
+            seconds = browse.review_worklist(sample_id, reviews.SECOND, viewer=self.context.actor)
             self.cases.set_rows([self._case_row(first, second) for first, second in zip(firsts, seconds)])
             self.agreement.setText(self._agreement_html(sample_id))
         self.select_case(current_item)
@@ -266,7 +266,7 @@ class ModerationPage(QWidget):
         """The sample's agreement figures, from the same pairs the `agreement --sample` command reads."""
         if not users.has_role(self.context.actor, "moderator"):
             return "Agreement figures for the sample are shown to moderators and above."
-        pairs = pairs_for_sample(sample_id)
+        pairs = pairs_for_sample(sample_id, viewer=self.context.actor)
         if not pairs:
             return "No case of this sample has both reviews submitted yet, so there are no agreement figures."
         # Grades on different scales (case grades, MOSOVO compliance) are never compared with each other.

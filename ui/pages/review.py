@@ -219,7 +219,7 @@ class ReviewPage(QWidget):
     def show_worklist(self) -> None:
         sample_id = self.sample_choice.currentData()
         current = self.view.sample_item_id if self.view else self.selected_item_id()
-        self.work = browse.review_worklist(sample_id, self.role()) if sample_id is not None else []
+        self.work = browse.review_worklist(sample_id, self.role(), viewer=self.context.actor) if sample_id is not None else []
         self.table.blockSignals(True)
         self.worklist.set_rows([dataclasses.astuple(dataclasses.replace(item, grade=self.vocab.grade_label(item.grade)
                                                                         if item.grade else ""))
