@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 import peewee
 
-from qatt import audit, stats, users
+from qatt import audit, stats, users, visibility
 from qatt.dates import iso_date
 from qatt.errors import QattError
 from qatt.storage import models as m
@@ -29,12 +29,13 @@ def acknowledge(review_id: int, actor: str, on: Any = None, comment: str = "") -
         review = m.Review.get_or_none(m.Review.id == review_id)
         if review is None:
             raise QattError(f"There is no review {review_id}; check the review number.")
+        if actor != review.reviewer:
+            users.require_role(actor, "moderator", f"record an acknowledgement ({review.reviewer}'s review)")
+        visibility.check(review, actor)
         if review.status != "submitted":
             raise QattError(f"Review {review_id} is still a draft; feedback is acknowledged once it is submitted.")
         if not (review.feedback or "").strip() and review.feedback_date is None:
             raise QattError(f"Review {review_id} records no feedback to the officer; record the feedback first.")
-        if actor != review.reviewer:
-            users.require_role(actor, "moderator", f"record an acknowledgement ({review.reviewer}'s review)")
         if review.feedback_date is not None and when < review.feedback_date:
             raise QattError(f"The acknowledgement date {when.isoformat()} is before the feedback was given "
                             f"({review.feedback_date.isoformat()}).")
@@ -77,8 +78,7 @@ def feedback_rows(viewer: str, unacknowledged_only: bool = False) -> List[Feedba
              .join(m.SampleItem).join(m.Case)
              .switch(m.Review).join(ack, peewee.JOIN.LEFT_OUTER, on=(ack.review == m.Review.id))
              .where((m.Review.status == "submitted") & ((m.Review.feedback != "") | m.Review.feedback_date.is_null(False))))
-    if not users.has_role(viewer, "moderator"):
-        query = query.where(m.Review.reviewer == viewer)
+    query = query.where(visibility.review_filter(viewer))
     if unacknowledged_only:
         query = query.where(ack.id.is_null())
     rows = [FeedbackRow(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6] or "") for r in query.tuples()]

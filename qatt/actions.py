@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
 
-from qatt import audit, users
+from qatt import audit, users, visibility
 from qatt.dates import iso_date
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
@@ -99,8 +99,10 @@ def list_actions(*, statuses: Sequence[str] = (), owner: str = "", team: str = "
         query = query.where(m.Case.team == team)
     if overdue:
         query = query.where(m.Action.status.in_(list(LIVE)) & (m.Action.due_date < today))
-    if viewer is not None and not users.has_role(viewer, SUPERVISOR):
-        query = query.where((m.Action.owner == viewer) | (m.Review.reviewer == viewer))
+    if viewer is not None:
+        # The action's owner always sees it; anyone else as they may see the review it came from
+        # (qatt.visibility: a reviewer their own, a supervisor others' unless blind to that case).
+        query = query.where((m.Action.owner == viewer) | visibility.review_filter(viewer))
     rows = [ActionView(*row, days_overdue=days_overdue(row[8], row[7], today)) for row in query.tuples()]
     return sorted(rows, key=lambda a: (-a.days_overdue, a.status in CLOSED, a.due_date or dt.date.max, a.id))
 
@@ -135,10 +137,11 @@ def _load(action_id: int) -> m.Action:
 
 
 def _may_work_on(action: m.Action, actor: str, doing: str) -> None:
-    """The owner, the reviewer who raised it, or a supervisor or above."""
+    """The owner, the reviewer who raised it, or a supervisor or above who may see its review."""
     if actor in (action.owner, action.review.reviewer):
         return
     users.require_role(actor, SUPERVISOR, f"{doing} (action {action.id} belongs to {action.owner or 'nobody'})")
+    visibility.check(action.review, actor)
 
 
 def _save(action: m.Action, actor: str, changed: Dict[str, Dict[str, Any]], **why: str) -> m.Action:

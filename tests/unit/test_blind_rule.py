@@ -76,6 +76,23 @@ COMMANDS: Dict[str, List[List[str]]] = {
     "check-backup": [["{world}/world.sqlite3"]],
     "plan completion": [[]],
     "targets": [[]],
+    "action list": [[], ["--overdue"]],
+    "action history": [["{action}"]],
+    "action update": [["{action}", "--status", "in progress"]],
+    "feedback acknowledge": [["{first}"]],
+    "narrative show": [["Domestic abuse referrals", "--from", "2024-05", "--to", "2024-05"]],
+    "narrative edit": [["Domestic abuse referrals", "--from", "2024-05", "--to", "2024-05",
+                        "--judgement", "Requires improvement"]],
+    "narrative history": [["Domestic abuse referrals"]],
+    "register list": [[]],
+    "register show": [["2021-R1"]],
+    "register add": [["LOCAL-1", "A commitment made locally"]],
+    "register update": [["2021-R1", "--owner", "lead"]],
+    "register note": [["2021-R1", "Progress reviewed"]],
+    "register link": [["2021-R1", "--kind", "review", "--ref", "{first}"],
+                      ["2021-R1", "--kind", "action", "--ref", "{action}"]],
+    "register export": [["--out", "{out}/plan.xlsx"]],
+    "register import": [["{world}/register.xlsx"]],
 }
 # viewer -> who holds the draft second review in the world they look at: a blinded moderator, a
 # blinded QA lead (who may run every report) and a reviewer with no part in the case.
@@ -126,7 +143,7 @@ def _build_world(folder: Path, variant: str, holder: str) -> Dict[str, str]:
         first = reviews.save_details(first.id, "sup.b", first.version, strengths=f"Zq9{variant}STRENGTH",
                                      improvements=f"Zq9{variant}IMPROVE", feedback=f"Zq9{variant}FEEDBACK")
         first = reviews.submit_review(first.id, "sup.b", first.version)
-        reviews.add_action(first.id, "sup.b", f"Zq9{variant}ACTION", owner="sup.b")
+        action = reviews.add_action(first.id, "sup.b", f"Zq9{variant}ACTION", owner="sup.b")
         case_studies.record_case_study(first.id, "lead", "good", f"Zq9{variant}TITLE", f"Zq9{variant}SUMMARY")
         second = reviews.start_review(items[0].id, holder, role="second", forms_dir=forms_dir)
         reviews.save_answers(second.id, {"c1": "yes"}, holder, second.version)
@@ -141,7 +158,10 @@ def _build_world(folder: Path, variant: str, holder: str) -> Dict[str, str]:
         review_sheets.export_template(sample.id, folder / "template.xlsx", actor="lead", forms_dir=forms_dir)
         form_sheets.export_form_sheet(forms.load_forms(forms_dir)["test_form"], folder / "form.xlsx", forms_dir)
         demo.write_csv(folder / "extract.csv", 5, 1)
-        ids = {"sample": str(sample.id), "first": str(first.id), "other": str(other.id),
+        from qatt import register
+
+        register.export_xlsx(folder / "register.xlsx")
+        ids = {"action": str(action.id), "sample": str(sample.id), "first": str(first.id), "other": str(other.id),
                "population": str(population.id), "forms": str(forms_dir), "world": str(folder)}
         assert m.Review.select().count() == 3
     finally:
