@@ -32,6 +32,7 @@ class Context:
     actor: str
     json: bool
     out: Any = field(default_factory=lambda: sys.stdout)
+    claimed_user: Optional[str] = None  # --user or QATT_USER, checked against the login on PostgreSQL
     _db: Optional[peewee.Database] = None
 
     def db(self) -> peewee.Database:
@@ -40,6 +41,7 @@ class Context:
             from qatt import users
 
             self._db = open_database(self.db_url)
+            self.actor = users.proven_username(self._db, self.claimed_user, self.actor)
             users.register_login(self.actor)
         return self._db
 
@@ -110,11 +112,20 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json)
+    ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json,
+                  claimed_user=users.claimed_username(args.user))
     try:
         return int(args.handler(args, ctx) or 0)
     except QattError as exc:
         sys.stderr.write(f"qatt: {exc}\n")
+        return 2
+    except peewee.ProgrammingError as exc:
+        from qatt.storage.pg_security import denied_message
+
+        message = denied_message(exc)
+        if message is None:
+            raise
+        sys.stderr.write(f"qatt: {message}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("qatt: interrupted; nothing was written.\n")

@@ -40,7 +40,7 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
     """Open the database and build the main window (an existing QApplication is required)."""
     url = resolve_url(db_url)
     db = open_database(url)
-    actor = users.current_username(user)
+    actor = users.proven_username(db, users.claimed_username(user), users.current_username(user))
     ensure_desktop_user(actor)
     return MainWindow(AppContext(db=db, db_label=database_label(url), actor=actor))
 

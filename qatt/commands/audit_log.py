@@ -26,8 +26,17 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
         report = audit.verify_chain()
         text = (f"audit log intact: {report.events} events, every link verified" if report.ok
                 else f"AUDIT LOG BROKEN at event {report.first_broken_id}: {report.problem}")
-        ctx.emit(report.as_dict(), text)
-        return 0 if report.ok else 1
+        data = report.as_dict()
+        ok = report.ok
+        from qatt.storage.pg_security import verify_report
+
+        extra = verify_report(ctx.db())
+        if extra is not None:
+            data.update(extra["data"])
+            text += "".join("\n" + line for line in extra["lines"])
+            ok = ok and extra["ok"]
+        ctx.emit(data, text)
+        return 0 if ok else 1
     users.require_role(ctx.actor, "qa_lead", "export the audit log")
     if not args.out:
         raise QattError("audit export needs --out FILE.csv")
