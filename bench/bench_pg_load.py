@@ -66,7 +66,18 @@ def desktop(index: int, role: str, login: str, url: str, forms_dir: str, populat
             think: float, out: "mp.Queue") -> None:
     random.seed(index)
     result = {"login": login, "role": role, "saves": [], "save_seconds": [], "conflicts": 0, "errors": [],
-              "draws": 0, "submitted": 0}
+              "draws": 0, "submitted": 0, "record_seconds": []}
+    # Time spent in audit.record: waiting for the chain head's row lock, then writing the event.
+    record = audit.record
+
+    def timed_record(*a, **k):
+        started = time.perf_counter()
+        try:
+            return record(*a, **k)
+        finally:
+            result["record_seconds"].append(time.perf_counter() - started)
+
+    audit.record = timed_record
     database = dbmod.open_database(url)
     actor = users.proven_username(database, None, login)
     users.register_login(actor)
@@ -127,6 +138,22 @@ def desktop(index: int, role: str, login: str, url: str, forms_dir: str, populat
         out.put(result)
 
 
+def watch_lock_waits(url: str, logins_like: str, deadline: float) -> list:
+    """Every 0.1 s until the deadline, how many of the desktops' sessions wait for a lock."""
+    watcher = dbmod.make_database(url)
+    watcher.connect()
+    counts = []
+    try:
+        while time.time() < deadline:
+            counts.append(watcher.execute_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE %s AND wait_event_type = 'Lock'",
+                [logins_like]).fetchone()[0])
+            time.sleep(0.1)
+    finally:
+        watcher.close()
+    return counts
+
+
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else float("nan")
@@ -185,6 +212,7 @@ def main() -> int:
         started = time.time()
         for p in procs:
             p.start()
+        waiting = watch_lock_waits(args.url, f"ql_{suffix}_%", deadline)
         results = [out.get(timeout=args.duration + 600) for _ in procs]
         for p in procs:
             p.join(timeout=60)
@@ -193,6 +221,7 @@ def main() -> int:
         owner = dbmod.open_database(owner_url)
         saves = [tuple(s) for r in results for s in r["saves"]]
         seconds = [x for r in results for x in r["save_seconds"]]
+        records = [x for r in results for x in r["record_seconds"]]
         errors = [f"{r['login']}: {e}" for r in results for e in r["errors"]]
         # Lost or duplicated: each save a desktop saw succeed is exactly one alteration event with its version.
         recorded = {}
@@ -227,6 +256,10 @@ def main() -> int:
             "median_save_ms": round(1000 * statistics.median(seconds), 1) if seconds else None,
             "p95_save_ms": round(1000 * percentile(seconds, 0.95), 1) if seconds else None,
             "max_save_ms": round(1000 * max(seconds), 1) if seconds else None,
+            "median_audit_record_ms": round(1000 * statistics.median(records), 1) if records else None,
+            "p95_audit_record_ms": round(1000 * percentile(records, 0.95), 1) if records else None,
+            "mean_sessions_waiting_on_a_lock": round(statistics.mean(waiting), 2) if waiting else None,
+            "max_sessions_waiting_on_a_lock": max(waiting) if waiting else None,
             "errors": errors[:10],
         }
         owner.close()

@@ -53,14 +53,16 @@ def record(actor: str, action: str, object_type: str, object_id: Any = "", detai
     """Append one event. Runs inside the caller's transaction if there is one, so the event
     commits (or rolls back) together with the change it describes."""
     db = database_proxy.obj
+    # Everything that does not need the chain head is done before its row lock is taken: every
+    # writer on PostgreSQL queues on that lock until this transaction commits.
+    details = _normalise(details)
+    object_id = str(object_id if object_id is not None else "")
     with write_transaction(db):
         head_query = m.Setting.select().where(m.Setting.key == "audit_head")
         if not is_sqlite(db):
             head_query = head_query.for_update()
         head = head_query.get()
         at = m.utcnow()
-        details = _normalise(details)
-        object_id = str(object_id if object_id is not None else "")
         digest = event_hash(head.value["hash"], at, actor, action, object_type, object_id, details)
         event = m.AuditEvent.create(
             at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
