@@ -261,17 +261,20 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
     path = f"SET search_path = {s}, pg_catalog, pg_temp"
     return [
         # Rank of the login: 3 admin ... 0 reviewer, -1 none (superusers count as admin).
-        f"""CREATE OR REPLACE FUNCTION {s}.qatt_rank() RETURNS int LANGUAGE sql STABLE {path} AS $$
-            SELECT CASE WHEN pg_has_role(session_user, {lit['admin']}, 'MEMBER') THEN 3
-                        WHEN pg_has_role(session_user, {lit['qa_lead']}, 'MEMBER') THEN 2
-                        WHEN pg_has_role(session_user, {lit['moderator']}, 'MEMBER') THEN 1
-                        WHEN pg_has_role(session_user, {lit['reviewer']}, 'MEMBER') THEN 0
+        # Plain (not SECURITY DEFINER) and without a SET clause, so the policies can inline them;
+        # every name is qualified, and pg_catalog is always searched first for functions.
+        f"""CREATE OR REPLACE FUNCTION {s}.qatt_rank() RETURNS int LANGUAGE sql STABLE AS $$
+            SELECT CASE WHEN pg_catalog.pg_has_role(session_user, {lit['admin']}, 'MEMBER') THEN 3
+                        WHEN pg_catalog.pg_has_role(session_user, {lit['qa_lead']}, 'MEMBER') THEN 2
+                        WHEN pg_catalog.pg_has_role(session_user, {lit['moderator']}, 'MEMBER') THEN 1
+                        WHEN pg_catalog.pg_has_role(session_user, {lit['reviewer']}, 'MEMBER') THEN 0
                         ELSE -1 END $$""",
-        f"""CREATE OR REPLACE FUNCTION {s}.qatt_role_name() RETURNS text LANGUAGE sql STABLE {path} AS $$
+        f"""CREATE OR REPLACE FUNCTION {s}.qatt_role_name() RETURNS text LANGUAGE sql STABLE AS $$
             SELECT ({_literal('{' + ','.join(GROUPS) + '}')}::text[])[{s}.qatt_rank() + 1] $$""",
-        f"""CREATE OR REPLACE FUNCTION {s}.qatt_privileged() RETURNS boolean LANGUAGE sql STABLE {path} AS $$
-            SELECT r.rolsuper OR pg_has_role(session_user, n.nspowner, 'MEMBER')
-            FROM pg_roles r, pg_namespace n WHERE r.rolname = session_user AND n.nspname = {_literal(schema)} $$""",
+        f"""CREATE OR REPLACE FUNCTION {s}.qatt_privileged() RETURNS boolean LANGUAGE sql STABLE AS $$
+            SELECT r.rolsuper OR pg_catalog.pg_has_role(session_user, n.nspowner, 'MEMBER')
+            FROM pg_catalog.pg_roles r, pg_catalog.pg_namespace n
+            WHERE r.rolname = session_user AND n.nspname = {_literal(schema)} $$""",
         # Refuses every update, delete and truncate of the logs by a desktop role, except an
         # administrator blanking the details of an audit event (erasure); and an audit event
         # written under any name but the writer's own login.
