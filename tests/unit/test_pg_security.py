@@ -320,3 +320,12 @@ def test_migration_from_a_v4_database_installs_the_roles(tmp_path):
         database.close()
     finally:
         drop_pg_schema(schema)
+
+
+def test_audit_verify_by_a_reviewer_checks_the_chain_and_says_who_checks_the_rest(server, capsys):
+    code, out, err = _cli(capsys, server.url_for(server.people["reviewer"]), "audit", "verify")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] and report["outside_changes"] is None
+    cli.main(["--db", server.url_for(server.people["reviewer"]), "audit", "verify"])
+    assert "checked when a QA lead or administrator runs audit verify" in capsys.readouterr().out
