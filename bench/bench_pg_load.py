@@ -79,7 +79,7 @@ def desktop(index: int, role: str, login: str, url: str, forms_dir: str, populat
 
     audit.record = timed_record
     database = dbmod.open_database(url)
-    actor = users.proven_username(database, None, login)
+    actor = pg_security.session_identity(database, None)  # the login: QATT's identity on PostgreSQL
     users.register_login(actor)
     period_index = 0
     try:

@@ -23,6 +23,7 @@ owner); docs/force-wide.md says so plainly.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -120,18 +121,28 @@ def membership_role(db: peewee.Database) -> Optional[str]:
 def session_identity(db: peewee.Database, claimed: Optional[str]) -> str:
     """Who is acting on PostgreSQL: the login (`session_user`), proven by the server.
 
-    A claimed name (--user / QATT_USER) other than the login is refused, except for the schema
-    owner or a superuser: they can change any row directly anyway, and every row they change is
-    still recorded in row_change under their real login."""
+    A claimed name (--user / QATT_USER) other than the login is refused, except in a training
+    database and for the schema owner or a superuser: they can change any row directly anyway,
+    and every row they change is still recorded in row_change under their real login."""
     login = session_login(db)
     claimed = (claimed or "").strip()
     if not claimed or claimed == login:
         return login
-    if is_privileged(db):
+    if is_privileged(db) or _training(db):
         return claimed
     raise PermissionDenied(
         f"You are connected to the database as {login}, so QATT records you as {login}; "
         f"--user or QATT_USER names {claimed}. Remove it, or connect with {claimed}'s own login.")
+
+
+def _training(db: peewee.Database) -> bool:
+    """A database marked as a demonstration or training database (qatt.identity's mark; on
+    PostgreSQL only an administrator may write it)."""
+    value = _scalar(db, "SELECT value FROM setting WHERE key = 'training_database'")
+    try:
+        return bool(value) and bool(json.loads(value).get("training"))
+    except (ValueError, AttributeError):
+        return False
 
 
 def desktop_role(db: peewee.Database, username: str) -> Optional[str]:
@@ -280,10 +291,19 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
         # written under any name but the writer's own login.
         f"""CREATE OR REPLACE FUNCTION {s}.qatt_protect_log() RETURNS trigger LANGUAGE plpgsql
             SECURITY DEFINER {path} AS $$
+        DECLARE
+            signed_in text;
         BEGIN
             -- The common case first and without a catalog look-up: this runs under the chain head's lock.
             IF TG_OP = 'INSERT' THEN
-                IF NEW.actor = session_user::text THEN
+                signed_in := coalesce(to_jsonb(NEW) ->> 'signed_in_as', '');
+                IF NEW.actor = session_user::text AND signed_in IN ('', session_user::text) THEN
+                    RETURN NEW;
+                END IF;
+                -- A training database (qatt.identity; only an administrator may mark one) lets a
+                -- person act under another name, still signed in as themselves.
+                IF signed_in = session_user::text AND EXISTS (SELECT 1 FROM {s}.setting
+                        WHERE key = 'training_database' AND (value::jsonb ->> 'training') = 'true') THEN
                     RETURN NEW;
                 END IF;
             END IF;
@@ -291,7 +311,7 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
                 RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
             END IF;
             IF TG_OP = 'INSERT' THEN
-                IF NEW.actor IS DISTINCT FROM session_user::text THEN
+                IF NEW.actor IS DISTINCT FROM session_user::text OR signed_in NOT IN ('', session_user::text) THEN
                     RAISE EXCEPTION 'the audit log records events under the login that writes them: % may not write an event as %',
                         session_user, NEW.actor USING ERRCODE = 'insufficient_privilege';
                 END IF;
