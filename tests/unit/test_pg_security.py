@@ -338,3 +338,16 @@ def test_only_an_administrator_can_mark_a_training_database(server):
             cur.execute("""INSERT INTO setting (key, value) VALUES ('training_database', '{"training": true}')""")
     with server.desktop(server.people["reviewer"]) as database:
         assert not pg_security._training(database)
+
+
+def test_a_refusal_by_the_database_becomes_a_message_that_says_what_to_do(server):
+    import peewee
+
+    with server.desktop(server.people["reviewer"]) as database:
+        with pytest.raises(peewee.ProgrammingError) as caught:
+            with database.atomic():
+                m.Setting.create(key="retention_months_override", value=1)
+        message = pg_security.denied_message(caught.value)
+    assert message is not None and "permission denied for table setting" in message
+    assert "ask a QATT administrator" in message
+    assert pg_security.denied_message(ValueError("not a database error")) is None
