@@ -77,7 +77,18 @@ def _where(db: peewee.Database) -> tuple:
     return tuple(db.execute_sql("SELECT current_database(), current_schema()").fetchone())
 
 
+ROLES_SETTING = "database_roles"
+
+
 def groups_of(db: peewee.Database) -> Dict[str, str]:
+    """The group roles of the connected database: as recorded when migrate first made them (a
+    restored copy under another name keeps using them), else named after database and schema."""
+    if _scalar(db, "SELECT to_regclass('setting') IS NOT NULL"):
+        recorded = _scalar(db, "SELECT value FROM setting WHERE key = %s", [ROLES_SETTING])
+        if recorded:
+            prefix = json.loads(recorded).get("prefix")
+            if prefix:
+                return {role: f"{prefix}_{role}" for role in GROUPS}
     return group_names(*_where(db))
 
 
@@ -176,8 +187,10 @@ def install(db: peewee.Database) -> None:
     if not is_privileged(db):
         raise QattError("Only the database owner may set up QATT's database roles; run migrate as the owner.")
     database, schema = _where(db)
-    groups = group_names(database, schema)
+    groups = groups_of(db)
     cursor = db.cursor()
+    cursor.execute("INSERT INTO setting (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                   [ROLES_SETTING, json.dumps({"prefix": role_prefix(database, schema)})])
     for statement in _install_sql(schema, groups, _tables(db, schema)):
         cursor.execute(statement)  # no parameters: the '%' in the function bodies stay as written
 

@@ -317,6 +317,11 @@ def test_migration_from_a_v4_database_installs_the_roles(tmp_path):
             "SELECT tgrelid::regclass::text || ':' || tgname FROM pg_trigger WHERE NOT tgisinternal "
             "AND tgrelid::regclass::text IN ('review', 'answer', 'action', 'sample', 'sample_item', '\"user\"')")}
         assert {f"{t}:qatt_row_change" for t in ("review", "answer", "action", "sample", "sample_item", '"user"')} <= triggers
+        # The group names are recorded, so a copy restored under another database name keeps using them.
+        recorded = pg_security.groups_of(database)
+        assert recorded == pg_security.group_names(database.database, schema)
+        database.execute_sql("UPDATE setting SET value = %s WHERE key = 'database_roles'", ['{"prefix": "qatt"}'])
+        assert pg_security.groups_of(database)["admin"] == "qatt_admin"
         database.close()
     finally:
         drop_pg_schema(schema)
