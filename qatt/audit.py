@@ -104,6 +104,11 @@ def record(actor: str, action: str, object_type: str, object_id: Any = "", detai
     """Append one event. Runs inside the caller's transaction if there is one, so the event
     commits (or rolls back) together with the change it describes."""
     db = database_proxy.obj
+    # Everything that does not need the chain head is done before its row lock is taken: every
+    # writer on PostgreSQL queues on that lock until this transaction commits.
+    details = _normalise(details)
+    object_id = str(object_id if object_id is not None else "")
+    digest = details_digest(details)
     with write_transaction(db):
         head = _locked_head()
         if head is None or not _valid_head(head.value):
@@ -111,9 +116,6 @@ def record(actor: str, action: str, object_type: str, object_id: Any = "", detai
         at = m.utcnow()
         # Who was proven to be at the keyboard (qatt.identity), beside the name acted as.
         signed_in = getattr(db, "qatt_signed_in_as", "") or ""
-        details = _normalise(details)
-        object_id = str(object_id if object_id is not None else "")
-        digest = details_digest(details)
         prev = head.value["hash"]
         chained = event_hash_v2(prev, at, actor, action, object_type, object_id, digest, signed_in)
         event = m.AuditEvent.create(

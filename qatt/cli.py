@@ -124,6 +124,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except QattError as exc:
         sys.stderr.write(f"qatt: {exc}\n")
         return 2
+    except peewee.ProgrammingError as exc:
+        from qatt.storage.pg_security import denied_message
+
+        message = denied_message(exc)
+        if message is None:
+            raise
+        sys.stderr.write(f"qatt: {message}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("qatt: interrupted; nothing was written.\n")
         return 130

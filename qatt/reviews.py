@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import peewee
+
 from qatt import audit, audit_state, users
 from qatt.dates import iso_date
 from qatt.errors import ConflictError, PermissionDenied, QattError
@@ -194,7 +196,13 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
         chosen = choose_form_id(item, forms_by_id, form_id)
     with write_transaction(database_proxy.obj):
         version = form_version or resolve_form_version(chosen, actor, forms_by_id=forms_by_id)
-        review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
+        try:
+            with database_proxy.obj.atomic():  # a savepoint: the race below must not lose the transaction
+                review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
+        except peewee.IntegrityError:
+            # Someone started the same review between the check above and this insert.
+            raise ConflictError(f"Someone else started the {role} review of case {item.case.reference} just now; "
+                                "reload to see who holds it.") from None
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,
                       "form_hash": version.content_hash, "state": audit_state.state_of(review.id)})

@@ -49,6 +49,10 @@ def drop_pg_schema(schema: str) -> None:
     admin = dbmod.make_database(PG_URL)
     admin.connect()
     admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    # migrate made group roles for the schema (qatt.storage.pg_security); roles outlive schemas.
+    from qatt.storage import pg_security
+
+    pg_security.drop_group_roles(admin, admin.database, schema)
     admin.close()
 
 

@@ -59,8 +59,17 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     if differing:
         lines.append(f"{len(differing)} review{'s' if len(differing) != 1 else ''} differ from the audit log:")
         lines += [f"  {d.text()}" for d in differing]
-    ctx.emit({**report.as_dict(), "differing_reviews": [d.as_dict() for d in differing]}, "\n".join(lines))
-    return 0 if report.ok and not differing else 1
+    data = {**report.as_dict(), "differing_reviews": [d.as_dict() for d in differing]}
+    ok = report.ok and not differing
+    from qatt.storage.pg_security import verify_report
+
+    extra = verify_report(ctx.db())  # PostgreSQL: changes made outside QATT, role memberships
+    if extra is not None:
+        data.update(extra["data"])
+        lines += extra["lines"]
+        ok = ok and extra["ok"]
+    ctx.emit(data, "\n".join(lines))
+    return 0 if ok else 1
 
 
 def _anchor(args: argparse.Namespace, ctx: Context) -> int:

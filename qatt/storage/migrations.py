@@ -157,6 +157,15 @@ def _v8_answer_origin(db: peewee.Database) -> None:
         migrate(SchemaMigrator.from_database(db).add_column("answer", "origin", m.Answer.origin))
 
 
+def _v10_database_roles(db: peewee.Database) -> None:
+    """PostgreSQL: group roles, grants, row-level security, the append-only audit log and the
+    row_change triggers (qatt.storage.pg_security). Nothing on SQLite."""
+    from qatt.storage import pg_security
+
+    if pg_security.is_postgres(db):
+        pg_security.install(db)
+
+
 def _reserved(db: peewee.Database) -> None:
     """A version number reserved for work in progress on another branch; changes nothing.
 
@@ -174,7 +183,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (7, "improvement loop: actions, acknowledgement, register, narratives", _v7_improvement_loop),
     (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "reserved: calibration (issue 17)", _reserved),
-    (10, "reserved: database roles and change triggers (issue 18)", _reserved),
+    (10, "database roles and change triggers", _v10_database_roles),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -222,9 +231,12 @@ def _lock_for_migration(db: peewee.Database) -> None:
 
 def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
     """Bring the schema up to `target`; returns the versions applied."""
-    with db.atomic():
-        _lock_for_migration(db)
-        db.create_tables([m.SchemaVersion], safe=True)
+    from qatt.storage import pg_security
+
+    if not db.table_exists(m.SchemaVersion._meta.table_name):  # a desktop login may not create tables
+        with db.atomic():
+            _lock_for_migration(db)
+            db.create_tables([m.SchemaVersion], safe=True)
     start = current_version(db)
     if start > LATEST:
         raise QattError(
@@ -233,6 +245,9 @@ def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
     pending = [(v, name, step) for v, name, step in MIGRATIONS if start < v <= target]
     if not pending:
         return []
+    if pg_security.is_postgres(db) and start > 0 and not pg_security.is_privileged(db):
+        raise QattError(f"The database is at schema version {start} and this QATT needs {target}; ask the "
+                        "database owner to run `python -m qatt migrate` connected as the owner.")
     if start > 0 and is_sqlite(db):
         backup_sqlite(db, f"v{start}")
     applied = []
@@ -245,4 +260,8 @@ def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
             m.SchemaVersion.delete().execute()
             m.SchemaVersion.create(version=version)
         applied.append(version)
+    if pg_security.is_postgres(db) and applied and applied[-1] > 10 and current_version(db) >= 10:
+        # Steps after 10 may add tables: give the group roles their grants on them.
+        with db.atomic():
+            pg_security.install(db)
     return applied
