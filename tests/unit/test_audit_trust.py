@@ -14,6 +14,7 @@ from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import migrations
 from qatt.storage import models as m
+from tests.conftest import accept_setup_changes
 from tests.factories import COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items, write_form
 
 
@@ -25,6 +26,7 @@ def reviewed(db, tmp_path):
     make_user("sup.a")
     make_user("admin", "admin")
     sample = make_sample(make_population(2), form_id="test_form")
+    accept_setup_changes(db)  # the factories' inserts; everything after goes through QATT
     done = []
     for item in sample_items(sample):
         review = reviews.start_review(item.id, "sup.a", forms_dir=folder)

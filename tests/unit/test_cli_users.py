@@ -12,8 +12,8 @@ def run(capsys, path, *args):
     return code, out, err
 
 
-def test_an_administrator_adds_a_person_with_a_role_and_it_is_audited(capsys, tmp_path):
-    path = tmp_path / "q.sqlite3"
+def test_an_administrator_adds_a_person_with_a_role_and_it_is_audited(capsys, training_db_path):
+    path = training_db_path  # the tests act as QATT_USER=tester, another name than the OS account
     code, out, err = run(capsys, path, "users", "add", "bob.jones", "--role", "moderator")
     assert code == 0, err
     assert {"username": "bob.jones", "role": "moderator"}.items() <= next(
@@ -23,6 +23,6 @@ def test_an_administrator_adds_a_person_with_a_role_and_it_is_audited(capsys, tm
     assert event.details == {"field": "role", "old": None, "new": "moderator"}
 
 
-def test_users_add_without_a_role_says_what_is_missing(capsys, tmp_path):
-    code, _, err = run(capsys, tmp_path / "q.sqlite3", "users", "add", "bob.jones")
+def test_users_add_without_a_role_says_what_is_missing(capsys, training_db_path):
+    code, _, err = run(capsys, training_db_path, "users", "add", "bob.jones")
     assert code == 2 and "--role" in err
