@@ -89,6 +89,13 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
+def _v9_standardisation_exercises(db: peewee.Database) -> None:
+    """Standardisation exercises: reference cases, invited reviewers and their blind grades (issue 17)."""
+    from qatt.storage.exercise_models import EXERCISE_MODELS
+
+    db.create_tables(EXERCISE_MODELS, safe=True)
+
+
 def _reserved(db: peewee.Database) -> None:
     """A version number reserved for work in progress on another branch; changes nothing.
 
@@ -105,7 +112,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (6, "reserved: trust (issue 18)", _reserved),
     (7, "reserved: improvement loop (issue 12)", _reserved),
     (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
-    (9, "reserved: calibration (issue 17)", _reserved),
+    (9, "standardisation exercises", _v9_standardisation_exercises),
     (10, "reserved: database roles and change triggers (issue 18)", _reserved),
 ]
 
