@@ -361,7 +361,8 @@ def reviewer_profiles(flt, actor: str, reviewer: Optional[str] = None, *, coded:
 
     Without the right to see everyone, an actor asking for all profiles gets their own. inspectorate
     maps case references to an inspectorate grade where one was recorded (from a file); a profile
-    counts how many of its pairs also have one. Audited as a consultation, with counts only."""
+    counts how many of its pairs also have one. Seeing others' profiles is audited as a consultation,
+    with counts only."""
     from qatt import audit, reports
 
     if reviewer is None and not may_see_profile(actor, None):
@@ -391,7 +392,8 @@ def reviewer_profiles(flt, actor: str, reviewer: Optional[str] = None, *, coded:
     if skipped:
         notes.append(f"{skipped} pair{'s' if skipped != 1 else ''} left out: a grade is not on an ordered scale "
                      "(ungraded or carried over).")
-    audit.record(actor, audit.CONSULTATION, "calibration", reviewer or "all",
-                 {"purpose": "reviewer profiles", "period": flt.as_dict(), "profiles": len(profiles),
-                  "pairs": sum(p.pairs for p in profiles)})
+    if reviewer != actor:  # as for reviews: seeing other people's figures is audited, your own is not
+        audit.record(actor, audit.CONSULTATION, "calibration", reviewer or "all",
+                     {"purpose": "reviewer profiles", "period": flt.as_dict(), "profiles": len(profiles),
+                      "pairs": sum(p.pairs for p in profiles)})
     return CalibrationReport(flt.label(), profiles, skipped, coded, notes)

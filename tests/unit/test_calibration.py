@@ -180,3 +180,11 @@ def test_cli_counts_pairs_that_also_have_an_inspectorate_grade(cli_db, capsys, t
     assert main(["calibration", "--db", cli_db, "--user", "lead", "--reviewer", "kind", "--json",
                  "--inspectorate", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["profiles"][0]["inspectorate_pairs"] == 5
+
+
+def test_seeing_your_own_profile_is_not_audited_but_others_are(paired):
+    calibration.reviewer_profiles(reports.ReportFilter(), "kind")
+    assert not m.AuditEvent.select().where(m.AuditEvent.object_type == "calibration").exists()
+    calibration.reviewer_profiles(reports.ReportFilter(), "lead", "kind")
+    assert m.AuditEvent.select().where(m.AuditEvent.object_type == "calibration",
+                                       m.AuditEvent.object_id == "kind").exists()

@@ -27,6 +27,7 @@ from ui.context import AppContext
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.calibration_view import CalibrationView
 from ui.widgets.tables import list_table, select_key, selected_key
 
 HIDDEN = "hidden until you submit your review"
@@ -84,6 +85,7 @@ class ModerationPage(QWidget):
         self.second_details = self._text_label("Second review")
         self.differences = TupleTableModel(DIFFERENCE_COLUMNS, parent=self)
         self.difference_table = list_table("Questions the two reviewers answered differently", self.differences)
+        self.calibration = CalibrationView(context)
 
         self._lay_out(sample_label)
         self.refresh()
@@ -132,6 +134,7 @@ class ModerationPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(upper)
         splitter.addWidget(comparison)
+        splitter.addWidget(self._group("Reviewer profiles against independent second reviews", self.calibration))
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -150,6 +153,7 @@ class ModerationPage(QWidget):
         self.select_sample(current)
         self.sample_choice.blockSignals(False)  # one load below, not a second one from the index change
         self.show_sample()
+        self.calibration.refresh()
 
     def selected_sample_id(self) -> Optional[int]:
         return self.sample_choice.currentData()
