@@ -75,6 +75,7 @@ def difference_chart(report: calibration.CalibrationReport):
     attach(zero)
     points = QScatterSeries()
     points.setName("Net difference")
+    intervals = []
     for index, profile in enumerate(profiles):
         interval = QLineSeries()
         interval.setName("95% interval")
@@ -83,8 +84,13 @@ def difference_chart(report: calibration.CalibrationReport):
         attach(interval)
         if index:  # one legend entry for all the intervals
             chart.legend().markers(interval)[0].setVisible(False)
+        intervals.append(interval)
         points.append(profile.difference.value * 100, index)
     attach(points)
+    for interval in intervals:  # one colour for every interval, the dots' own (the theme would vary it)
+        line = QPen(points.color())
+        line.setWidth(2)
+        interval.setPen(line)
     return chart
 
 
