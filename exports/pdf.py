@@ -25,6 +25,7 @@ from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
+from exports import calibration_export
 from exports.common import ExportResult, clean_text, write_and_disclose
 from qatt import reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
@@ -399,6 +400,7 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
               Heading("Compliance with the checklist"), *compliance_table(report.compliance),
               Heading("Actions outstanding"), *action_table(report.actions),
               Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
+              *calibration_export.pdf_section(report.header),
               Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
               Heading("Change from the previous period"), *change_block(report.change),
               Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
@@ -427,6 +429,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
+              *calibration_export.pdf_section(pack.header),
               Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *trend_block(pack.trends),
               Heading("Recommendations tracker")]

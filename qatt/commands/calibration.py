@@ -17,6 +17,14 @@ def _calibration(args: argparse.Namespace, ctx: Context) -> int:
     from qatt.grade_pairs import read_pairs_on_any_scale
 
     ctx.db()
+    if args.names_in_exports:
+        from qatt.calibration_report import set_names_in_exports
+
+        named = args.names_in_exports == "yes"
+        set_names_in_exports(ctx.actor, named)
+        ctx.emit({"names_in_exports": named}, "Exports now " + ("name reviewers." if named else
+                                                                "code reviewers (Reviewer A, B...)."))
+        return 0
     flt = reports.ReportFilter(period_from=args.period_from or "", period_to=args.period_to or "")
     inspectorate = None
     if args.inspectorate:
@@ -61,6 +69,8 @@ def register(add_command) -> None:
     p.add_argument("--to", dest="period_to", metavar="YYYY-MM", help="last sample month (default: all)")
     p.add_argument("--reviewer", metavar="USER", help="only this reviewer (a reviewer may see only their own)")
     p.add_argument("--coded", action="store_true", help="show reviewers as codes (Reviewer A, B...) not names")
+    p.add_argument("--names-in-exports", choices=("yes", "no"),
+                   help="QA leads: whether the workbook and the PDF reports name reviewers (default no: coded)")
     p.add_argument("--inspectorate", metavar="PAIRS.csv",
                    help="inspectorate grades (case_ref,first_grade,second_grade; second_grade is the "
                         "inspectorate's): each profile counts its pairs that also have one")

@@ -39,7 +39,8 @@ def table(sheet):
 def test_workbook_has_every_sheet(exported):
     _, wb = exported
     assert wb.sheetnames == ["Summary", "About", "Reviews cp_check", "Reviews mosovo_di_check", "Themes",
-                             "Compliance", "Calibration", "Actions", "Case studies", "Samples"]
+                             "Compliance", "Calibration", "Reviewer calibration", "Actions", "Case studies",
+                             "Samples"]
 
 
 def test_summary_grade_counts_and_intervals_match_the_database(exported):
