@@ -256,31 +256,40 @@ def _title_of(scale) -> str:
     return " / ".join(scale.labels[g] for g in scale.grades)
 
 
-def estimate_for_period(flt, actor: str, pairs_flt=None, *, vocab=None, replicates: int = REPLICATES,
-                        seed: int = DEFAULT_SEED) -> PeriodEstimate:
-    """The estimate for the first reviews in `flt`, from the independent pairs in `pairs_flt` (default
-    the same filter). Uses second reviews' grades, so only a moderator or above may ask (as for
-    `agreement --sample`); audited as a consultation with counts only."""
+def period_grades(flt, pairs_flt, vocab):
+    """({scale: {grade: first reviews}}, {scale: [(first, independent)]}) for the filters: first reviews in
+    `flt`, independent pairs in `pairs_flt`. Grades on no ordered scale (ungraded) are left out."""
     import peewee
 
-    from qatt import audit, calibration, reports, users
+    from qatt import calibration, reports
     from qatt.storage import models as m
 
-    users.require_role(actor, "moderator", "estimate grades from independent second reviews")
-    vocab = vocab or reports.Vocabulary.load()
-    pairs_flt = pairs_flt or flt
     first_counts: Dict[Tuple[str, ...], Dict[str, int]] = {}
     query = (reports.submitted_reviews(flt, m.Review.grade, peewee.fn.COUNT(m.Review.id))
              .where(m.Review.grade != "").group_by(m.Review.grade))
     for grade, count in query.tuples():
         scale = calibration.scale_of(vocab, grade, grade)
-        if scale is not None:  # 'ungraded' and other special values have no place in the estimate
+        if scale is not None:
             first_counts.setdefault(scale, {})[grade] = count
     pairs: Dict[Tuple[str, ...], List[Tuple[str, str]]] = {}
     for pair in calibration.calibration_pairs(pairs_flt):
         scale = calibration.scale_of(vocab, pair.first_grade, pair.second_grade)
         if scale is not None:
             pairs.setdefault(scale, []).append((pair.first_grade, pair.second_grade))
+    return first_counts, pairs
+
+
+def estimate_for_period(flt, actor: str, pairs_flt=None, *, vocab=None, replicates: int = REPLICATES,
+                        seed: int = DEFAULT_SEED) -> PeriodEstimate:
+    """The estimate for the first reviews in `flt`, from the independent pairs in `pairs_flt` (default
+    the same filter). Uses second reviews' grades, so only a moderator or above may ask (as for
+    `agreement --sample`); audited as a consultation with counts only."""
+    from qatt import audit, reports, users
+
+    users.require_role(actor, "moderator", "estimate grades from independent second reviews")
+    vocab = vocab or reports.Vocabulary.load()
+    pairs_flt = pairs_flt or flt
+    first_counts, pairs = period_grades(flt, pairs_flt, vocab)
     titles = _scale_titles()
     estimates = []
     for scale in sorted(first_counts, key=lambda s: [values for values, _ in vocab.scales].index(list(s))):

@@ -62,6 +62,46 @@ def _estimate(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _pairs_needed(args: argparse.Namespace, ctx: Context) -> int:
+    from qatt import pair_planning, reports
+    from qatt.errors import QattError
+
+    if not args.share:
+        result = pair_planning.pairs_for_reviewer_difference(args.margin, args.higher, args.lower)
+        ctx.emit(result.as_dict(), result.text())
+        return 0
+    from qatt import corrected_estimate, users
+
+    ctx.db()
+    users.require_role(ctx.actor, "moderator", "plan from independent second reviews")
+    vocab = reports.Vocabulary.load()
+    history = reports.ReportFilter(period_from=args.history_from or "", period_to=args.history_to or "")
+    first_counts, pairs = corrected_estimate.period_grades(history, history, vocab)
+    wanted = next((scale for scale in first_counts if args.share in scale), None)
+    if wanted is None:
+        labels = {vocab.grade_label(g).lower(): g for scale in first_counts for g in scale}
+        grade = labels.get(args.share.lower())
+        wanted = next((scale for scale in first_counts if grade in scale), None)
+        args.share = grade or args.share
+    if wanted is None:
+        raise QattError(f"No first review in {history.label()} has the grade {args.share!r}; give a grade id "
+                        "such as good, or a longer history.")
+    index = {g: i for i, g in enumerate(wanted)}
+    matrix = [[0] * len(wanted) for _ in wanted]
+    for first, second in pairs.get(wanted, []):
+        matrix[index[first]][index[second]] += 1
+    counts = [first_counts[wanted].get(g, 0) for g in wanted]
+    from qatt.storage import models as m
+
+    months = reports.submitted_reviews(history, m.Sample.period).distinct().count()
+    expected = args.first_reviews or max(1, round(sum(counts) / max(1, months)))
+    result = pair_planning.plan_from_history(args.margin, counts, matrix, index[args.share], expected,
+                                             vocab.grade_label(args.share))
+    data = dict(result.as_dict(), first_reviews=expected, history=history.label())
+    ctx.emit(data, result.text() + f" Planned for {expected} first reviews, from the pairs of {history.label()}.")
+    return 0
+
+
 def register(add_command) -> None:
     p = add_command("calibration", "reviewer profiles: each reviewer's grades against independent second reviews",
                     _calibration)
@@ -86,3 +126,14 @@ def register(add_command) -> None:
     p.add_argument("--scale", help="grading scale of the files (default: the first scale that reads them)")
     p.add_argument("--replicates", type=int, default=2000, help="bootstrap replicates (default 2000)")
     p.add_argument("--seed", type=int, default=17, help="bootstrap seed, for a reproducible interval (default 17)")
+
+    p = add_command("pairs-needed", "paired (second) reviews needed for a chosen margin: a reviewer's difference, "
+                    "or the corrected share of a grade", _pairs_needed)
+    p.add_argument("--margin", type=float, required=True, help="half-width of the 95%% interval, e.g. 0.1 for ±10 points")
+    p.add_argument("--higher", type=float, default=0.25, help="reviewer: expected share graded higher (default 0.25)")
+    p.add_argument("--lower", type=float, default=0.05, help="reviewer: expected share graded lower (default 0.05)")
+    p.add_argument("--share", metavar="GRADE", help="plan for the corrected share of this grade (e.g. good) instead")
+    p.add_argument("--history-from", metavar="YYYY-MM", help="--share: earlier months to plan from (default: all)")
+    p.add_argument("--history-to", metavar="YYYY-MM", help="--share: ... to this month")
+    p.add_argument("--first-reviews", type=int, help="--share: first reviews the period will have (default: the "
+                                                       "history's monthly average)")
