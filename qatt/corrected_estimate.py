@@ -79,8 +79,8 @@ class CorrectedEstimate:
 
     def text(self, title: str = "") -> str:
         lines = [title or "Self-grades and the estimate of what independent reviewers would have given", ""]
-        lines.append(f"{self.first_reviews} first reviews; {self.pairs} of them (or of the pairs' window) "
-                     "also independently second-reviewed.")
+        lines.append(f"{self.first_reviews} first reviews; {self.pairs} cases with an independent second review "
+                     "show how first grades compare with independent ones.")
         width = max(len(label) for label in self.labels + ("Grade",)) + 2
         lines.append("Grade".ljust(width) + "Self-graded".ljust(34) + "Estimate (independent)")
         for share in self.shares:
