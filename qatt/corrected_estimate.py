@@ -279,6 +279,31 @@ def period_grades(flt, pairs_flt, vocab):
     return first_counts, pairs
 
 
+def _require_not_blinded(flt, actor: str) -> None:
+    """The estimate shows the period's first grades; with few cases that would reveal the first grade of a
+    case the actor must still second-review blind. So it waits until they have submitted those."""
+    from qatt import reports
+    from qatt.errors import PermissionDenied
+    from qatt.storage import models as m
+
+    def in_period(query):
+        return reports._where(query.join(m.SampleItem).join(m.Case).switch(m.SampleItem).join(m.Sample),
+                              flt, m.Sample.period, m.Case.area, m.Case.team, m.Sample.form_id)
+
+    submitted = (m.Review.select(m.Review.sample_item)
+                 .where(m.Review.role == reports.SECOND, m.Review.reviewer == actor,
+                        m.Review.status == reports.SUBMITTED))
+    drafts = in_period(m.Review.select().where(m.Review.role == reports.SECOND, m.Review.reviewer == actor,
+                                               m.Review.status != reports.SUBMITTED))
+    assigned = in_period(m.Assignment.select().where(m.Assignment.role == reports.SECOND,
+                                                     m.Assignment.reviewer == actor,
+                                                     m.Assignment.sample_item.not_in(submitted)))
+    if drafts.exists() or assigned.exists():
+        raise PermissionDenied("You hold second reviews in this period that are not submitted yet; the estimate "
+                               "shows the period's first grades, so it is shown once you have submitted them "
+                               "(blind second review).")
+
+
 def estimate_for_period(flt, actor: str, pairs_flt=None, *, vocab=None, replicates: int = REPLICATES,
                         seed: int = DEFAULT_SEED) -> PeriodEstimate:
     """The estimate for the first reviews in `flt`, from the independent pairs in `pairs_flt` (default
@@ -287,6 +312,7 @@ def estimate_for_period(flt, actor: str, pairs_flt=None, *, vocab=None, replicat
     from qatt import audit, reports, users
 
     users.require_role(actor, "moderator", "estimate grades from independent second reviews")
+    _require_not_blinded(flt, actor)
     vocab = vocab or reports.Vocabulary.load()
     pairs_flt = pairs_flt or flt
     first_counts, pairs = period_grades(flt, pairs_flt, vocab)

@@ -60,3 +60,11 @@ def test_codes_replace_names_and_the_period_narrows_the_pairs(qtbot, pairs):
 def test_a_reviewer_sees_only_their_own_profile(qtbot, pairs):
     view = make_view(qtbot, "fair")
     assert [row[0] for row in view.profiles.rows] == ["fair"]
+
+
+def test_moderators_see_the_self_grades_beside_the_estimate(qtbot, pairs):
+    view = make_view(qtbot, "checker")
+    text = view.estimate.text()
+    assert "an estimate" in text and "Self-graded (60 first reviews)" in text and "Estimate (60 pairs)" in text
+    assert "Assumes:" in text
+    assert make_view(qtbot, "fair").estimate.text() == ""

@@ -175,3 +175,17 @@ def test_cli_estimate_from_files_reports_a_bad_row(tmp_path, capsys):
     (tmp_path / "pairs.csv").write_text("case_ref,first_grade,second_grade\nA,good,RI\n")
     assert main(["estimate", "--pairs", str(tmp_path / "pairs.csv"), "--first", str(tmp_path / "first.csv")]) == 2
     assert "first.csv, row 3, column first_grade: 'great' is not a grade" in capsys.readouterr().err
+
+
+def test_the_estimate_waits_while_the_actor_holds_an_unsubmitted_second_review(period):
+    from qatt.storage import models as m
+
+    item = m.SampleItem.select().order_by(m.SampleItem.id.desc()).first()
+    m.Review.update(status="draft").where(m.Review.sample_item == item, m.Review.role == "second").execute()
+    if not m.Review.select().where(m.Review.sample_item == item, m.Review.role == "second").exists():
+        cp = m.FormVersion.select().first()
+        make_review(item, cp, "good", role="second", reviewer="lead", status="draft")
+    with pytest.raises(PermissionDenied, match="blind second review"):
+        estimate_for_period(reports.ReportFilter.for_month("2024-05"), "lead", replicates=100)
+    # Another month's figures are not affected.
+    estimate_for_period(reports.ReportFilter.for_month("2024-06"), "lead", replicates=100)

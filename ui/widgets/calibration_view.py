@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from qatt import calibration, reports, sampling
+from qatt import calibration, corrected_estimate, reports, sampling, users
 from qatt.errors import QattError
 from ui.context import AppContext
 from ui.pages.dashboard import chart_view, new_chart, replace_chart
@@ -114,6 +114,11 @@ class CalibrationView(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setAccessibleName("Reviewer profiles in words")
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
+        self.estimate.setTextFormat(Qt.TextFormat.RichText)
+        self.estimate.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimate.setAccessibleName("Self-grades and the corrected estimate")
         choices = QHBoxLayout()
         for text, combo in (("Profiles &from:", self.period_from), ("&to:", self.period_to)):
             label = QLabel(text)
@@ -128,6 +133,7 @@ class CalibrationView(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.estimate)
         self.refresh()
 
     def _combo(self, name: str) -> QComboBox:
@@ -159,6 +165,7 @@ class CalibrationView(QWidget):
         return reports.ReportFilter(period_from=first, period_to=last)
 
     def show_profiles(self) -> None:
+        self.show_estimate()
         try:
             report = calibration.reviewer_profiles(self._filter(), self.context.actor, coded=self.coded.isChecked())
         except QattError as exc:
@@ -177,6 +184,39 @@ class CalibrationView(QWidget):
         lines.append("<i>“More lenient” is said only when the 95% interval leaves out no difference.</i>")
         self.summary.setText("<br>".join(lines))
 
+    def show_estimate(self) -> None:
+        """Self-grades beside the corrected estimate for the chosen months (moderators and above; about
+        0.1 s for a month's reviews with 1,000 bootstrap replicates, so it stays on the GUI thread)."""
+        if not users.has_role(self.context.actor, "moderator"):
+            self.estimate.setText("")
+            return
+        try:
+            result = corrected_estimate.estimate_for_period(self._filter(), self.context.actor, replicates=1000)
+        except QattError as exc:
+            self.estimate.setText(html.escape(str(exc)))
+            return
+        self.estimate.setText(estimate_html(result))
+
     @staticmethod
     def _describe(profiles: Sequence[calibration.ReviewerProfile], coded: bool) -> str:
         return "; ".join(f"{p.name(coded)} {p.difference.text()}" for p in profiles) or "no profiles"
+
+
+def estimate_html(result: corrected_estimate.PeriodEstimate) -> str:
+    """The self-graded distribution beside the estimate, labelled as an estimate, with its assumptions."""
+    if not result.estimates:
+        return html.escape(f"No graded first reviews in {result.period_label}, so there is nothing to correct.")
+    blocks = []
+    for title, estimate in result.estimates:
+        rows = "".join(f"<tr><td>{html.escape(s.label)}</td><td>{html.escape(s.self_graded.percent_text())}</td>"
+                       f"<td>{html.escape(s.estimate_text())}</td></tr>" for s in estimate.shares)
+        block = (f"<b>{html.escape(title)}: what independent reviewers would most likely have given "
+                 f"(an estimate)</b><table cellspacing='6'><tr><th align='left'>Grade</th>"
+                 f"<th align='left'>Self-graded ({estimate.first_reviews} first reviews)</th>"
+                 f"<th align='left'>Estimate ({estimate.pairs} pairs)</th></tr>{rows}</table>")
+        if estimate.withheld:
+            block += f"<i>The estimate is withheld: {html.escape(estimate.withheld)}</i>"
+        else:
+            block += "<i>Assumes: " + html.escape(" ".join(estimate.assumptions)) + "</i>"
+        blocks.append(block)
+    return "<br>".join(blocks)
