@@ -393,6 +393,7 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
         story.append(table(rows, [1.6, 0.8, 0.8, 0.8, 0.8, 0.8, 2.6]))
     else:
         story.append(text("No reviews were assigned for this period."))
+    story += bullets([plan.statement for plan in report.plans])  # each standing plan's round, with any shortfall
     story += [Heading("Grades by area"), *grade_sections(report.by_area, "Area"), *area_charts(report.by_area),
               Heading("Grades by team", 1), *grade_sections(report.by_team, "Team"),
               Heading("Grades by month", 1), *grade_sections(report.by_month, "Month"),
@@ -400,8 +401,12 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
               Heading("Compliance with the checklist"), *compliance_table(report.compliance),
               Heading("Actions outstanding"), *action_table(report.actions),
               Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
+<<<<<<< HEAD
               *calibration_export.pdf_section(report.header),
               Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
+=======
+              Heading("MOSOVO compliance and reported rates"), *mosovo_block(report.mosovo),
+>>>>>>> main
               Heading("Change from the previous period"), *change_block(report.change),
               Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
               Heading("Methodology"), *methodology_block(report.samples)]
@@ -429,8 +434,12 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
+<<<<<<< HEAD
               *calibration_export.pdf_section(pack.header),
               Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
+=======
+              Heading("MOSOVO compliance and reported rates"), *mosovo_block(pack.mosovo),
+>>>>>>> main
               Heading("Comparison with previous inspections"), *trend_block(pack.trends),
               Heading("Recommendations tracker")]
     rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]

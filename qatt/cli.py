@@ -18,8 +18,8 @@ from typing import Any, Callable, List, Optional
 
 import peewee
 
-from qatt import __version__
 from qatt.errors import QattError
+from qatt.version import VersionAction
 
 log = logging.getLogger("qatt")
 
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common_options(top=False)
     parser = argparse.ArgumentParser(prog="python -m qatt", description="QATT: quality assurance of police case files.",
                                      parents=[_common_options(top=True)])
-    parser.add_argument("--version", action="version", version=f"qatt {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

@@ -423,8 +423,9 @@ class _Grader:
 
         version, form = self._form(item)
         review = reviews.start_review(item.id, reviewer, role=role, form_version=version)
+        # The answers the engine filled in from the extract and the sample are kept, as a reviewer would.
         answers = (self._second_opinion(form, item, reviews.answers_of(first), quality) if first is not None
-                   else self._fill(form, item, {}, quality, role))
+                   else self._fill(form, item, reviews.answers_of(review), quality, role))
         if not submit:  # a draft: the reviewer got about half way
             answers = dict(list(answers.items())[:len(answers) // 2])
         review = reviews.save_answers(review.id, answers, reviewer, review.version)
@@ -440,14 +441,20 @@ class _Grader:
 
     def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
         """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""
-        from qatt import forms
+        from qatt import forms, grading
 
         while True:
             todo = [q for q in forms.visible_questions(form, answers) if q.id not in answers]
-            if not todo:
+            # N/A where the form refuses it (M4 on an exception, M13 after a breach) would not submit:
+            # such an item applied, so the demo reviewer answers it yes or no (which may reveal more).
+            refused = [q for q, _reasons in grading.refused_na(form, answers)]
+            if not todo and not refused:
                 return answers
             for question in todo:
                 answers[question.id] = self._answer(question, item, quality, role)
+            for question in refused:
+                fails = quality * (_CRITICAL_FACTOR if question.critical else 1)
+                answers[question.id] = "no" if self.rng.random() < fails else "yes"
 
     def _second_opinion(self, form: Any, item: Any, first: Dict[str, Any], quality: float) -> Dict[str, Any]:
         """The first reviewer's answers as a slightly stricter second reviewer sees them."""

@@ -44,6 +44,15 @@ class MissingAnswers(QattError):
         super().__init__(f"Answer the required questions before submitting: {listed}.")
 
 
+class RefusedNotApplicable(QattError):
+    """Submission refused: N/A given where the form does not allow it. `questions` lists them."""
+
+    def __init__(self, refused: list) -> None:
+        self.questions = [q for q, _ in refused]
+        listed = "; ".join(f"“{q.text}” cannot be N/A when {' and '.join(reasons)}" for q, reasons in refused)
+        super().__init__(f"Answer yes or no before submitting: {listed}.")
+
+
 # --------------------------------------------------------------------------- loading helpers
 
 def get_review(review_id: int) -> m.Review:
@@ -183,7 +192,28 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,
                       "form_hash": version.content_hash})
+        _prefill(review, item, actor)
     return review
+
+
+def _prefill(review: m.Review, item: m.SampleItem, actor: str) -> None:
+    """Fill the form's header questions from the case and the sample (qatt.prefill), audited as
+    an alteration that names where each answer came from."""
+    from qatt import prefill
+
+    filled = prefill.prefilled_answers(form_of(review), item, actor)
+    if not filled:
+        return
+    for qid, (value, origin) in filled.items():
+        m.Answer.create(review=review, question_id=qid, value=value, origin=origin)
+    _record_alteration(actor, review, {qid: {"old": None, "new": value} for qid, (value, _) in filled.items()}, {},
+                       prefilled_from={qid: origin for qid, (_, origin) in filled.items()})
+
+
+def origins_of(review: m.Review) -> Dict[str, str]:
+    """{question id: origin} of the answers still as they were prefilled (see qatt.prefill)."""
+    return {qid: origin for qid, origin in m.Answer.select(m.Answer.question_id, m.Answer.origin)
+            .where(m.Answer.review == review, m.Answer.origin != "").tuples()}
 
 
 # --------------------------------------------------------------------------- saving drafts
@@ -209,8 +239,9 @@ def _write_answers(review: m.Review, new_answers: Dict[str, Any]) -> Dict[str, D
         changed[qid] = {"old": old.get(qid), "new": value}
         if value is None:
             m.Answer.delete().where(m.Answer.review == review, m.Answer.question_id == qid).execute()
-        elif qid in old:
-            m.Answer.update(value=value).where(m.Answer.review == review, m.Answer.question_id == qid).execute()
+        elif qid in old:  # a changed answer is the reviewer's own: it loses any "from the extract" mark
+            m.Answer.update(value=value, origin="").where(m.Answer.review == review,
+                                                          m.Answer.question_id == qid).execute()
         else:
             m.Answer.create(review=review, question_id=qid, value=value)
     return changed
@@ -296,6 +327,9 @@ def _finalise(review: m.Review, form) -> Dict[str, Dict[str, Any]]:
     missing = forms.missing_required(form, answers)
     if missing:
         raise MissingAnswers(missing)
+    refused = grading.refused_na(form, answers)
+    if refused:
+        raise RefusedNotApplicable(refused)
     visible = {q.id for q in forms.visible_questions(form, answers)}
     dropped = _write_answers(review, {qid: None for qid in answers if qid not in visible})
     suggestion = grading.suggest_grade(form, {k: v for k, v in answers.items() if k in visible})
@@ -438,6 +472,7 @@ class ReviewView:
     compliance: Dict[str, Any]
     actions: List[Dict[str, Any]] = field(default_factory=list)
     submitted_at: Optional[str] = None
+    origins: Dict[str, str] = field(default_factory=dict)  # prefilled answers: question id -> "From the extract (...)"
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -470,7 +505,7 @@ def get_review_view(review_id: int, actor: str) -> ReviewView:
 
 
 def _view(review: m.Review) -> ReviewView:
-    from qatt import grading
+    from qatt import grading, prefill
 
     form = form_of(review)
     answers = answers_of(review)
@@ -487,6 +522,7 @@ def _view(review: m.Review) -> ReviewView:
         feedback_date=review.feedback_date.isoformat() if review.feedback_date else None,
         compliance=grading.compliance(form, answers).as_dict(), actions=actions,
         submitted_at=review.submitted_at.isoformat(timespec="seconds") if review.submitted_at else None,
+        origins={qid: prefill.origin_label(origin) for qid, origin in origins_of(review).items()},
     )
 
 

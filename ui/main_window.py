@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.import_action = self._action("&Import case list…", "Ctrl+I", self.import_case_list)
         file_menu.addAction(self.import_action)
+        self.backup_action = self._action("&Back up…", None, self.back_up)
+        file_menu.addAction(self.backup_action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", QKeySequence.StandardKey.Quit, self.close))
 
@@ -155,10 +157,20 @@ class MainWindow(QMainWindow):
         self.show_page(1)
         return self.page(1).open_draw_dialog(populations.selected_population_id())
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About QATT",
-                          f"<b>QATT {qatt.__version__}</b><br>Quality assurance (dip sampling) of police case files."
-                          "<br>Open source. Every draw is recorded with its seed so anyone can verify it.")
+    def back_up(self):
+        """File > Back up…: ask for a file, then back up in a worker (returned, so callers can follow it)."""
+        from ui import backup
+
+        target = backup.choose_target(self)
+        return None if target is None else backup.start_backup(self, self.context, target)
+
+    def show_about(self):
+        """Help > About QATT (returned, so callers can follow it)."""
+        from ui.dialogs.about import AboutDialog
+
+        dialog = AboutDialog(self.context, self)
+        dialog.open()
+        return dialog
 
     # -- first run hint, geometry --------------------------------------------------------------------
 

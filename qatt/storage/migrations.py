@@ -89,6 +89,15 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
+def _v8_answer_origin(db: peewee.Database) -> None:
+    """Answer.origin: which extract column (or what QATT knew) a prefilled header answer came from.
+    Databases created since already have the column (v1 builds tables from the current models)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "origin" not in {column.name for column in db.get_columns("answer")}:
+        migrate(SchemaMigrator.from_database(db).add_column("answer", "origin", m.Answer.origin))
+
+
 def _v9_standardisation_exercises(db: peewee.Database) -> None:
     """Standardisation exercises: reference cases, invited reviewers and their blind grades (issue 17)."""
     from qatt.storage.exercise_models import EXERCISE_MODELS
@@ -111,7 +120,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (5, "reserved: real extracts (issue 11)", _reserved),
     (6, "reserved: trust (issue 18)", _reserved),
     (7, "reserved: improvement loop (issue 12)", _reserved),
-    (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
+    (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "standardisation exercises", _v9_standardisation_exercises),
     (10, "reserved: database roles and change triggers (issue 18)", _reserved),
 ]

@@ -266,6 +266,9 @@ class Answer(BaseModel):
     review = peewee.ForeignKeyField(Review, backref="answers", on_delete="CASCADE")
     question_id = CharField(max_length=100)
     value = JSONField(null=True)
+    # Where a prefilled answer came from ("extract:ViSOR ref", "qatt:selection_method"); cleared
+    # when the reviewer changes the answer, so the mark means "as the extract had it" (migration 8).
+    origin = CharField(max_length=300, default="")
 
     class Meta:
         indexes = ((("review", "question_id"), True),)

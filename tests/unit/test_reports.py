@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qatt import reports, stats
+from qatt import reports, stats, targets, users
+from qatt.reporting import workbook
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests import report_factories as f
@@ -121,11 +122,18 @@ def test_mosovo_figures_against_targets(data):
     result = reports.mosovo_compliance(MAY)
     figures = {x.question_id: x for x in result.figures}
     assert result.checks == 3
-    assert figures["m2"].proportion == stats.wilson(2, 3) and figures["m2"].target == 0.86
-    assert figures["m3"].proportion == stats.wilson(1, 3) and figures["m3"].target == 0.84
-    assert "below the 84% figure" in figures["m3"].statement
-    assert "consistent with the 86% figure" in figures["m2"].statement
-    assert figures["m4"].proportion == stats.wilson(1, 2)
+    # D0's 86% and 84% are reported rates, not targets: no target until the force sets one.
+    assert figures["m2"].proportion == stats.wilson(2, 3) and figures["m2"].target is None
+    assert figures["m2"].reported.rate == 0.86 and figures["m3"].reported.rate == 0.84
+    assert "86% reported in D0 for the last six months, a reported rate, not a target" in figures["m2"].statement
+    assert "target" not in figures["m3"].statement.split(";")[0]
+    users.ensure_user("lead", "qa_lead")
+    targets.set_force_targets({"m2": 0.9, "m3": 90}, "lead")
+    figures = {x.question_id: x for x in reports.mosovo_compliance(MAY).figures}
+    assert figures["m3"].target == 0.9 and "below the force's 90% target" in figures["m3"].statement
+    assert "consistent with the force's 90% target" in figures["m2"].statement
+    # Ratification is over the exceptions (M2 or M3 "no"): 1 of 2.
+    assert figures["m4"].proportion == stats.wilson(1, 2) and "of 2 exceptions" in figures["m4"].statement
     assert figures["m7"].proportion == stats.wilson(3, 3)
     assert (result.overdue_visits, result.days_overdue_total, result.days_overdue_max, result.oldest_task_days) == (2, 17, 12, 30)
 
@@ -251,7 +259,7 @@ def test_workbook_review_rows_have_one_column_per_question_of_each_form(data):
 
 
 def test_review_rows_stream_in_pages(data, monkeypatch):
-    monkeypatch.setattr(reports, "REVIEW_PAGE", 3)
+    monkeypatch.setattr(workbook, "REVIEW_PAGE", 3)  # read where the sheet is built
     sheet = next(s for s in reports.workbook_data(APR_MAY).review_sheets if s.form_id == "cp_check")
     ids = [row[0] for row in sheet.rows()]
     assert len(ids) == 8 and ids == sorted(ids)

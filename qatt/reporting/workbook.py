@@ -1,0 +1,123 @@
+"""The data of the Excel workbook: summary figures, every review per form (streamed), themes,
+compliance, calibration, actions, case studies and samples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import peewee
+
+from qatt.reporting.filters import (
+    FormCatalogue, QuestionInfo, ReportFilter, SUBMITTED, Vocabulary, _filtered, answer_value)
+from qatt.reporting.figures import (
+    ActionRow, Calibration, CaseStudyRow, ComplianceItem, GradeDistribution, ReportHeader, SampleRecord,
+    ThemeFrequency, _header, calibration, case_studies, compliance, grade_distributions, grade_pairs,
+    outstanding_actions, overall_distribution, samples_used, theme_frequencies)
+from qatt.storage import models as m
+
+
+# --------------------------------------------------------------------------- the workbook
+
+REVIEW_PAGE = 2000  # reviews read per query when streaming the Reviews sheets
+
+# (heading, kind): kind tells the exporter how wide the column should be.
+REVIEW_FIXED_COLUMNS: Tuple[Tuple[str, str], ...] = (
+    ("Review ID", "number"), ("Case reference", "short"), ("Area", "text"), ("Team", "text"),
+    ("Officer", "text"), ("Month", "short"), ("Reviewer", "text"), ("Role", "short"),
+    ("Submitted", "datetime"), ("Suggested grade", "short"), ("Grade", "short"), ("Override rationale", "long"),
+    ("Strengths", "long"), ("Areas for improvement", "long"), ("Feedback", "long"),
+)
+_QUESTION_KINDS = {"text": "long", "themes": "long", "multi": "text", "number": "number", "date": "date"}
+
+
+@dataclass
+class ReviewSheet:
+    """All submitted reviews made on one form: one row per review, one column per question (the
+    union of the questions of every version used). Rows are streamed, never held in memory."""
+
+    form_id: str
+    title: str
+    columns: List[Tuple[str, str]]
+    row_count: int
+    rows: Callable[[], Iterator[List[Any]]]
+
+
+def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[QuestionInfo],
+                  vocab: Vocabulary) -> ReviewSheet:
+    only_form = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [form_id])
+    fields = (m.Review.id, m.Case.reference, m.Case.area, m.Case.team, m.Case.officer, m.Sample.period,
+              m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
+              m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)
+
+    def base() -> peewee.ModelSelect:
+        return _filtered(m.Review.select(*fields).join(m.SampleItem).join(m.Case)
+                         .switch(m.SampleItem).join(m.Sample).switch(m.Review).join(m.FormVersion)
+                         .where(m.Review.status == SUBMITTED), only_form)
+
+    column_of = {q.id: i for i, q in enumerate(questions)}
+
+    def rows() -> Iterator[List[Any]]:
+        last_id = 0
+        while True:
+            page = list(base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE).tuples())
+            if not page:
+                return
+            answers: Dict[int, List[Any]] = {row[0]: [None] * len(questions) for row in page}
+            for review_id, question_id, value in (m.Answer.select(m.Answer.review, m.Answer.question_id, m.Answer.value)
+                                                  .where(m.Answer.review.between(page[0][0], page[-1][0])).tuples()):
+                position = column_of.get(question_id)
+                if position is not None and review_id in answers:
+                    answers[review_id][position] = answer_value(questions[position], value, vocab)
+            for row in page:
+                fixed = list(row)
+                fixed[9] = vocab.grade_label(fixed[9]) if fixed[9] else None
+                fixed[10] = vocab.grade_label(fixed[10]) if fixed[10] else None
+                yield fixed + answers[row[0]]
+            last_id = page[-1][0]
+
+    columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
+    return ReviewSheet(form_id, title, columns, base().count(), rows)
+
+
+@dataclass
+class WorkbookData:
+    """Everything the Excel workbook holds: summary, reviews per form, themes, compliance,
+    calibration, actions, case studies and the samples the reviews came from."""
+
+    header: ReportHeader
+    overall: GradeDistribution
+    by_area: List[GradeDistribution]
+    review_sheets: List[ReviewSheet]
+    themes: List[ThemeFrequency]
+    compliance: List[ComplianceItem]
+    calibration: List[Calibration]
+    actions: List[ActionRow]
+    samples: List[SampleRecord]
+    case_studies: List[CaseStudyRow] = field(default_factory=list)
+
+    @property
+    def review_count(self) -> int:
+        return sum(s.row_count for s in self.review_sheets)
+
+
+def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] = None,
+                  today: Optional[dt.date] = None, vocab: Optional[Vocabulary] = None) -> WorkbookData:
+    vocab = vocab or Vocabulary.load()
+    today = today or dt.date.today()
+    catalogue = FormCatalogue.for_filter(flt)
+    return WorkbookData(
+        header=_header("Quality assurance workbook", flt, marking, actor),
+        overall=overall_distribution(flt, vocab),
+        by_area=grade_distributions(flt, "area", vocab),
+        review_sheets=[_review_sheet(flt, form_id, catalogue.titles[form_id], questions, vocab)
+                       for form_id, questions in sorted(catalogue.questions.items())],
+        themes=theme_frequencies(flt, vocab, catalogue)["All"],
+        compliance=compliance(flt, catalogue),
+        calibration=calibration(grade_pairs(flt), catalogue, vocab),
+        actions=outstanding_actions(flt, today),
+        samples=samples_used(flt),
+        case_studies=case_studies(flt, vocab),
+    )
