@@ -401,12 +401,8 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
               Heading("Compliance with the checklist"), *compliance_table(report.compliance),
               Heading("Actions outstanding"), *action_table(report.actions),
               Heading("Calibration: self-assessment against independent grades"), *calibration_block(report.calibration),
-<<<<<<< HEAD
               *calibration_export.pdf_section(report.header),
-              Heading("MOSOVO compliance against targets"), *mosovo_block(report.mosovo),
-=======
               Heading("MOSOVO compliance and reported rates"), *mosovo_block(report.mosovo),
->>>>>>> main
               Heading("Change from the previous period"), *change_block(report.change),
               Heading("Trend against the 2021 and 2022 inspections"), *trend_block(report.trends),
               Heading("Methodology"), *methodology_block(report.samples)]
@@ -434,12 +430,8 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += calibration_block([block.case_file] if block.case_file else [], "self-assessment")
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
-<<<<<<< HEAD
               *calibration_export.pdf_section(pack.header),
-              Heading("MOSOVO compliance against targets"), *mosovo_block(pack.mosovo),
-=======
               Heading("MOSOVO compliance and reported rates"), *mosovo_block(pack.mosovo),
->>>>>>> main
               Heading("Comparison with previous inspections"), *trend_block(pack.trends),
               Heading("Recommendations tracker")]
     rows = [["ID", "Recommendation", "Timescale", "Owner", "Status", "Evidence"]]
