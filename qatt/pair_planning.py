@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from qatt import stats
 from qatt.calibration import net_difference
@@ -110,3 +110,57 @@ def plan_from_history(margin: float, first_counts: Sequence[int], matrix: Sequen
     rows = [[cell / r if r else 0.0 for cell in row] for row, r in zip(matrix, row_totals)]
     return pairs_for_corrected_share(margin, [c / total for c in first_counts], rows, grade,
                                      first_reviews or total, label)
+
+
+@dataclass(frozen=True)
+class ReviewerShortfall:
+    reviewer: str
+    first_reviews: int  # submitted first reviews in the window
+    pairs: int  # of them, with an independent second review submitted
+    unpaired: int  # submitted first reviews with no second review started or assigned: candidates
+    needed: int  # more pairs needed to reach k
+
+    def as_dict(self) -> dict:
+        return {"reviewer": self.reviewer, "first_reviews": self.first_reviews, "pairs": self.pairs,
+                "unpaired": self.unpaired, "needed": self.needed}
+
+
+def pairs_shortfall(flt, actor: str, k: int) -> List[ReviewerShortfall]:
+    """For each first reviewer in the window (e.g. a quarter): pairs so far and how many more second
+    reviews would give them at least k, with how many of their cases are still free to second-review.
+    About people, so QA leads and administrators only."""
+    from qatt import calibration, reports, users
+    from qatt.storage import models as m
+
+    users.require_role(actor, "qa_lead", "plan second reviews per reviewer")
+    if k < 1:
+        raise QattError("Give at least 1 pair per reviewer.")
+    firsts: dict = {}
+    for reviewer, item in reports.submitted_reviews(flt, m.Review.reviewer, m.Review.sample_item).tuples():
+        firsts.setdefault(reviewer, set()).add(item)
+    paired: dict = {}
+    for pair in calibration.calibration_pairs(flt):
+        paired[pair.first_reviewer] = paired.get(pair.first_reviewer, 0) + 1
+    taken = {item for (item,) in m.Review.select(m.Review.sample_item).where(m.Review.role == reports.SECOND).tuples()}
+    taken |= {item for (item,) in m.Assignment.select(m.Assignment.sample_item)
+              .where(m.Assignment.role == reports.SECOND).tuples()}
+    rows = []
+    for reviewer in sorted(firsts):
+        pairs = paired.get(reviewer, 0)
+        rows.append(ReviewerShortfall(reviewer, len(firsts[reviewer]), pairs, len(firsts[reviewer] - taken),
+                                      max(0, k - pairs)))
+    return rows
+
+
+def shortfall_text(rows: Sequence[ReviewerShortfall], k: int, label: str) -> str:
+    if not rows:
+        return f"No submitted first reviews in {label}."
+    lines = [f"Second reviews needed so every reviewer has at least {k} independent pairs in {label}:"]
+    for r in rows:
+        if r.needed == 0:
+            lines.append(f"  {r.reviewer}: {r.pairs} pairs; enough.")
+        else:
+            short = "" if r.unpaired >= r.needed else f" (only {r.unpaired} of their cases are free: review more)"
+            lines.append(f"  {r.reviewer}: {r.pairs} pairs; second-review {r.needed} more of their "
+                         f"{r.first_reviews} cases{short}.")
+    return "\n".join(lines)

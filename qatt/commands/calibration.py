@@ -66,6 +66,14 @@ def _pairs_needed(args: argparse.Namespace, ctx: Context) -> int:
     from qatt import pair_planning, reports
     from qatt.errors import QattError
 
+    if args.per_reviewer:
+        ctx.db()
+        window = reports.ReportFilter(period_from=args.history_from or "", period_to=args.history_to or "")
+        rows = pair_planning.pairs_shortfall(window, ctx.actor, args.per_reviewer)
+        ctx.emit([r.as_dict() for r in rows], pair_planning.shortfall_text(rows, args.per_reviewer, window.label()))
+        return 0
+    if args.margin is None:
+        raise QattError("Give --margin (e.g. 0.1 for ±10 points), or --per-reviewer K.")
     if not args.share:
         result = pair_planning.pairs_for_reviewer_difference(args.margin, args.higher, args.lower)
         ctx.emit(result.as_dict(), result.text())
@@ -129,11 +137,15 @@ def register(add_command) -> None:
 
     p = add_command("pairs-needed", "paired (second) reviews needed for a chosen margin: a reviewer's difference, "
                     "or the corrected share of a grade", _pairs_needed)
-    p.add_argument("--margin", type=float, required=True, help="half-width of the 95%% interval, e.g. 0.1 for ±10 points")
+    p.add_argument("--margin", type=float, help="half-width of the 95%% interval, e.g. 0.1 for ±10 points")
     p.add_argument("--higher", type=float, default=0.25, help="reviewer: expected share graded higher (default 0.25)")
     p.add_argument("--lower", type=float, default=0.05, help="reviewer: expected share graded lower (default 0.05)")
     p.add_argument("--share", metavar="GRADE", help="plan for the corrected share of this grade (e.g. good) instead")
-    p.add_argument("--history-from", metavar="YYYY-MM", help="--share: earlier months to plan from (default: all)")
-    p.add_argument("--history-to", metavar="YYYY-MM", help="--share: ... to this month")
+    p.add_argument("--per-reviewer", type=int, metavar="K",
+                   help="instead: second reviews still needed so every first reviewer has K pairs in the window "
+                        "(--history-from/--history-to, e.g. a quarter)")
+    p.add_argument("--history-from", metavar="YYYY-MM", help="--share: earlier months to plan from (default: all); "
+                                                             "--per-reviewer: the window")
+    p.add_argument("--history-to", metavar="YYYY-MM", help="... to this month")
     p.add_argument("--first-reviews", type=int, help="--share: first reviews the period will have (default: the "
                                                        "history's monthly average)")

@@ -75,3 +75,33 @@ def test_cli_pairs_needed_for_the_share_of_good_from_history(db, capsys):
                  "--share", "Good"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["first_reviews"] == 40 and 1 <= data["pairs"] <= 40
+
+
+def test_per_reviewer_shortfall_counts_pairs_and_free_cases(db, capsys):
+    from qatt import reports
+    from qatt.errors import PermissionDenied
+    from qatt.pair_planning import pairs_shortfall
+
+    make_user("lead", "qa_lead")
+    make_user("rev.a")
+    s = make_scenario()
+    cp = make_form_version(child_protection_form())
+    for i in range(6):  # rev.a: 6 first reviews, 2 paired
+        item = s.case("2024-04")
+        make_review(item, cp, "good", reviewer="rev.a")
+        if i < 2:
+            make_review(item, cp, "good", role="second", reviewer="lead")
+    item = s.case("2024-04")  # rev.b: 1 first review, its second review only a draft
+    make_review(item, cp, "good", reviewer="rev.b")
+    make_review(item, cp, "good", role="second", reviewer="lead", status="draft")
+    window = reports.ReportFilter("2024-04", "2024-06")
+    rows = {r.reviewer: r for r in pairs_shortfall(window, "lead", 5)}
+    assert (rows["rev.a"].pairs, rows["rev.a"].needed, rows["rev.a"].unpaired) == (2, 3, 4)
+    assert (rows["rev.b"].pairs, rows["rev.b"].needed, rows["rev.b"].unpaired) == (0, 5, 0)
+    with pytest.raises(PermissionDenied):
+        pairs_shortfall(window, "rev.a", 5)
+    assert main(["--db", db.qatt_url, "--user", "lead", "pairs-needed", "--per-reviewer", "5",
+                 "--history-from", "2024-04", "--history-to", "2024-06"]) == 0
+    out = capsys.readouterr().out
+    assert "rev.a: 2 pairs; second-review 3 more of their 6 cases." in out
+    assert "rev.b: 0 pairs; second-review 5 more of their 1 cases (only 0 of their cases are free" in out
