@@ -194,7 +194,8 @@ class ReviewerProfile:
         text = (f"{who}: graded {self.higher.count} of {self.pairs} cases higher and {self.lower.count} lower than "
                 f"the independent reviewer; net {self.difference.text()}: {self.verdict}.")
         if self.small_sample:
-            text += f" Small sample ({self.pairs} pairs): read the interval, not the point figure."
+            text += (f" Small sample ({self.pairs} pair{'s' if self.pairs != 1 else ''}): read the interval, "
+                     "not the point figure.")
         return text
 
     def as_dict(self, coded: bool = False) -> dict:
@@ -336,9 +337,12 @@ class CalibrationReport:
         lines = [f"Reviewer profiles against independent second reviews: {self.period_label}.", ""]
         if not self.profiles:
             lines.append("No case in the period has a submitted first review and an independent second review.")
+        several_scales = len({p.categories for p in self.profiles}) > 1
         for profile in self.profiles:
             agreement = profile.agreement
             lines.append(profile.statement(self.coded))
+            if several_scales:
+                lines.append(f"  Grades: {' / '.join(profile.labels)}.")
             lines.append(f"  Same grade: {agreement.observed_agreement.percent_text()}.")
             lines.append("  " + _kappa_line(agreement))
             lines.append(f"  Mean difference: {profile.steps.text()}.")

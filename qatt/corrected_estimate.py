@@ -79,8 +79,9 @@ class CorrectedEstimate:
 
     def text(self, title: str = "") -> str:
         lines = [title or "Self-grades and the estimate of what independent reviewers would have given", ""]
-        lines.append(f"{self.first_reviews} first reviews; {self.pairs} cases with an independent second review "
-                     "show how first grades compare with independent ones.")
+        cases = f"{self.pairs} case{'s' if self.pairs != 1 else ''}"
+        lines.append(f"{self.first_reviews} first reviews; {cases} with an independent second review show how "
+                     "first grades compare with independent ones.")
         width = max(len(label) for label in self.labels + ("Grade",)) + 2
         lines.append("Grade".ljust(width) + "Self-graded".ljust(34) + "Estimate (independent)")
         for share in self.shares:
@@ -165,7 +166,8 @@ def corrected_estimate(first_counts: Mapping[str, int], pairs: Sequence[Tuple[st
     labels = tuple(labels or categories)
     k = len(categories)
     index = {g: i for i, g in enumerate(categories)}
-    unknown = sorted({g for g in first_counts if g not in index} | {g for pair in pairs for g in pair if g not in index})
+    used = set(first_counts) | {g for pair in pairs for g in pair}
+    unknown = sorted(g for g in used if g not in index)
     if unknown:
         raise ValueError(f"grades not in the categories: {unknown}")
     counts = [int(first_counts.get(g, 0)) for g in categories]

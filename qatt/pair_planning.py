@@ -87,7 +87,8 @@ def pairs_for_corrected_share(margin: float, first_shares: Sequence[float], rows
     what = f"the corrected share of {label or 'the grade'}"
     if room <= 0:
         raise QattError(f"With {first_reviews} first reviews the share cannot be estimated within "
-                        f"±{margin * 100:.1f} points however many are paired; choose a wider margin or a longer period.")
+                        f"±{margin * 100:.1f} points however many are paired; choose a wider margin or a "
+                        "longer period.")
     n = max(1, math.ceil(a / room))
     note = ""
     if n >= first_reviews:
