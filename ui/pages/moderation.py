@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-    QSplitter, QVBoxLayout, QWidget,
+    QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from qatt import browse, grade_pairs, reports, reviews, sampling, stats, users
@@ -133,8 +133,15 @@ class ModerationPage(QWidget):
         upper_layout.addWidget(self._group("Agreement for the sample", self.agreement))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(upper)
-        splitter.addWidget(comparison)
-        splitter.addWidget(self._group("Reviewer profiles against independent second reviews", self.calibration))
+        # Reviewer profiles share the lower half with the chosen case, as a second tab; choosing a case shows its tab.
+        profiles = QScrollArea()
+        profiles.setWidgetResizable(True)
+        profiles.setWidget(self.calibration)
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(comparison, "&Chosen case")
+        self.lower_tabs.addTab(profiles, "Reviewer &profiles")
+        self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.lower_tabs.setCurrentIndex(0))
+        splitter.addWidget(self.lower_tabs)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)

@@ -54,8 +54,8 @@ def difference_chart(report: calibration.CalibrationReport):
     x_axis.setTitleText("Net difference, points (95% interval)")
     y_axis = QCategoryAxis()
     y_axis.setStartValue(-0.5)
-    for index, profile in enumerate(profiles):
-        y_axis.append(profile.name(report.coded) or f"#{index + 1}", index + 0.5)
+    for index, label in enumerate(_row_labels(report, profiles)):
+        y_axis.append(label, index + 0.5)
     y_axis.setRange(-0.5, max(0.5, len(profiles) - 0.5))
     chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
     chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
@@ -92,6 +92,19 @@ def difference_chart(report: calibration.CalibrationReport):
         line.setWidth(2)
         interval.setPen(line)
     return chart
+
+
+def _row_labels(report: calibration.CalibrationReport, profiles: Sequence[calibration.ReviewerProfile]) -> List[str]:
+    """One label per chart row; a reviewer on two scales is told apart by the scale's best grade
+    (QCategoryAxis drops a repeated label)."""
+    several = len({p.categories for p in profiles}) > 1
+    labels: List[str] = []
+    for profile in profiles:
+        label = profile.name(report.coded) + (f" ({profile.labels[0]}…)" if several else "")
+        while label in labels:
+            label += "′"
+        labels.append(label)
+    return labels
 
 
 class CalibrationView(QWidget):
