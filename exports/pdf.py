@@ -25,6 +25,7 @@ from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
+from exports import calibration_export
 from exports.common import ExportResult, clean_text, write_and_disclose
 from qatt import actions as action_rules, reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
@@ -476,6 +477,7 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
         Heading("Still to do", 1), *action_table(report.actions)])
     section("Calibration: self-assessment against independent grades", report.calibration,
             lambda: calibration_block(report.calibration))
+    story += calibration_export.pdf_section(report.header)  # reviewer profiles and the corrected estimate
     section("MOSOVO compliance and reported rates", report.mosovo, lambda: mosovo_block(report.mosovo))
     section("Change from the previous period", report.change.scales, lambda: change_block(report.change))
     section("Against the 2021 and 2022 inspections (independent grades)", report.trends,
@@ -551,6 +553,7 @@ def pack_story(pack: reports.InspectionPack, purpose: str = "", recipient: str =
         story += area_block(block)
     story += [PageBreak(), Heading("Good-practice and poor-practice case studies"), *case_study_block(pack.case_studies)]
     story += [PageBreak(), Heading("Calibration across all areas"), *calibration_block(pack.calibration),
+              *calibration_export.pdf_section(pack.header),
               Heading("MOSOVO compliance and reported rates"), *mosovo_block(pack.mosovo),
               Heading("Comparison with previous inspections"), *comparison_block(pack.comparison),
               Heading("Recommendations tracker")]

@@ -19,6 +19,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from exports import calibration_export
 from exports.common import ExportResult, clean_text, has_illegal_characters, write_and_disclose
 from qatt import reports, stats
 from qatt.fileio import FORMULA_PREFIXES
@@ -316,6 +317,7 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
                            ("Rolling 95% CI high", "percent"), ("N/A (left out)", "number")],
         _compliance_rows(data.compliance), marking, percent_columns=(5, 6, 7, 9, 10, 11))
     rows["Calibration"] = _write_calibration(wb, data)
+    rows.update(calibration_export.write_calibration_sheet(wb, data))
     rows["Actions"] = _write_table(
         wb, "Actions", [("Action ID", "number"), ("Review ID", "number"), ("Case reference", "short"), ("Area", "text"),
                         ("Action", "long"), ("Owner", "text"), ("Due", "date"), ("Status", "short"),

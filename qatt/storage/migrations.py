@@ -157,6 +157,13 @@ def _v8_answer_origin(db: peewee.Database) -> None:
         migrate(SchemaMigrator.from_database(db).add_column("answer", "origin", m.Answer.origin))
 
 
+def _v9_standardisation_exercises(db: peewee.Database) -> None:
+    """Standardisation exercises: reference cases, invited reviewers and their blind grades (issue 17)."""
+    from qatt.storage.exercise_models import EXERCISE_MODELS
+
+    db.create_tables(EXERCISE_MODELS, safe=True)
+
+
 def _v10_database_roles(db: peewee.Database) -> None:
     """PostgreSQL: group roles, grants, row-level security, the append-only audit log and the
     row_change triggers (qatt.storage.pg_security). Nothing on SQLite."""
@@ -164,13 +171,6 @@ def _v10_database_roles(db: peewee.Database) -> None:
 
     if pg_security.is_postgres(db):
         pg_security.install(db)
-
-
-def _reserved(db: peewee.Database) -> None:
-    """A version number reserved for work in progress on another branch; changes nothing.
-
-    Each reserved step is replaced by its real step when that work lands, so the numbers stay in
-    order whichever lands first. No released database has passed these versions."""
 
 
 MIGRATIONS: List[Tuple[int, str, Step]] = [
@@ -182,7 +182,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (6, "audit events chain over a digest of their details", _v6_audit_details_digest),
     (7, "improvement loop: actions, acknowledgement, register, narratives", _v7_improvement_loop),
     (8, "where prefilled answers came from", _v8_answer_origin),
-    (9, "reserved: calibration (issue 17)", _reserved),
+    (9, "standardisation exercises", _v9_standardisation_exercises),
     (10, "database roles and change triggers", _v10_database_roles),
 ]
 

@@ -109,7 +109,8 @@ def test_after_submitting_both_grades_show_side_by_side_with_the_agreement_figur
     assert "Cohen's kappa:" in figures and "Small sample: only 3 cases" in figures
     assert figures.count("Small sample") == 1
     # Each other person's review shown is audited as a consultation, once per load of the sample.
-    consulted = m.AuditEvent.select().where(m.AuditEvent.action == "consultation", m.AuditEvent.actor == "mod")
+    consulted = m.AuditEvent.select().where(m.AuditEvent.action == "consultation", m.AuditEvent.actor == "mod",
+                                            m.AuditEvent.object_type == "review")
     assert consulted.count() == 5
 
 

@@ -39,7 +39,7 @@ def table(sheet):
 def test_workbook_has_every_sheet(exported):
     _, wb = exported
     assert wb.sheetnames == ["Summary", "About", "Reviews cp_check", "Reviews mosovo_di_check", "Themes",
-                             "Compliance", "Calibration", "Actions", "Case studies", "Samples", "Register"]
+                             "Compliance", "Calibration", "Reviewer calibration", "Actions", "Case studies", "Samples", "Register"]
 
 
 def test_the_register_sheet_is_the_updated_action_plan(exported):
