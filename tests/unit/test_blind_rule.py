@@ -93,6 +93,10 @@ COMMANDS: Dict[str, List[List[str]]] = {
                       ["2021-R1", "--kind", "action", "--ref", "{action}"]],
     "register export": [["--out", "{out}/plan.xlsx"]],
     "register import": [["{world}/register.xlsx"]],
+    "calibration": [[], ["--from", "2024-05", "--to", "2024-05"]],
+    "estimate": [["--period", "2024-05"]],
+    "exercise": [["list"], ["create", "--name", "Standardisation", "--form", "test_form", "--cases", "REF0001,REF0002"]],
+    "pairs-needed": [["--margin", "0.15"], ["--per-reviewer", "2"]],
 }
 # viewer -> who holds the draft second review in the world they look at: a blinded moderator, a
 # blinded QA lead (who may run every report) and a reviewer with no part in the case.
