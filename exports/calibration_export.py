@@ -78,6 +78,8 @@ def pdf_section(header: reports.ReportHeader) -> List[Any]:
     from exports.pdf import Heading, bullets, table, text
 
     section = section_for(header)
+    if not (section.profiles and section.profiles.profiles) and section.estimate is None:
+        return []  # nothing to say for the period: the report leaves the section out, not an empty heading
     story: List[Any] = [Heading("Reviewer calibration and the corrected estimate")]
     story.append(Heading("Reviewer profiles against independent second reviews", 1))
     if section.profiles is None:

@@ -477,7 +477,8 @@ def monthly_story(report: reports.MonthlyReport, purpose: str = "", recipient: s
         Heading("Still to do", 1), *action_table(report.actions)])
     section("Calibration: self-assessment against independent grades", report.calibration,
             lambda: calibration_block(report.calibration))
-    story += calibration_export.pdf_section(report.header)  # reviewer profiles and the corrected estimate
+    profiles = calibration_export.pdf_section(report.header)  # reviewer profiles and the corrected estimate
+    section("Reviewer calibration and the corrected estimate", profiles, lambda: profiles[1:])
     section("MOSOVO compliance and reported rates", report.mosovo, lambda: mosovo_block(report.mosovo))
     section("Change from the previous period", report.change.scales, lambda: change_block(report.change))
     section("Against the 2021 and 2022 inspections (independent grades)", report.trends,

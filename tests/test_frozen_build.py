@@ -37,7 +37,8 @@ def built(tmp_path_factory) -> Path:
 
 
 def run(folder: Path, name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("QATT_DB", "PYTHONPATH")}
+    # No QATT_USER: the frozen programs act as the operating-system account, as on a desktop.
+    env = {k: v for k, v in os.environ.items() if k not in ("QATT_DB", "PYTHONPATH", "QATT_USER")}
     env.pop("QT_QPA_PLATFORM", None)  # the self-test must choose offscreen by itself
     return subprocess.run([str(build.executable(folder, name)), *args], capture_output=True, text=True,
                           timeout=600, env=env, stdin=subprocess.DEVNULL, **kwargs)
@@ -82,7 +83,7 @@ def test_the_desktop_self_test_passes(built):
 
 def test_the_cli_executable_runs_commands_on_a_database_of_its_own(built, tmp_path):
     db = str(tmp_path / "frozen.sqlite3")
-    done = run(built, "qatt-cli", "--db", db, "--user", "it.check", "demo", "--cases", "40")
+    done = run(built, "qatt-cli", "--db", db, "demo", "--cases", "40")
     assert done.returncode == 0, done.stderr
     done = run(built, "qatt-cli", "--db", db, "--json", "about")
     assert done.returncode == 0, done.stderr
@@ -91,5 +92,5 @@ def test_the_cli_executable_runs_commands_on_a_database_of_its_own(built, tmp_pa
     from qatt.forms import form_files
 
     assert len(info["forms"]) == len(form_files(ROOT / "forms")) > 0
-    bad = run(built, "qatt-cli", "--db", db, "--user", "it.check", "restore", str(ROOT / "README.md"), "--yes")
+    bad = run(built, "qatt-cli", "--db", db, "restore", str(ROOT / "README.md"), "--yes")
     assert bad.returncode == 2 and "it is not an SQLite database file" in bad.stderr

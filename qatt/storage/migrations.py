@@ -207,8 +207,16 @@ def backup_sqlite(db: peewee.Database, label: str,
     if path is None:
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.{label}.{stamp}.bak")
-    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    for attempt in range(1000):  # never over an earlier copy, even two migrations in one second
+        target = path.with_name(f"{path.name}.{label}.{stamp}{f'-{attempt}' if attempt else ''}.bak")
+        try:
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise QattError(f"Could not create a back-up beside {path}: too many back-ups named {target.name}; "
+                        "move old back-ups away and try again.")
     os.close(fd)
     os.chmod(target, 0o600)  # whatever the umask
     dest = sqlite3.connect(str(target))
