@@ -14,12 +14,13 @@ import logging
 import pkgutil
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional
-
-import peewee
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from qatt.errors import QattError
 from qatt.version import VersionAction
+
+if TYPE_CHECKING:  # peewee is imported when a command opens the database, not for `--help`
+    import peewee
 
 log = logging.getLogger("qatt")
 
@@ -106,10 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from qatt import users
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    from qatt import users
+
     ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json)
     try:
         return int(args.handler(args, ctx) or 0)
