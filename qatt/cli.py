@@ -3,6 +3,10 @@
 Each command lives in a module of qatt/commands/ that defines `register(add_command)`; this file
 discovers them, so adding a command never means editing a central list. Every command takes
 --db, --user and --json. A QattError prints one line to stderr and exits 2.
+
+Building the parser imports every command module, so a command module and its `register` stay
+cheap: they import the core (peewee, the importer, reports, statistics) inside the handlers, never
+at the top. tests/unit/test_cli_startup.py checks that `--help` imports none of it.
 """
 
 from __future__ import annotations
