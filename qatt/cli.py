@@ -3,6 +3,10 @@
 Each command lives in a module of qatt/commands/ that defines `register(add_command)`; this file
 discovers them, so adding a command never means editing a central list. Every command takes
 --db, --user and --json. A QattError prints one line to stderr and exits 2.
+
+Building the parser imports every command module, so a command module and its `register` stay
+cheap: they import the core (peewee, the importer, reports, statistics) inside the handlers, never
+at the top. tests/unit/test_cli_startup.py checks that `--help` imports none of it.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import logging
 import pkgutil
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional
-
-import peewee
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 from qatt.errors import QattError
 from qatt.version import VersionAction
+
+if TYPE_CHECKING:  # peewee is imported when a command opens the database, not for `--help`
+    import peewee
 
 log = logging.getLogger("qatt")
 
@@ -111,12 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from qatt import users
-
-    from qatt.fileio import clean_leftovers
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    from qatt import users
+    from qatt.fileio import clean_leftovers
+
     clean_leftovers()  # half-written exports of a process that was killed
     ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json, requested_user=args.user)
     try:

@@ -86,11 +86,17 @@ def _mappings(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def register(add_command) -> None:
-    from qatt.demo import DEFAULT_CASES, DEFAULT_SEED
-    from qatt.importing import BLANK_REFERENCES, DUPLICATE_REFERENCES
-    from qatt.mapping import DATE_FORMATS
+# The choices and defaults the options offer, written here so that building the parser (`--help`)
+# imports neither the importer nor peewee; tests/unit/test_cli_startup.py checks they equal
+# qatt.importing's, qatt.mapping's and qatt.demo's own.
+BLANK_REFERENCES = ("refuse", "generate")
+DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
+DATE_FORMATS = ("auto", "dd/mm/yyyy", "yyyy-mm-dd")
+DEFAULT_CASES = 3000
+DEFAULT_SEED = 20240401
 
+
+def register(add_command) -> None:
     p = add_command("import", "import a case-list extract (CSV or XLSX) as a new population", _import)
     p.add_argument("file", help="the extract: .csv (UTF-8 or Windows-1252; comma, semicolon or tab) or .xlsx")
     p.add_argument("--name", help="population name (default: the file name)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -60,6 +61,20 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
                          .where(m.Review.status == SUBMITTED), only_form)
 
     column_of = {q.id: i for i, q in enumerate(questions)}
+    cells: Dict[Tuple[int, str], Any] = {}
+
+    def cell(position: int, text: Optional[str]) -> Any:
+        # Most answers repeat ("yes", a choice, a date), so each stored text is decoded and labelled
+        # once per column; answer_value is pure and its cells immutable (str, number, date, None).
+        if text is None or text == "":
+            return None
+        key = (position, text)
+        found = cells.get(key, cells)
+        if found is cells:
+            if len(cells) >= _CELL_CACHE:
+                cells.clear()  # many distinct free-text answers: keep memory bounded
+            found = cells[key] = answer_value(questions[position], json.loads(text), vocab)
+        return found
 
     def rows() -> Iterator[List[Any]]:
         last_id = 0
@@ -68,11 +83,10 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
             if not page:
                 return
             answers: Dict[int, List[Any]] = {row[0]: [None] * len(questions) for row in page}
-            for review_id, question_id, value in (m.Answer.select(m.Answer.review, m.Answer.question_id, m.Answer.value)
-                                                  .where(m.Answer.review.between(page[0][0], page[-1][0])).tuples()):
+            for review_id, question_id, text in _answer_texts(page[0][0], page[-1][0]):
                 position = column_of.get(question_id)
                 if position is not None and review_id in answers:
-                    answers[review_id][position] = answer_value(questions[position], value, vocab)
+                    answers[review_id][position] = cell(position, text)
             for row in page:
                 fixed = list(row)
                 fixed[9] = vocab.grade_label(fixed[9]) if fixed[9] else None
@@ -82,6 +96,18 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
 
     columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
     return ReviewSheet(form_id, title, columns, base().count(), rows)
+
+
+_CELL_CACHE = 20000  # decoded answer cells kept per sheet while streaming
+
+
+def _answer_texts(first_review: int, last_review: int) -> Iterator[Tuple[int, str, Optional[str]]]:
+    """(review id, question id, stored JSON text) of the answers of reviews first..last, read as
+    plain database tuples: the decoding is done once per distinct text by the caller, not per row
+    by the model field."""
+    query = (m.Answer.select(m.Answer.review, m.Answer.question_id, m.Answer.value)
+             .where(m.Answer.review.between(first_review, last_review)))
+    return iter(m.database_proxy.execute(query).fetchall())
 
 
 @dataclass

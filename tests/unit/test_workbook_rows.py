@@ -1,0 +1,52 @@
+"""The Reviews sheets of the workbook read answers as plain tuples and decode each stored text once;
+every cell must be what the model layer and answer_value give, on demo data, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from qatt import demo, reports, users
+from qatt.reporting import workbook
+from qatt.reporting.filters import FormCatalogue, Vocabulary, answer_value
+from qatt.storage import models as m
+
+ACTOR = "desk.user"
+
+
+def _expected_rows(sheet, questions, vocab):
+    """The rows as the model layer gives them: each review and its answers read as model objects."""
+    expected = []
+    for row in sheet_rows_fixed(sheet):
+        answers = {a.question_id: a.value for a in m.Answer.select().where(m.Answer.review == row[0])}
+        expected.append(row + [answer_value(q, answers.get(q.id), vocab) for q in questions])
+    return expected
+
+
+def sheet_rows_fixed(sheet):
+    return [r[:len(workbook.REVIEW_FIXED_COLUMNS)] for r in sheet.rows()]
+
+
+@pytest.fixture
+def demo_reviews(db):
+    users.register_login(ACTOR)
+    population = demo.load_demo(ACTOR, cases=200, seed=11)
+    demo.load_demo_reviews(ACTOR, seed=11, population_id=population.population_id, per_area=1)
+
+
+@pytest.mark.parametrize("cache_size", [workbook._CELL_CACHE, 3])  # 3: the cache is emptied again and again
+def test_review_sheet_cells_equal_the_model_layers_answers(demo_reviews, monkeypatch, cache_size):
+    monkeypatch.setattr(workbook, "_CELL_CACHE", cache_size)
+    monkeypatch.setattr(workbook, "REVIEW_PAGE", 7)  # several pages, so page edges are crossed
+    flt = reports.ReportFilter()
+    vocab = Vocabulary.load()
+    catalogue = FormCatalogue.for_filter(flt)
+    data = reports.workbook_data(flt, actor=ACTOR)
+    assert data.review_count > 20
+    answered = 0
+    for sheet in data.review_sheets:
+        questions = catalogue.questions[sheet.form_id]
+        rows = list(sheet.rows())
+        assert len(rows) == sheet.row_count
+        assert rows == _expected_rows(sheet, questions, vocab)
+        answered += sum(cell is not None for row in rows for cell in row[len(workbook.REVIEW_FIXED_COLUMNS):])
+    assert answered > 100  # the comparison covered real answers, not empty columns
