@@ -26,7 +26,7 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
                                 Spacer, Table, TableStyle)
 
 from exports.common import ExportResult, clean_text, write_and_disclose
-from qatt import reports, stats
+from qatt import palette, reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -53,7 +53,9 @@ GRID = TableStyle([
     ("LEFTPADDING", (0, 0), (-1, -1), 3),
     ("RIGHTPADDING", (0, 0), (-1, -1), 3),
 ])
-BAR_COLOURS = [colors.HexColor(c) for c in ("#2e7d32", "#f9a825", "#c62828", "#1565c0", "#6a1b9a", "#00838f")]
+def grade_fill(grade: str, position: int = 0) -> colors.Color:
+    """A grade's bar colour, from the palette the desktop and the workbook use too."""
+    return colors.HexColor(palette.grade_colour(grade, position))
 
 
 # --------------------------------------------------------------------------- text that is always safe
@@ -240,8 +242,8 @@ def grade_chart(dist: reports.GradeDistribution) -> Drawing:
     chart.valueAxis.valueMax = max([s.proportion.count for s in dist.shares] + [1])
     chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
     chart.valueAxis.labels.fontSize = 7
-    for i in range(len(dist.shares)):
-        chart.bars[(0, i)].fillColor = BAR_COLOURS[i % len(BAR_COLOURS)]
+    for i, share in enumerate(dist.shares):
+        chart.bars[(0, i)].fillColor = grade_fill(share.grade, i)
     drawing.add(chart)
     return drawing
 

@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from exports.common import ExportResult, clean_text, has_illegal_characters, write_and_disclose
-from qatt import reports, stats
+from qatt import palette, reports, stats
 from qatt.fileio import FORMULA_PREFIXES
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
@@ -152,10 +152,13 @@ def _write_summary(wb: Workbook, data: reports.WorkbookData) -> int:
         chart.title = "Grades per area"
         chart.y_axis.title = "Reviews"
         last_row = 1 + len(data.by_area)  # the areas, without the "All" row
-        for i in range(len(grades)):
+        for i, (grade, _) in enumerate(grades):
             column = 4 + 4 * i  # the "n" column of each grade
             chart.add_data(Reference(sheet.sheet, min_col=column, min_row=1, max_row=last_row),
                            titles_from_data=True)
+            colour = palette.grade_colour(grade, i).lstrip("#")
+            chart.series[-1].graphicalProperties.solidFill = colour
+            chart.series[-1].graphicalProperties.line.solidFill = colour
         chart.set_categories(Reference(sheet.sheet, min_col=1, min_row=2, max_row=last_row))
         chart.width, chart.height = 24, 10
         sheet.sheet.add_chart(chart, f"A{last_row + 3}")
