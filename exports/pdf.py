@@ -10,7 +10,6 @@ users (areas, themes, review text, actions) is escaped before it reaches a Parag
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 from xml.sax.saxutils import escape
@@ -21,6 +20,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
@@ -104,12 +104,50 @@ class Heading(Paragraph):
 def table(rows: Sequence[Sequence[Any]], widths: Optional[Sequence[float]] = None) -> Table:
     """A grid with a heading row that repeats on every page; every cell is escaped text."""
     cells = [[c if isinstance(c, Flowable) else Paragraph(_markup(c), STYLES["cell"]) for c in row] for row in rows]
+    if widths is None and rows:
+        widths = [1.0] * len(rows[0])
     if widths is not None:
         total = sum(widths)
-        widths = [BODY_WIDTH * w / total for w in widths]
+        widths = header_safe_widths(rows[0] if rows else [], [BODY_WIDTH * w / total for w in widths])
     result = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
     result.setStyle(GRID)
     return result
+
+
+CELL_PADDING = 12  # points: the grid's left and right padding, with a little to spare
+
+
+def header_safe_widths(header: Sequence[Any], widths: Sequence[float]) -> List[float]:
+    """Column widths (summing to the same total) in which no heading word is wider than its column, so a
+    heading wraps between words and never inside one ("Revi/ews"); the other columns give up the room."""
+    style = STYLES["cell"]
+    need = [max([stringWidth(word, style.fontName, style.fontSize) for word in str(h).split()] + [0]) + CELL_PADDING
+            if not isinstance(h, Flowable) else 0 for h in header]
+    need += [0] * (len(widths) - len(need))
+    result = [max(w, n) for w, n in zip(widths, need)]
+    excess = sum(result) - sum(widths)
+    spare = [max(0.0, w - n) for w, n in zip(result, need)]
+    if excess > 0 and sum(spare) > 0:
+        result = [w - excess * sp / sum(spare) for w, sp in zip(result, spare)]
+    return result
+
+
+def readable_parameters(params: Any) -> str:
+    """A sample's parameters as words ("size 30; strata: area, team"), not JSON."""
+    if not isinstance(params, dict):
+        return str(params)
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value) or "none"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(f"{str(key).replace('_', ' ')} {value}" if not isinstance(params[key], (list, tuple, dict))
+                     else f"{str(key).replace('_', ' ')}: {value}")
+    return "; ".join(parts) or "none"
 
 
 def percent(p: stats.Proportion) -> str:
@@ -371,7 +409,8 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
     rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn"]]
     for s in samples:
         rows.append([f"{s.id}: {s.name}", s.period,
-                     f"{s.method} {json.dumps(s.params, sort_keys=True)} ({s.algorithm or 'default'}); {s.items} cases",
+                     f"{s.method.replace('_', ' ')}: {readable_parameters(s.params)} (algorithm {s.algorithm or 'default'}); "
+                     f"{s.items} cases",
                      s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
                      f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}"])
     return story + [table(rows, [1.3, 0.8, 2, 1.1, 2.6, 1.6])]
