@@ -34,9 +34,11 @@ class ExportResult:
     report: str
     rows: Dict[str, int] = field(default_factory=dict)
     marking: str = ""
+    audit_head: str = ""  # the audit log's anchor once the export was recorded: keep it outside the database
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"path": str(self.path), "report": self.report, "rows": dict(self.rows), "marking": self.marking}
+        return {"path": str(self.path), "report": self.report, "rows": dict(self.rows), "marking": self.marking,
+                "audit_head": self.audit_head}
 
 
 def write_and_disclose(target: Path, suffix: str, write: Callable[[Path], Dict[str, int]], *, actor: str,
@@ -54,4 +56,4 @@ def write_and_disclose(target: Path, suffix: str, write: Callable[[Path], Dict[s
             "file": target.name, "report": report, "purpose": purpose, "recipient": recipient,
             "rows": rows, "marking": marking, **(details or {}),
         })
-    return ExportResult(target, report, rows, marking)
+    return ExportResult(target, report, rows, marking, audit.current_anchor().text())

@@ -118,12 +118,16 @@ def _validate_plan(params: Dict[str, Any]) -> Dict[str, Any]:
     role = params.get("role", "first")
     if role not in m.Review.ROLES:
         raise QattError(f"Unknown review role {role!r}; use 'first' or 'second'.")
+    window = params.get("window_months", 1 if kind == "fixed" else 0)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+        raise QattError(f"A plan's window_months is a whole number of months, 0 for the whole extract (got {window!r}).")
     known = {"kind", "per_reviewer", "size", "reviewer", "population", "form_id", "status", "area", "role",
-             "exclude_months"}
+             "exclude_months", "window_months"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise QattError(f"Unknown plan setting {unknown[0]!r}; use {', '.join(sorted(known))}.")
-    return {"population": "latest", "role": "first", **params}
+    # A fixed plan ("the DI checks 10 records a month") draws from the cases of its own month by default.
+    return {"population": "latest", "role": "first", **({"window_months": 1} if kind == "fixed" else {}), **params}
 
 
 def create_plan(name: str, params: Dict[str, Any], actor: str) -> m.Plan:
@@ -179,13 +183,25 @@ def _sample_request(plan: m.Plan, period: str, seed: Optional[int]):
     filters = {key: params[key] for key in ("status", "area") if params.get(key)}
     # The period is stamped on the sample after the draw: draw_sample treats a second sample of the
     # same population and month as a re-draw of the first, but each plan's monthly sample stands alone.
+    date_from, date_to = plan_window(params, period)
     common = dict(population_id=_population_id(params), form_id=params.get("form_id") or "",
                   filters=filters, name=f"{plan.name} {period}", seed=seed,
-                  exclude_months=params.get("exclude_months", 0))
+                  exclude_months=params.get("exclude_months", 0), date_from=date_from, date_to=date_to)
     if params["kind"] == "per_supervisor":
         return sampling.SampleRequest(method="stratified", stratify=["supervisor"],
                                       per_stratum=params["per_reviewer"], **common)
     return sampling.SampleRequest(method="simple", size=params["size"], **common)
+
+
+def plan_window(params: Dict[str, Any], period: str) -> tuple:
+    """(first, last) recorded date a plan's month draws from: its month and the window_months - 1
+    before it; (None, None) for window_months 0 (the whole extract)."""
+    months = params.get("window_months", 0)
+    if not months:
+        return None, None
+    year, month = _check_period(period)
+    first = year * 12 + month - 1 - (months - 1)
+    return dt.date(first // 12, first % 12 + 1, 1), end_of_month(period)
 
 
 def _supervisor_usernames() -> Dict[str, str]:
@@ -213,6 +229,14 @@ def run_plan(plan_name: str, period: str, actor: str, seed: Optional[int] = None
         raise QattError(f"The plan {plan_name!r} is switched off.")
     sample_name = f"{plan.name} {period}"
     due = end_of_month(period)
+    date_from, date_to = plan_window(plan.params, period)
+    if date_from is not None:
+        in_window = m.Case.select().where(m.Case.population == _population_id(plan.params),
+                                          m.Case.recorded_date.between(date_from, date_to))
+        if not in_window.exists():
+            raise QattError(f"No case in the extract is dated {date_from:%d %B %Y} to {date_to:%d %B %Y}, the "
+                            f"months the plan {plan_name!r} draws from for {period}; import that month's extract, "
+                            "or give the plan a wider window (window_months).")
     with write_transaction(database_proxy.obj):
         if m.Sample.select().where(m.Sample.name == sample_name, m.Sample.period == period).exists():
             raise QattError(f"The plan {plan_name!r} has already run for {period}; see its sample {sample_name!r}.")

@@ -12,6 +12,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import peewee
 
+from qatt.extract_dates import MONTH
 from qatt.storage import models as m
 
 # (field name, column heading) in the order the case browser shows them.
@@ -33,6 +34,37 @@ FILTER_FIELDS = tuple(name for name, _ in CASE_COLUMNS if name != "recorded_date
 
 # Recorded dates may be empty; sorting on a value that is never NULL keeps keyset paging simple.
 _EARLIEST = dt.date(1, 1, 1)
+# The extract's own columns (kept in Case.extra) are named in sorts as this prefix and their header.
+EXTRA = "extra:"
+
+
+def extra_headers(population_id: Optional[int]) -> List[str]:
+    """The extract's own columns (those mapped to no Case field), headers as in the file, in file order."""
+    if population_id is None:
+        return []
+    row = m.Population.select(m.Population.extra_columns).where(m.Population.id == population_id).tuples().first()
+    return list(row[0] or []) if row and row[0] else []
+
+
+def population_columns(population_id: Optional[int]) -> List[Tuple[str, str]]:
+    """(sort key, heading) for every column the case browser shows for this population: the Case
+    fields, then each of the extract's own columns under its header as in the file."""
+    return list(CASE_COLUMNS) + [(EXTRA + header, header) for header in extra_headers(population_id)]
+
+
+def date_precision(population_id: Optional[int]) -> str:
+    """'month' when the population's dates give the month only, else 'day'."""
+    if population_id is None:
+        return "day"
+    row = m.Population.select(m.Population.import_options).where(m.Population.id == population_id).tuples().first()
+    options = row[0] if row else None
+    return MONTH if isinstance(options, dict) and options.get("date_precision") == MONTH else "day"
+
+
+def _extra_expression(header: str) -> Any:
+    from qatt.sampling import _column_expr  # the one place that reads a key of Case.extra in SQL
+
+    return peewee.fn.COALESCE(_column_expr(header), "")
 
 
 @dataclass(frozen=True)
@@ -44,6 +76,8 @@ class CasePage:
 
 
 def _sort_expression(field_name: str) -> Any:
+    if field_name.startswith(EXTRA):
+        return _extra_expression(field_name[len(EXTRA):])
     if field_name not in dict(CASE_COLUMNS):
         raise ValueError(f"cannot sort cases by {field_name!r}")
     column = getattr(m.Case, field_name)
@@ -55,6 +89,7 @@ def _sort_expression(field_name: str) -> Any:
 def _filtered_cases(population_id: int, filter_text: str) -> peewee.ModelSelect:
     query = m.Case.select().where(m.Case.population == population_id)
     words = filter_text.split()
+    extras = extra_headers(population_id) if words else []
     # Every word must appear in at least one column, so "north high" narrows as users expect.
     for word in words:
         condition = None
@@ -62,6 +97,14 @@ def _filtered_cases(population_id: int, filter_text: str) -> peewee.ModelSelect:
             # contains() escapes % and _, and is case-insensitive on both SQLite and PostgreSQL.
             clause = getattr(m.Case, name).contains(word)
             condition = clause if condition is None else condition | clause
+        if extras:
+            # The extract's own columns: the JSON text is searched first (cheap), then each value,
+            # so a word found only in a header ("LSOA") does not match every case.
+            in_values = None
+            for header in extras:
+                clause = _extra_expression(header).contains(word)
+                in_values = clause if in_values is None else in_values | clause
+            condition = condition | (peewee.Cast(m.Case.extra, "TEXT").contains(word) & in_values)
         query = query.where(condition)
     return query
 
@@ -76,7 +119,8 @@ def case_page(population_id: int, *, sort_by: str = "reference", descending: boo
     """The next `limit` cases in the given order, starting after the key `after` (keyset paging).
 
     Keyset paging costs the same at row 900,000 as at row 0, unlike OFFSET. Rows are
-    (id, reference, area, recorded_date, division, team, officer, supervisor, risk, status)."""
+    (id, reference, area, recorded_date, division, team, officer, supervisor, risk, status), then
+    the value of each of the extract's own columns (population_columns) as text, "" when empty."""
     sort_key = _sort_expression(sort_by)
     query = _filtered_cases(population_id, filter_text)
     if after is not None:
@@ -86,8 +130,10 @@ def case_page(population_id: int, *, sort_by: str = "reference", descending: boo
         else:
             query = query.where((sort_key > last_value) | ((sort_key == last_value) & (m.Case.id > last_id)))
     order = (sort_key.desc(), m.Case.id.desc()) if descending else (sort_key.asc(), m.Case.id.asc())
+    shown = population_columns(population_id)
     columns = [m.Case.id] + [getattr(m.Case, name) for name, _ in CASE_COLUMNS]
-    sort_index = 1 + [name for name, _ in CASE_COLUMNS].index(sort_by)
+    columns += [_extra_expression(key[len(EXTRA):]) for key, _ in shown[len(CASE_COLUMNS):]]
+    sort_index = 1 + [name for name, _ in shown].index(sort_by)
     rows = list(query.select(*columns).order_by(*order).limit(limit).tuples())
     if len(rows) < limit or not rows:
         return CasePage(rows, None)
@@ -163,10 +209,14 @@ def sample_summary(sample_id: int) -> SampleSummary:
 
 
 def distinct_values(population_id: int, field_name: str, limit: int = 200) -> List[str]:
-    """The different values of one case column (for filter pick-lists), most common first."""
-    if field_name not in FILTER_FIELDS:
+    """The different values of one case column or of one of the extract's own columns (by its
+    header), for filter pick-lists, most common first."""
+    if field_name in FILTER_FIELDS:
+        column = getattr(m.Case, field_name)
+    elif field_name in extra_headers(population_id):
+        column = _extra_expression(field_name)
+    else:
         raise ValueError(f"cannot list values of {field_name!r}")
-    column = getattr(m.Case, field_name)
     query = (m.Case.select(column, peewee.fn.COUNT(m.Case.id).alias("n"))
              .where(m.Case.population == population_id)
              .group_by(column).order_by(peewee.fn.COUNT(m.Case.id).desc(), column).limit(limit))
@@ -176,6 +226,20 @@ def distinct_values(population_id: int, field_name: str, limit: int = 200) -> Li
 def stratum_columns() -> Sequence[str]:
     """Case columns a sample can be stratified by."""
     return FILTER_FIELDS[1:]
+
+
+def column_choices(population_id: Optional[int]) -> List[Tuple[str, str]]:
+    """(name for the core, label for users) of every column a draw may stratify or filter by: the
+    Case fields under the extract's header where one is mapped to them (else the field's label),
+    then the extract's own columns under their headers."""
+    from qatt.mapping import FIELD_LABELS
+
+    mapping: dict = {}
+    if population_id is not None:
+        row = m.Population.select(m.Population.mapping).where(m.Population.id == population_id).tuples().first()
+        mapping = (row[0] if row else None) or {}
+    choices = [(name, mapping.get(name) or FIELD_LABELS[name]) for name in stratum_columns()]
+    return choices + [(header, header) for header in extra_headers(population_id)]
 
 
 # --------------------------------------------------------------------------- the review worklist
@@ -202,9 +266,10 @@ def in_review_set(sample_id: int) -> peewee.Expression:
             & ((item.is_reserve == False) | item.replaces.is_null(False)))  # noqa: E712
 
 
-def review_worklist(sample_id: int, role: str = "first") -> List[WorkItem]:
+def review_worklist(sample_id: int, role: str = "first", viewer: Optional[str] = None) -> List[WorkItem]:
     """The cases of a sample that are to be reviewed (drawn or replacement, not replaced, not spare
-    reserves), in draw order, each with the state of its review in `role`."""
+    reserves), in draw order, each with the state of its review in `role`. With a `viewer`, the
+    grades of reviews they may not see (qatt.visibility) are left blank."""
     item, case, review = m.SampleItem, m.Case, m.Review
     query = (item.select(item.id, item.position, case.reference, case.area, case.officer,
                          review.reviewer, review.status, review.grade, review.id)
@@ -213,9 +278,15 @@ def review_worklist(sample_id: int, role: str = "first") -> List[WorkItem]:
                                 on=((review.sample_item == item.id) & (review.role == role)))
              .where(in_review_set(sample_id))
              .order_by(item.position))
+    rows = list(query.tuples())
+    if viewer is not None:
+        from qatt import visibility
+
+        shown = visibility.visible_ids(viewer, [row[-1] for row in rows])
+        rows = [row if row[-1] in shown else row[:-2] + ("", row[-1]) for row in rows]
     return [WorkItem(item_id, position, reference, area, officer, reviewer or "", status or "not started",
                      grade or "", review_id)
-            for item_id, position, reference, area, officer, reviewer, status, grade, review_id in query.tuples()]
+            for item_id, position, reference, area, officer, reviewer, status, grade, review_id in rows]
 
 
 def case_details(sample_item_id: int) -> List[Tuple[str, str]]:
@@ -224,7 +295,11 @@ def case_details(sample_item_id: int) -> List[Tuple[str, str]]:
              .where(m.SampleItem.id == sample_item_id).first())
     if found is None:
         return []
-    pairs = [(heading, str(getattr(found, name) or "")) for name, heading in CASE_COLUMNS]
+    from qatt.extract_dates import show_date
+
+    precision = date_precision(found.population_id)
+    pairs = [(heading, show_date(found.recorded_date, precision) if name == "recorded_date"
+              else str(getattr(found, name) or "")) for name, heading in CASE_COLUMNS]
     pairs.append(("Summary", found.summary or ""))
     pairs.extend((str(key), "" if value is None else str(value)) for key, value in (found.extra or {}).items())
     return [(heading, value) for heading, value in pairs if value]

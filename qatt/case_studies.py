@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
+import peewee
+
 from qatt import audit, users
 from qatt.errors import QattError
 from qatt.storage import models as m
@@ -85,3 +87,67 @@ def remove_case_study(review_id: int, actor: str) -> None:
 
 def _change(old: Optional[CaseStudyText], new: Optional[CaseStudyText]) -> Dict[str, Any]:
     return {"old": old.as_dict() if old else None, "new": new.as_dict() if new else None}
+
+
+# --------------------------------------------------------------------------- suggested by reviewers
+
+# The answers of the forms' "case-study candidate" question (case_study, c15) that suggest one.
+CANDIDATE_ANSWERS = {"good_practice": "good", "poor_practice": "poor"}
+
+
+@dataclass(frozen=True)
+class SuggestedCaseStudy:
+    """A submitted review whose reviewer answered the candidate question good or poor practice,
+    not yet chosen as a case study: the QA lead's list to choose from (an account is still needed)."""
+
+    review_id: int
+    case_reference: str
+    area: str
+    period: str
+    reviewer: str
+    kind: str  # good | poor
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"review_id": self.review_id, "case_reference": self.case_reference, "area": self.area,
+                "period": self.period, "reviewer": self.reviewer, "kind": self.kind, "kind_label": self.kind_label}
+
+
+def suggested_kind(review_id: int) -> Optional[str]:
+    """'good' or 'poor' when the review's own answers suggest it as a case study, else None."""
+    for (value,) in (m.Answer.select(m.Answer.value)
+                     .where(m.Answer.review == review_id, m.Answer.value.in_(list(CANDIDATE_ANSWERS))).tuples()):
+        return CANDIDATE_ANSWERS.get(value)
+    return None
+
+
+def suggested_case_studies(actor: str, period_from: str = "", period_to: str = "",
+                           areas: Optional[list] = None) -> list:
+    """Submitted reviews suggested as case studies by their answers and not yet chosen, newest first.
+    A QA lead (who chooses case studies) sees everyone's; anyone else only their own reviews."""
+    query = (m.Answer.select(m.Review.id, m.Case.reference, m.Case.area, m.Sample.period, m.Review.reviewer,
+                             m.Answer.value)
+             .join(m.Review).join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.CaseStudy, peewee.JOIN.LEFT_OUTER)
+             .where(m.Review.status == "submitted", m.Answer.value.in_(list(CANDIDATE_ANSWERS)),
+                    m.CaseStudy.id.is_null(True)))
+    if period_from:
+        query = query.where(m.Sample.period >= period_from)
+    if period_to:
+        query = query.where(m.Sample.period <= period_to)
+    if areas:
+        query = query.where(m.Case.area.in_(list(areas)))
+    if not users.has_role(actor, CHOOSE_ROLE):
+        query = query.where(m.Review.reviewer == actor)
+    from qatt import visibility
+
+    query = query.where(visibility.review_filter(actor))  # the blind rule: a held case's other review stays hidden
+    rows = {}
+    for review_id, reference, area, period, reviewer, value in query.tuples():
+        rows.setdefault(review_id, SuggestedCaseStudy(review_id, reference, area, period, reviewer,
+                                                      CANDIDATE_ANSWERS[value]))
+    return sorted(rows.values(), key=lambda s: (s.period, s.review_id), reverse=True)

@@ -29,9 +29,10 @@ class Context:
     """What a command handler needs: where the database is, who is acting, how to print."""
 
     db_url: Optional[str]
-    actor: str
+    actor: str  # until db() opens the database: the name asked for; then the name proven (qatt.identity)
     json: bool
     out: Any = field(default_factory=lambda: sys.stdout)
+    requested_user: Optional[str] = None  # --user, checked against the proven identity when the database opens
     _db: Optional[peewee.Database] = None
 
     def db(self) -> peewee.Database:
@@ -39,7 +40,10 @@ class Context:
             from qatt.storage.db import open_database
             from qatt import users
 
+            from qatt import identity
+
             self._db = open_database(self.db_url)
+            self.actor = identity.acting_user(self._db, self.requested_user)
             users.register_login(self.actor)
         return self._db
 
@@ -78,7 +82,8 @@ def _common_options(top: bool) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="database file or postgresql:// URL (default: $QATT_DB, then the per-user data folder)",
                         **default)
-    common.add_argument("--user", help="act as this user (default: $QATT_USER, then the operating-system login)",
+    common.add_argument("--user", help="act as this user: only in a training database, or your own name "
+                                       "(default: $QATT_USER, then the operating-system login)",
                         **default)
     common.add_argument("--json", action="store_true", help="machine-readable JSON output", **default)
     return common
@@ -128,9 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     from qatt import users
 
+    from qatt.fileio import clean_leftovers
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json)
+    clean_leftovers()  # half-written exports of a process that was killed
+    ctx = Context(db_url=args.db, actor=users.current_username(args.user), json=args.json, requested_user=args.user)
     try:
         return int(args.handler(args, ctx) or 0)
     except QattError as exc:
@@ -144,6 +152,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except peewee.ProgrammingError as exc:
+        from qatt.storage.pg_security import denied_message
+
+        message = denied_message(exc)
+        if message is None:
+            raise
+        sys.stderr.write(f"qatt: {message}\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("qatt: interrupted; nothing was written.\n")
         return 130

@@ -174,12 +174,23 @@ def write_csv(path: Path, n: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
 
 def load_demo(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
-    """Import the demo population into the bound database through the real importer."""
-    from qatt.importing import import_population
+    """Import the demo population into the bound database through the real importer.
 
+    A database that held no cases before becomes a training database (qatt.identity): shown as
+    such on screen and on every export, and one where people may act as one another."""
+    from qatt import identity
+    from qatt.importing import import_population
+    from qatt.storage import models as m
+
+    fresh = not m.Population.select().exists()
     with tempfile.TemporaryDirectory(prefix="qatt-demo-") as folder:
         path = write_csv(Path(folder) / "demo-extract.csv", cases, seed)
-        return import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel)
+        # Loading the demo twice is a deliberate choice (a fresh copy to practise on), not a mistake.
+        result = import_population(path, name=DEMO_POPULATION_NAME, actor=actor, progress=progress, cancel=cancel,
+                                   allow_duplicate=True)
+    if fresh:
+        identity.mark_training(actor, "demonstration data loaded into an empty database")
+    return result
 
 
 def load_demo_with_reviews(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
@@ -222,6 +233,7 @@ _STRICTER_SECOND = 0.07
 _KINDER_SECOND = 0.04
 _ACTION_SHARE = 0.15  # requires-improvement reviews that raise an action (every worst grade does)
 _ACTIONS_DONE = 0.6  # share of the actions already done, so the outstanding list is not the whole year
+_ACTION_DONE_NOTE = "[DEMO] Done: the briefing was given and recorded on the officer's development log."
 
 _STRENGTHS = ("[DEMO] Prompt response; the child's account captured on body-worn video.",
               "[DEMO] Clear investigation plan, updated after each supervisory review.",
@@ -233,7 +245,7 @@ _IMPROVEMENTS = ("[DEMO] Record ethnicity and the voice of the child.",
                  "[DEMO] Record the reasons for the risk level given.")
 _FEEDBACK = ("[DEMO] Discussed with the officer; good practice shared at the team briefing.",
              "[DEMO] Feedback given in person; learning points agreed.",
-             "[DEMO] Feedback sent by email; the officer acknowledged it.")
+             "[DEMO] Feedback sent to the officer by email.")
 _KINDER_RATIONALE = "[DEMO] The gaps were in recording only; the child was safeguarded promptly."
 _STRICTER_RATIONALE = "[DEMO] The plan was recorded but not acted on; the risk was not reassessed."
 _ACTIONS = ("[DEMO] Brief the team on recording the voice of the child.",
@@ -423,8 +435,9 @@ class _Grader:
 
         version, form = self._form(item)
         review = reviews.start_review(item.id, reviewer, role=role, form_version=version)
+        # The answers the engine filled in from the extract and the sample are kept, as a reviewer would.
         answers = (self._second_opinion(form, item, reviews.answers_of(first), quality) if first is not None
-                   else self._fill(form, item, {}, quality, role))
+                   else self._fill(form, item, reviews.answers_of(review), quality, role))
         if not submit:  # a draft: the reviewer got about half way
             answers = dict(list(answers.items())[:len(answers) // 2])
         review = reviews.save_answers(review.id, answers, reviewer, review.version)
@@ -436,18 +449,31 @@ class _Grader:
             review.id, reviewer, review.version, grade=grade, override_rationale=rationale,
             strengths=self.rng.choice(_STRENGTHS), improvements=self.rng.choice(_IMPROVEMENTS),
             feedback=self.rng.choice(_FEEDBACK), feedback_date=dt.date(int(period[:4]), int(period[5:]), 28))
-        return reviews.submit_review(review.id, reviewer, review.version)
+        review = reviews.submit_review(review.id, reviewer, review.version)
+        if review.id % 5:  # most officers have acknowledged their feedback (no random draw: the demo stays the same)
+            from qatt import acknowledgement
+
+            seen = review.feedback_date + dt.timedelta(days=review.id % 4)
+            acknowledgement.acknowledge(review.id, reviewer, min(seen, dt.date.today()),
+                                        "[DEMO] Understood." if review.id % 3 == 0 else "")
+        return review
 
     def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
         """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""
-        from qatt import forms
+        from qatt import forms, grading
 
         while True:
             todo = [q for q in forms.visible_questions(form, answers) if q.id not in answers]
-            if not todo:
+            # N/A where the form refuses it (M4 on an exception, M13 after a breach) would not submit:
+            # such an item applied, so the demo reviewer answers it yes or no (which may reveal more).
+            refused = [q for q, _reasons in grading.refused_na(form, answers)]
+            if not todo and not refused:
                 return answers
             for question in todo:
                 answers[question.id] = self._answer(question, item, quality, role)
+            for question in refused:
+                fails = quality * (_CRITICAL_FACTOR if question.critical else 1)
+                answers[question.id] = "no" if self.rng.random() < fails else "yes"
 
     def _second_opinion(self, form: Any, item: Any, first: Dict[str, Any], quality: float) -> Dict[str, Any]:
         """The first reviewer's answers as a slightly stricter second reviewer sees them."""
@@ -525,7 +551,7 @@ class _Grader:
 
     def _maybe_action(self, review: Any, item: Any) -> int:
         """Raise an action on every worst-graded review and some requires-improvement ones."""
-        from qatt import assignments, reports, reviews
+        from qatt import actions, assignments, reports, reviews
 
         values = [v.id for v in reviews.form_of(review).scale.values]
         if review.grade not in values[1:] or (review.grade != values[-1] and self.rng.random() >= _ACTION_SHARE):
@@ -534,5 +560,7 @@ class _Grader:
         action = reviews.add_action(review.id, review.reviewer, self.rng.choice(_ACTIONS),
                                     owner=item.case.supervisor, due_date=due)
         if self.rng.random() < _ACTIONS_DONE:
-            reviews.update_action(action.id, review.reviewer, status="done")
+            actions.mark_done(action.id, review.reviewer, _ACTION_DONE_NOTE)
+            if action.id % 3:  # most done actions already checked; the rest await the QA lead
+                actions.verify(action.id, DEMO_QA_LEAD, "[DEMO] Checked on the officer's next case.")
         return 1

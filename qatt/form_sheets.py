@@ -24,7 +24,7 @@ from qatt.errors import QattError
 from qatt.fileio import atomic_path
 
 FORM_SHEET, SECTIONS_SHEET, QUESTIONS_SHEET = "Form", "Sections", "Questions"
-FORM_FIELDS = ("id", "title", "area", "version", "scale", "description", "sources", "grading")
+FORM_FIELDS = ("id", "title", "area", "version", "scale", "description", "sources", "grading", "themes")
 SECTION_COLUMNS = ("section", "title", "help")
 # Column header -> key in a question definition.
 QUESTION_COLUMNS = {
@@ -32,6 +32,9 @@ QUESTION_COLUMNS = {
     "condition": "show_if", "critical": "critical", "tier": "tier", "significant": "significant",
     "themes": "themes", "options": "options", "scale": "scale", "unit": "unit", "min": "min", "max": "max",
     "multiline": "multiline",
+    # The rules that cannot be dodged and the header prefill (docs/forms.md).
+    "n/a not allowed if": "na_not_allowed_if", "critical answers": "critical_answers",
+    "counts toward compliance": "counts_toward_compliance", "prefill": "prefill", "other themes": "other_themes",
 }
 _BOOLEAN_WORDS = {"yes": True, "y": True, "true": True, "1": True, "x": True,
                   "no": False, "n": False, "false": False, "0": False}
@@ -257,7 +260,7 @@ def export_form_sheet(form: forms.Form, path: Path, forms_dir: Optional[Path] = 
     grading = yaml.safe_dump(form.grading.to_dict(), sort_keys=False, default_flow_style=None, width=200).strip()
     for name, value in (("id", form.id), ("title", form.title), ("area", form.area), ("version", form.version),
                         ("scale", form.scale.id), ("description", form.description),
-                        ("sources", ", ".join(form.sources)), ("grading", grading)):
+                        ("sources", ", ".join(form.sources)), ("grading", grading), ("themes", ", ".join(form.themes))):
         _write_row(form_sheet, (name, value))
     sections_sheet = workbook.create_sheet(SECTIONS_SHEET)
     _write_row(sections_sheet, SECTION_COLUMNS)
@@ -273,9 +276,14 @@ def export_form_sheet(form: forms.Form, path: Path, forms_dir: Optional[Path] = 
                 format_condition(q.show_if) if q.show_if is not None else "",
                 "yes" if q.critical else "", q.tier or "", "yes" if q.significant else "", ", ".join(q.themes),
                 "" if unrestricted else format_options(q), q.scale.id if q.scale else "", q.unit,
-                _number_text(q.min), _number_text(q.max), "yes" if q.multiline else ""))
+                _number_text(q.min), _number_text(q.max), "yes" if q.multiline else "",
+                format_condition(q.na_not_allowed_if) if q.na_not_allowed_if is not None else "",
+                ", ".join(str(v) for v in q.critical_answers), "" if q.counts_toward_compliance else "no",
+                yaml.safe_dump(q.prefill, default_flow_style=True, width=1000).strip() if q.prefill else "",
+                "yes" if q.more_options else ""))
     for sheet, widths in ((form_sheet, (14, 80)), (sections_sheet, (20, 40, 60)),
-                          (questions_sheet, (16, 16, 12, 60, 40, 9, 36, 8, 8, 11, 24, 40, 12, 8, 6, 6, 9))):
+                          (questions_sheet, (16, 16, 12, 60, 40, 9, 36, 8, 8, 11, 24, 40, 12, 8, 6, 6, 9,
+                                             30, 16, 12, 40, 9))):
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         sheet.freeze_panes = "A2"
@@ -349,7 +357,7 @@ class _SheetReader:
             self.form_rows[name] = cell
             if not _text(value):
                 continue
-            if name == "sources":
+            if name in ("sources", "themes"):
                 definition[name] = [s.strip() for s in _text(value).split(",") if s.strip()]
             elif name == "grading":
                 try:
@@ -416,7 +424,7 @@ class _SheetReader:
 
     def _value(self, key: str, value: Any, where: _Cell) -> Any:
         text = _text(value)
-        if key in ("required", "critical", "significant", "multiline"):
+        if key in ("required", "critical", "significant", "multiline", "counts_toward_compliance", "other_themes"):
             if text.lower() not in _BOOLEAN_WORDS:
                 raise self.fail(where, f"write yes or no, not {text!r}")
             return _BOOLEAN_WORDS[text.lower()]
@@ -427,7 +435,16 @@ class _SheetReader:
                 return float(text) if re.search(r"[.eE]", text) else int(text)
             except ValueError:
                 raise self.fail(where, f"write a number, not {text!r}") from None
-        if key == "show_if":
+        if key == "critical_answers":
+            return [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
+        if key == "prefill":
+            try:
+                parsed = yaml.load(text, Loader=forms._FormYamlLoader)  # noqa: S506
+            except yaml.YAMLError as exc:
+                raise self.fail(where, f"the prefill is not valid YAML ({getattr(exc, 'problem', exc)}); write e.g. "
+                                       "{columns: [ViSOR ref], case_field: reference}") from None
+            return parsed
+        if key in ("show_if", "na_not_allowed_if"):
             try:
                 return parse_condition(text)
             except ConditionSyntaxError as exc:

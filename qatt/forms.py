@@ -42,7 +42,17 @@ _KEYS_FOR_TYPES = {
     "min": ("number",),
     "max": ("number",),
     "multiline": ("text",),
+    "na_not_allowed_if": ("yes_no_na",),
+    "critical_answers": ("yes_no", "yes_no_na", "choice", "grade"),
+    "counts_toward_compliance": ("yes_no", "yes_no_na"),
+    "prefill": ("text", "choice", "date", "number"),
+    "other_themes": ("themes",),
 }
+# What a header question can be filled from when a review starts (docs/forms.md, "prefill"):
+# a Case field, an extract column, or what QATT itself knows about the review.
+PREFILL_CASE_FIELDS = ("reference", "area", "recorded_date", "division", "team", "officer", "supervisor",
+                       "risk", "status")
+PREFILL_QATT_VALUES = ("reviewer_name", "selection_method", "sample_month")
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,6 +235,26 @@ class Question:
     min: Optional[float] = None
     max: Optional[float] = None
     multiline: bool = False
+    # Rules that cannot be dodged (docs/forms.md): N/A refused while a condition holds; answers
+    # besides "no" that cap the suggested grade; items recorded but left out of compliance.
+    na_not_allowed_if: Optional[Condition] = None
+    critical_answers: Tuple[str, ...] = ()
+    counts_toward_compliance: bool = True
+    # Where a header answer is taken from when a review starts: {columns: [...], case_field, qatt}.
+    prefill: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
+    # Themes questions: the catalogue's other themes, which a reviewer may add beside those offered.
+    more_options: Tuple[Option, ...] = ()
+
+    @property
+    def failing_answers(self) -> Tuple[str, ...]:
+        """The answers that cap the suggested grade: `critical_answers`, or "no" on a critical item."""
+        if self.critical_answers:
+            return self.critical_answers
+        return ("no",) if self.critical else ()
+
+    def na_refused(self, answers: Mapping[str, Any]) -> bool:
+        """True when these answers make N/A no answer to this question (e.g. M4 after M2 is no)."""
+        return self.na_not_allowed_if is not None and self.na_not_allowed_if.holds(answers)
 
     def option_label(self, option_id: str) -> str:
         for option in self.options:
@@ -260,6 +290,16 @@ class Question:
             out["max"] = self.max
         if self.multiline:
             out["multiline"] = True
+        if self.na_not_allowed_if is not None:
+            out["na_not_allowed_if"] = self.na_not_allowed_if.to_dict()
+        if self.critical_answers:
+            out["critical_answers"] = list(self.critical_answers)
+        if not self.counts_toward_compliance:
+            out["counts_toward_compliance"] = False
+        if self.prefill:
+            out["prefill"] = dict(self.prefill)
+        if self.more_options:
+            out["other_themes"] = True
         return out
 
 
@@ -328,6 +368,7 @@ class Form:
     source: str
     description: str = ""
     sources: Tuple[str, ...] = ()
+    themes: Tuple[str, ...] = ()  # the themes that apply to this form (empty: every theme)
     content: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     _by_id: Dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
     # Questions ordered so each comes after the questions its show_if reads (for cascading hiding).
@@ -377,6 +418,14 @@ _QUESTION_SCHEMA = {
         "min": {"type": "number"},
         "max": {"type": "number"},
         "multiline": {"type": "boolean"},
+        "na_not_allowed_if": {"$ref": "#/$defs/condition"},
+        "critical_answers": {"type": "array", "minItems": 1, "items": _SCALAR},
+        "counts_toward_compliance": {"type": "boolean"},
+        "prefill": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": {
+            "columns": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            "case_field": {"enum": list(PREFILL_CASE_FIELDS)},
+            "qatt": {"enum": list(PREFILL_QATT_VALUES)}}},
+        "other_themes": {"type": "boolean"},
     },
 }
 _SECTION_SCHEMA = {
@@ -438,6 +487,7 @@ FORM_SCHEMA: Dict[str, Any] = {
         "scale": _ID,
         "description": {"type": "string"},
         "sources": {"type": "array", "items": {"type": "string"}},
+        "themes": {"type": "array", "minItems": 1, "items": _ID},
         "grading": {"$ref": "#/$defs/grading"},
         "sections": {"type": "array", "minItems": 1, "items": {
             "if": {"type": "object", "required": ["include"]},
@@ -625,6 +675,11 @@ def _clean_number(value: Any) -> Any:
     return value
 
 
+def _condition_key(path: Sequence[Any]) -> str:
+    """'show_if' or 'na_not_allowed_if': the key a condition's path starts under."""
+    return path[4] if len(path) > 4 and isinstance(path[4], str) else "show_if"
+
+
 class _FormBuilder:
     """Checks a resolved definition (plain dicts) against the catalogue and builds the Form."""
 
@@ -633,10 +688,12 @@ class _FormBuilder:
         self.catalogue = catalogue
         self.questions: Dict[str, Question] = {}
         self.paths: Dict[str, Tuple[Any, ...]] = {}
+        self.form_themes: Tuple[str, ...] = ()
 
     def build(self, source: str) -> Form:
         raw = self.raw
         scale = self._scale(raw["scale"], ("scale",))
+        self.form_themes = tuple(self._theme(t, ("themes", k)) for k, t in enumerate(raw.get("themes") or ()))
         sections = self._sections()
         sections = self._with_conditions(sections)
         order = self._visibility_order()
@@ -645,7 +702,7 @@ class _FormBuilder:
             id=raw["id"], title=raw["title"].strip(), area=raw["area"].strip(),
             version=str(raw.get("version", "")), scale=scale, sections=sections, grading=grading,
             content_hash="", source=source, description=(raw.get("description") or "").strip(),
-            sources=tuple(raw.get("sources") or ()),
+            sources=tuple(raw.get("sources") or ()), themes=self.form_themes,
         )
         content = canonical_content(form)
         return dataclasses.replace(
@@ -699,13 +756,30 @@ class _FormBuilder:
         low, high = (_clean_number(raw.get("min")), _clean_number(raw.get("max")))
         if low is not None and high is not None and low > high:
             raise FormProblem(path + ("min",), f"question {raw['id']}: min ({low}) is greater than max ({high})")
-        return Question(
+        if self.form_themes:
+            for tag_index, theme in enumerate(raw.get("themes") or ()):
+                if theme not in self.form_themes:
+                    raise FormProblem(path + ("themes", tag_index),
+                                      f"question {raw['id']} is tagged with the theme {theme!r}, which is not in "
+                                      "the form's themes; add it to the form's themes: list or remove the tag")
+        more_options: Tuple[Option, ...] = ()
+        if qtype == "themes" and raw.get("other_themes"):
+            offered = {o.id for o in options}
+            more_options = tuple(Option(t, label) for t, label in self.catalogue.themes.items() if t not in offered)
+        question = Question(
             id=raw["id"], type=qtype, text=raw["text"].strip(), help=(raw.get("help") or "").strip(),
             required=raw.get("required", qtype != "text"), critical=raw.get("critical", False),
             tier=raw.get("tier"), significant=raw.get("significant", False), themes=tuple(raw.get("themes") or ()),
             options=options, scale=scale, unit=(raw.get("unit") or "").strip(), min=low, max=high,
             multiline=raw.get("multiline", False),
+            counts_toward_compliance=raw.get("counts_toward_compliance", True),
+            prefill=dict(raw["prefill"]) if raw.get("prefill") else None, more_options=more_options,
         )
+        if "critical_answers" in raw:
+            question = dataclasses.replace(question, critical_answers=tuple(
+                self._condition_value(question, value, path + ("critical_answers", k))
+                for k, value in enumerate(raw["critical_answers"])))
+        return question
 
     def _theme(self, theme_id: str, path: Sequence[Any]) -> str:
         if theme_id not in self.catalogue.themes:
@@ -718,7 +792,7 @@ class _FormBuilder:
         if qtype == "themes":
             chosen = raw.get("options")
             ids = ([self._theme(o if isinstance(o, str) else o["id"], path + ("options", k)) for k, o in enumerate(chosen)]
-                   if chosen else list(self.catalogue.themes))
+                   if chosen else list(self.form_themes or self.catalogue.themes))
             return tuple(Option(t, self.catalogue.themes[t]) for t in ids)
         if qtype not in ("choice", "multi"):
             return ()
@@ -743,11 +817,13 @@ class _FormBuilder:
         for i, section in enumerate(sections):
             questions = []
             for j, question in enumerate(section.questions):
-                raw_condition = self.raw["sections"][i]["questions"][j].get("show_if")
-                if raw_condition is not None:
-                    condition = self._condition(raw_condition, ("sections", i, "questions", j, "show_if"), question.id)
-                    question = dataclasses.replace(question, show_if=condition)
-                    self.questions[question.id] = question
+                raw_question = self.raw["sections"][i]["questions"][j]
+                for key in ("show_if", "na_not_allowed_if"):
+                    raw_condition = raw_question.get(key)
+                    if raw_condition is not None:
+                        condition = self._condition(raw_condition, ("sections", i, "questions", j, key), question.id)
+                        question = dataclasses.replace(question, **{key: condition})
+                        self.questions[question.id] = question
                 questions.append(question)
             out.append(dataclasses.replace(section, questions=tuple(questions)))
         return tuple(out)
@@ -776,10 +852,10 @@ class _FormBuilder:
                                     "{question: ID, answered: true}, or all / any / not of conditions")
         qid = raw["question"]
         if qid == owner:
-            raise FormProblem(path + ("question",), f"question {owner}'s show_if refers to itself")
+            raise FormProblem(path + ("question",), f"question {owner}'s {_condition_key(path)} refers to itself")
         target = self.questions.get(qid)
         if target is None:
-            raise FormProblem(path + ("question",), f"question {owner}'s show_if refers to {qid!r}, "
+            raise FormProblem(path + ("question",), f"question {owner}'s {_condition_key(path)} refers to {qid!r}, "
                                                     "which is not a question in this form")
         if "answered" in raw:
             return Answered(qid) if raw["answered"] else Not(Answered(qid))
@@ -875,10 +951,11 @@ def canonical_content(form: Form) -> Dict[str, Any]:
         if question.scale is not None:
             scales[question.scale.id] = question.scale
         if question.type == "themes":
-            theme_ids.update({o.id: o.label for o in question.options})
+            theme_ids.update({o.id: o.label for o in question.options + question.more_options})
+    themes = {"themes": list(form.themes)} if form.themes else {}  # only when declared: old hashes stay valid
     return {
         "id": form.id, "title": form.title, "area": form.area, "version": form.version, "scale": form.scale.id,
-        "description": form.description, "sources": list(form.sources), "grading": form.grading.to_dict(),
+        "description": form.description, "sources": list(form.sources), **themes, "grading": form.grading.to_dict(),
         "sections": [s.to_dict() for s in form.sections],
         "scales": [scales[k].to_dict() for k in sorted(scales)],
         "theme_labels": [{"id": k, "label": v} for k, v in theme_ids.items()],
@@ -911,6 +988,8 @@ def _stored_catalogue(content: Mapping[str, Any]) -> Catalogue:
     scales = {s["id"]: _scale_from_dict(s) for s in content.get("scales", ())}
     # The tag themes are not embedded (only their ids matter), so any tag id is accepted back.
     themes = {t["id"]: t["label"] for t in content.get("theme_labels", ())}
+    for theme in content.get("themes", ()):
+        themes.setdefault(theme, theme)
     for question in (q for s in content["sections"] for q in s["questions"]):
         for tag in question.get("themes", ()):
             themes.setdefault(tag, tag)
@@ -1084,7 +1163,7 @@ def validate_answer(question: Question, value: Any) -> Any:
     if qtype == "themes":
         if not isinstance(value, Mapping):
             raise _invalid(question, "expected {theme: strength | weakness}")
-        allowed_themes = {o.id for o in question.options}
+        allowed_themes = {o.id for o in question.options + question.more_options}
         out = {}
         for theme, polarity in value.items():
             if theme not in allowed_themes:

@@ -24,26 +24,33 @@ class Suggestion:
 
 @dataclass
 class Compliance:
-    """Counts of yes / no / N/A answers; `rate` is yes ÷ (yes + no), None when nothing counted."""
+    """Counts of yes / no / N/A answers; `rate` is yes ÷ (yes + no + na_refused), None when nothing counted.
+
+    `na_refused` counts N/A answers the form does not allow where they were given (e.g. M4 left
+    N/A on an exception, in a review submitted before the rule existed): the item applied, so it
+    stays in the denominator as not met, and is shown apart rather than hidden among the N/As."""
 
     yes: int = 0
     no: int = 0
     na: int = 0
+    na_refused: int = 0
 
     @property
     def counted(self) -> int:
-        return self.yes + self.no
+        return self.yes + self.no + self.na_refused
 
     @property
     def rate(self) -> Optional[float]:
         return self.yes / self.counted if self.counted else None
 
-    def add(self, answer: Any) -> None:
-        if answer in ("yes", "no", "na"):
+    def add(self, answer: Any, na_refused: bool = False) -> None:
+        if answer == "na" and na_refused:
+            self.na_refused += 1
+        elif answer in ("yes", "no", "na"):
             setattr(self, answer, getattr(self, answer) + 1)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"yes": self.yes, "no": self.no, "na": self.na, "rate": self.rate}
+        return {"yes": self.yes, "no": self.no, "na": self.na, "na_refused": self.na_refused, "rate": self.rate}
 
 
 @dataclass
@@ -57,33 +64,81 @@ class ItemCompliance(Compliance):
         return dict(super().as_dict(), question_id=self.question_id, text=self.text)
 
 
-def _checklist_answers(form: Form, answers: Mapping[str, Any]) -> List[Tuple[Question, Any]]:
-    """(question, answer) for the visible yes/no questions of one review."""
+def _checklist_answers(form: Form, answers: Mapping[str, Any], *, counted_only: bool = True
+                       ) -> List[Tuple[Question, Any, bool]]:
+    """(question, answer, N/A refused) for the visible yes/no questions of one review; items the
+    form records without counting (`counts_toward_compliance: false`, e.g. M19) are left out."""
     effective = effective_answers(form, answers)
-    return [(q, effective.get(q.id)) for q in visible_questions(form, answers) if q.type in CHECKLIST_TYPES]
+    return [(q, effective.get(q.id), q.na_refused(effective)) for q in visible_questions(form, answers)
+            if q.type in CHECKLIST_TYPES and (q.counts_toward_compliance or not counted_only)]
 
 
 def compliance(form: Form, answers: Mapping[str, Any]) -> Compliance:
-    """One review's compliance over its visible yes/no questions."""
+    """One review's compliance over its visible yes/no questions that count toward compliance."""
     result = Compliance()
-    for _, answer in _checklist_answers(form, answers):
-        result.add(answer)
+    for _, answer, refused in _checklist_answers(form, answers):
+        result.add(answer, refused)
     return result
 
 
 def item_compliance(reviews: Iterable[Tuple[Form, Mapping[str, Any]]]) -> List[ItemCompliance]:
     """Compliance per checklist question over (form, answers) pairs, merged by question id so
-    reviews made against different versions of a form count together. In first-seen form order."""
+    reviews made against different versions of a form count together. In first-seen form order.
+
+    A question counts only in the reviews where it was shown (M4 only on the exceptions), so its
+    rate is over the cases it applied to; an N/A the form refuses there counts as not met."""
     items: Dict[str, ItemCompliance] = {}
     for form, answers in reviews:
-        for question, answer in _checklist_answers(form, answers):
+        for question, answer, refused in _checklist_answers(form, answers):
             item = items.setdefault(question.id, ItemCompliance(question_id=question.id, text=question.text))
-            item.add(answer)
+            item.add(answer, refused)
     return list(items.values())
 
 
-def _critical_failures(form: Form, answers: Mapping[str, Any]) -> List[Question]:
-    return [q for q, answer in _checklist_answers(form, answers) if q.critical and answer == "no"]
+def refused_na(form: Form, answers: Mapping[str, Any]) -> List[Tuple[Question, List[str]]]:
+    """Visible questions answered N/A where the form does not allow it, each with the reason in
+    the reviewer's words (question texts and answer labels, never ids)."""
+    effective = effective_answers(form, answers)
+    return [(q, describe_condition(form, q.na_not_allowed_if, effective))
+            for q in visible_questions(form, answers)
+            if effective.get(q.id) == "na" and q.na_refused(effective)]
+
+
+def describe_condition(form: Form, condition: Any, answers: Mapping[str, Any]) -> List[str]:
+    """The parts of a condition that hold for these answers, in words: ['“Unannounced” is No']."""
+    from qatt import forms as f
+
+    if isinstance(condition, (f.All, f.Any_)):
+        return [text for part in condition.conditions if part.holds(answers)
+                for text in describe_condition(form, part, answers)]
+    if isinstance(condition, f.Not):
+        return [f"not ({'; '.join(describe_condition(form, condition.condition, {}) or ['the condition'])})"]
+    question = form.question(condition.questions()[0])
+    return [f"“{question.text}” is {answer_label(question, answers.get(question.id))}"]
+
+
+def answer_label(question: Question, value: Any) -> str:
+    """An answer as the reviewer sees it: No, N/A, an option's or grade's label."""
+    if value is None:
+        return "unanswered"
+    if question.type in CHECKLIST_TYPES:
+        return {"yes": "Yes", "no": "No", "na": "N/A"}.get(value, str(value))
+    if question.type == "grade" and question.scale is not None:
+        try:
+            return question.scale.label(value)
+        except KeyError:
+            return str(value)
+    if question.type == "choice":
+        return question.option_label(value)
+    return str(value)
+
+
+def _critical_failures(form: Form, answers: Mapping[str, Any]) -> List[Tuple[Question, Any]]:
+    """Visible questions whose answer caps the grade: "no" on a critical item, or one of its
+    `critical_answers` (any checklist, choice or grade question)."""
+    effective = effective_answers(form, answers)
+    return [(q, effective.get(q.id)) for q in visible_questions(form, answers)
+            if q.failing_answers and effective.get(q.id) in q.failing_answers]
 
 
 def _share_text(part: int, whole: int) -> str:
@@ -96,7 +151,7 @@ def suggest_grade(form: Form, answers: Mapping[str, Any]) -> Suggestion:
     failed = _critical_failures(form, answers)
     if failed:
         grade = form.scale.lowest() if rules.critical_fail == "lowest" else rules.critical_fail
-        reasons = [f"Critical item {q.id} ({q.text}) answered no" for q in failed]
+        reasons = [f"Critical item “{q.text}” answered {answer_label(q, answer)}" for q, answer in failed]
         return Suggestion(grade, reasons + [f"a failed critical item caps the grade at {form.scale.label(grade)}"])
     if rules.no_share:
         return _by_no_share(form, answers)
@@ -120,7 +175,7 @@ def _by_no_share(form: Form, answers: Mapping[str, Any]) -> Suggestion:
 def _tier_counts(form: Form, answers: Mapping[str, Any], tier: str, significant_only: bool = False) -> Tuple[int, int]:
     """(met, answered) yes/no items of a tier; N/A and unanswered items are left out."""
     met = answered = 0
-    for question, answer in _checklist_answers(form, answers):
+    for question, answer, _refused in _checklist_answers(form, answers):
         if question.tier != tier or answer not in ("yes", "no") or (significant_only and not question.significant):
             continue
         answered += 1

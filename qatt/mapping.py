@@ -49,7 +49,7 @@ _SYNONYMS: Dict[str, Tuple[str, ...]] = {
     "recorded_date": (
         "daterecorded", "recorded", "recordeddate", "recordedon", "created", "datecreated",
         "createddate", "createdon", "reporteddate", "datereported", "reportedon", "date",
-        "referraldate", "datereferred",
+        "referraldate", "datereferred", "month", "monthrecorded", "recordedmonth",
     ),
     "area": (
         "area", "areaofpractice", "practicearea", "category", "casecategory", "crimetype",

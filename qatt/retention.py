@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import peewee
 
@@ -92,9 +92,12 @@ def purge(before: dt.date, actor: str, reason: str = "") -> PurgePlan:
         # Delete leaves first: no reliance on ON DELETE CASCADE being enforced by the backend.
         items = m.SampleItem.select(m.SampleItem.id).where(m.SampleItem.case.in_(_old_cases(before)))
         reviews = m.Review.select(m.Review.id).where(m.Review.sample_item.in_(items))
+        erased = _events_to_erase(reviews)
+        _forget_references(before)
         m.Answer.delete().where(m.Answer.review.in_(reviews)).execute()
         m.Action.delete().where(m.Action.review.in_(reviews)).execute()
         m.CaseStudy.delete().where(m.CaseStudy.review.in_(reviews)).execute()
+        m.FeedbackAcknowledgement.delete().where(m.FeedbackAcknowledgement.review.in_(reviews)).execute()
         m.Review.delete().where(m.Review.id.in_(reviews)).execute()
         m.Assignment.delete().where(m.Assignment.sample_item.in_(items)).execute()
         m.SampleItem.update(replaces=None).where(m.SampleItem.replaces.in_(items)).execute()
@@ -102,6 +105,38 @@ def purge(before: dt.date, actor: str, reason: str = "") -> PurgePlan:
         m.Case.delete().where(m.Case.recorded_date < before).execute()
         if touched:
             m.Population.update(purged=True).where(m.Population.id.in_(touched)).execute()
-        audit.record(actor, audit.ERASURE, "retention", before.isoformat(),
-                     {**summary.as_dict(), "reason": reason})
+        event = audit.record(actor, audit.ERASURE, "retention", before.isoformat(),
+                             {**summary.as_dict(), "reason": reason, "erased_events": erased})
+        audit.erase_details(erased, event.id)
     return summary
+
+
+def _events_to_erase(reviews: peewee.Query) -> List[int]:
+    """The audit events whose details hold case content of the reviews being purged (their answers,
+    texts, actions and case studies). Their rows stay, with who, when, what kind and which record;
+    only the details go, and the chain still verifies (audit: scheme 2)."""
+    review_ids = [str(i) for (i,) in reviews.tuples()]
+    action_ids = [str(i) for (i,) in m.Action.select(m.Action.id).where(m.Action.review.in_(reviews)).tuples()]
+    found: List[int] = []
+    for object_type, ids in (("review", review_ids), ("action", action_ids)):
+        for start in range(0, len(ids), 500):
+            found += [i for (i,) in m.AuditEvent.select(m.AuditEvent.id)
+                      .where((m.AuditEvent.object_type == object_type) & m.AuditEvent.object_id.in_(ids[start:start + 500]))
+                      .tuples()]
+    return sorted(found)
+
+
+def _forget_references(before: dt.date) -> None:
+    """Samples keep the references their exclusion window left out (to re-derive the draw); those of
+    purged cases are removed, so no purged reference stays in the database."""
+    purged = {ref for (ref,) in m.Case.select(m.Case.reference).where(m.Case.recorded_date < before).tuples()}
+    kept = {ref for (ref,) in m.Case.select(m.Case.reference).where(~(m.Case.recorded_date < before)).tuples()}
+    gone = purged - kept
+    if not gone:
+        return
+    for sample in m.Sample.select(m.Sample.id, m.Sample.excluded_references).where(
+            m.Sample.excluded_references.is_null(False)):
+        refs = sample.excluded_references or []
+        if any(ref in gone for ref in refs):
+            (m.Sample.update(excluded_references=[ref for ref in refs if ref not in gone])
+             .where(m.Sample.id == sample.id).execute())

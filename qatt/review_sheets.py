@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from qatt import audit, forms, grading, reviews
+from qatt import audit, forms, grading, prefill, reviews
 from qatt.assignments import items_to_review
 from qatt.errors import QattError
 from qatt.fileio import atomic_path, looks_like_formula
@@ -144,12 +144,21 @@ def export_template(sample_id: int, path: Path, role: str = "first", actor: str 
                                   errorTitle="Not on the list", error="Choose a value from the list.")
             sheet.add_data_validation(rule)
             rule.add(f"{get_column_letter(col)}{FIRST_DATA_ROW}:{get_column_letter(col)}{last_row}")
+    positions = {column_key: col for col, (column_key, _header) in enumerate(columns, start=1)}
     for offset, item in enumerate(items):
         row = FIRST_DATA_ROW + offset
         _text(sheet.cell(row, 1), item.case.reference)
         sheet.cell(row, 2).value = item.id
         for col in range(len(LEAD_COLUMNS) + 1, len(columns) + 1):
             sheet.cell(row, col).protection = Protection(locked=False)
+        # Header answers QATT can fill in (qatt.prefill) are written in, as starting the review would.
+        for qid, (value, _origin) in prefill.prefilled_answers(form, item, actor).items():
+            question = form.question(qid)
+            shown = question.option_label(value) if question.type == "choice" else value
+            if isinstance(shown, str):
+                _text(sheet.cell(row, positions[qid]), shown)
+            else:
+                sheet.cell(row, positions[qid]).value = shown
     sheet.row_dimensions[KEY_ROW].hidden = True
     sheet.freeze_panes = sheet.cell(FIRST_DATA_ROW, len(LEAD_COLUMNS) + 1)
     # Protection (no password) stops accidental edits to references, headers and the key row.
@@ -184,6 +193,9 @@ def _write_instructions(sheet, form: forms.Form, role: str, marking: str) -> Non
         f"Overall grade scale: {form.scale.title}",
     ]
     lines += [f"  {v.label}: {v.descriptor}" if v.descriptor else f"  {v.label}" for v in form.scale.values]
+    from qatt import identity
+
+    lines += ["", audit.head_text()] + ([identity.TRAINING_LABEL] if identity.is_training() else [])
     for r, line in enumerate(lines, start=1):
         _text(sheet.cell(r, 1), line)
     sheet["A1"].font = Font(bold=True)
@@ -334,7 +346,9 @@ def import_filled(path: Path, actor: str) -> ImportResult:
     finally:
         wb.close()
     sample_id, role = int(key["sample_id"]), str(key["role"])
-    result = ImportResult(blank_rows=blank)
+    kept = [row for row in rows if not _only_prefilled(row, form, actor)]
+    result = ImportResult(blank_rows=blank + len(rows) - len(kept))
+    rows = kept
     with write_transaction(database_proxy.obj):
         for row in rows if not problems else ():
             try:
@@ -347,6 +361,17 @@ def import_filled(path: Path, actor: str) -> ImportResult:
                      {"import": "review template", "role": role, "drafts": len(result.drafts),
                       "submitted": len(result.submitted)})
     return result
+
+
+def _only_prefilled(row: _Row, form: forms.Form, actor: str) -> bool:
+    """A row holding nothing but the header answers the template came with counts as blank."""
+    if any(v not in (None, "") for v in row.details.values()) or row.invalid:
+        return False
+    item = m.SampleItem.get_or_none(m.SampleItem.id == row.item_id)
+    if item is None:
+        return False
+    filled = {qid: value for qid, (value, _origin) in prefill.prefilled_answers(form, item, actor).items()}
+    return bool(filled) and row.answers == filled
 
 
 def _store_row(row: _Row, sample_id: int, role: str, version: m.FormVersion, actor: str,

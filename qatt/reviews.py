@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from qatt import audit, users
+import peewee
+
+from qatt import audit, audit_state, users
 from qatt.dates import iso_date
 from qatt.errors import ConflictError, PermissionDenied, QattError
 from qatt.storage import models as m
@@ -42,6 +44,15 @@ class MissingAnswers(QattError):
         self.missing = missing
         listed = "; ".join(f"{q.id} ({q.text})" for q in missing)
         super().__init__(f"Answer the required questions before submitting: {listed}.")
+
+
+class RefusedNotApplicable(QattError):
+    """Submission refused: N/A given where the form does not allow it. `questions` lists them."""
+
+    def __init__(self, refused: list) -> None:
+        self.questions = [q for q, _ in refused]
+        listed = "; ".join(f"“{q.text}” cannot be N/A when {' and '.join(reasons)}" for q, reasons in refused)
+        super().__init__(f"Answer yes or no before submitting: {listed}.")
 
 
 # --------------------------------------------------------------------------- loading helpers
@@ -109,18 +120,24 @@ def _bump(review: m.Review) -> None:
 # --------------------------------------------------------------------------- starting
 
 def choose_form_id(sample_item: m.SampleItem, forms_by_id: Dict[str, Any], form_id: Optional[str]) -> str:
-    """An explicit form wins, then the sample's form, then the one form whose area is the case's area."""
+    """An explicit form wins, then the sample's form, then the form its population keeps for its area
+    (qatt.area_forms), then the one form whose area is the case's area."""
     if form_id:
         return form_id
     if sample_item.sample.form_id:
         return sample_item.sample.form_id
+    from qatt.area_forms import kept_forms
+
+    kept = kept_forms(sample_item.case.population_id).get(sample_item.case.area)  # chosen for its population
+    if kept and kept in forms_by_id:
+        return kept
     area = _area_key(sample_item.case.area)
     matches = sorted(fid for fid, form in forms_by_id.items() if area and _area_key(form.area) == area)
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise QattError(f"No form covers the area {sample_item.case.area!r} of case {sample_item.case.reference}; "
-                        "choose a form explicitly.")
+                        "choose a form for it (on the Review page, in the draw dialog, or with --form).")
     raise QattError(f"Several forms cover the area {sample_item.case.area!r} ({', '.join(matches)}); choose one.")
 
 
@@ -179,11 +196,38 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
         chosen = choose_form_id(item, forms_by_id, form_id)
     with write_transaction(database_proxy.obj):
         version = form_version or resolve_form_version(chosen, actor, forms_by_id=forms_by_id)
-        review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
+        try:
+            with database_proxy.obj.atomic():  # a savepoint: the race below must not lose the transaction
+                review = m.Review.create(sample_item=item, form_version=version, reviewer=actor, role=role)
+        except peewee.IntegrityError:
+            # Someone started the same review between the check above and this insert.
+            raise ConflictError(f"Someone else started the {role} review of case {item.case.reference} just now; "
+                                "reload to see who holds it.") from None
         audit.record(actor, audit.COLLECTION, "review", review.id,
                      {"sample_item": item.id, "role": role, "form_id": version.form_id,
-                      "form_hash": version.content_hash})
+                      "form_hash": version.content_hash, "state": audit_state.state_of(review.id)})
+        _prefill(review, item, actor)
     return review
+
+
+def _prefill(review: m.Review, item: m.SampleItem, actor: str) -> None:
+    """Fill the form's header questions from the case and the sample (qatt.prefill), audited as
+    an alteration that names where each answer came from."""
+    from qatt import prefill
+
+    filled = prefill.prefilled_answers(form_of(review), item, actor)
+    if not filled:
+        return
+    for qid, (value, origin) in filled.items():
+        m.Answer.create(review=review, question_id=qid, value=value, origin=origin)
+    _record_alteration(actor, review, {qid: {"old": None, "new": value} for qid, (value, _) in filled.items()}, {},
+                       prefilled_from={qid: origin for qid, (_, origin) in filled.items()})
+
+
+def origins_of(review: m.Review) -> Dict[str, str]:
+    """{question id: origin} of the answers still as they were prefilled (see qatt.prefill)."""
+    return {qid: origin for qid, origin in m.Answer.select(m.Answer.question_id, m.Answer.origin)
+            .where(m.Answer.review == review, m.Answer.origin != "").tuples()}
 
 
 # --------------------------------------------------------------------------- saving drafts
@@ -209,8 +253,9 @@ def _write_answers(review: m.Review, new_answers: Dict[str, Any]) -> Dict[str, D
         changed[qid] = {"old": old.get(qid), "new": value}
         if value is None:
             m.Answer.delete().where(m.Answer.review == review, m.Answer.question_id == qid).execute()
-        elif qid in old:
-            m.Answer.update(value=value).where(m.Answer.review == review, m.Answer.question_id == qid).execute()
+        elif qid in old:  # a changed answer is the reviewer's own: it loses any "from the extract" mark
+            m.Answer.update(value=value, origin="").where(m.Answer.review == review,
+                                                          m.Answer.question_id == qid).execute()
         else:
             m.Answer.create(review=review, question_id=qid, value=value)
     return changed
@@ -249,6 +294,7 @@ def _record_alteration(actor: str, review: m.Review, answers: Dict[str, Any], fi
     if fields:
         details["fields"] = fields
     details.update(extra)
+    details["state"] = audit_state.state_of(review.id)  # what `audit verify` compares the review with
     audit.record(actor, audit.ALTERATION, "review", review.id, details)
 
 
@@ -296,6 +342,9 @@ def _finalise(review: m.Review, form) -> Dict[str, Dict[str, Any]]:
     missing = forms.missing_required(form, answers)
     if missing:
         raise MissingAnswers(missing)
+    refused = grading.refused_na(form, answers)
+    if refused:
+        raise RefusedNotApplicable(refused)
     visible = {q.id for q in forms.visible_questions(form, answers)}
     dropped = _write_answers(review, {qid: None for qid in answers if qid not in visible})
     suggestion = grading.suggest_grade(form, {k: v for k, v in answers.items() if k in visible})
@@ -386,9 +435,13 @@ def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date:
 
 def update_action(action_id: int, actor: str, *, text: Any = _UNSET, owner: Any = _UNSET, due_date: Any = _UNSET,
                   status: Any = _UNSET) -> m.Action:
-    """Change an action; its owner may update it too (e.g. mark it done)."""
+    """Change an action's text, owner, due date, or open / in progress status; its owner may update
+    it too. Done, verified and cancelled have their own rules (qatt.actions: a note, a verifier)."""
     if status is not _UNSET and status not in m.Action.STATUSES:
         raise QattError(f"Unknown action status {status!r}; use one of {', '.join(m.Action.STATUSES)}.")
+    if status is not _UNSET and status not in ("open", "in progress"):
+        raise QattError(f"Use `action update` (or the Actions page) to mark an action {status}: it needs a note "
+                        "or a verifier.")
     with write_transaction(database_proxy.obj):
         action = m.Action.get_or_none(m.Action.id == action_id)
         if action is None:
@@ -438,39 +491,28 @@ class ReviewView:
     compliance: Dict[str, Any]
     actions: List[Dict[str, Any]] = field(default_factory=list)
     submitted_at: Optional[str] = None
+    origins: Dict[str, str] = field(default_factory=dict)  # prefilled answers: question id -> "From the extract (...)"
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
 
-def _blinded_from(review: m.Review, actor: str) -> bool:
-    """True when the actor holds the other role's review of the same case and has not submitted it."""
-    own = m.Review.get_or_none(m.Review.sample_item == review.sample_item_id, m.Review.role != review.role,
-                               m.Review.reviewer == actor)
-    if own is not None:
-        return own.status != SUBMITTED
-    assigned = m.Assignment.get_or_none(m.Assignment.sample_item == review.sample_item_id,
-                                        m.Assignment.role != review.role, m.Assignment.reviewer == actor)
-    return assigned is not None
-
-
 def get_review_view(review_id: int, actor: str) -> ReviewView:
     """The review as `actor` may see it. Opening someone else's review is audited as a consultation.
 
-    A reviewer sees their own reviews; a moderator or above sees others', except the blind rule:
-    while they hold the other review of the same case unsubmitted, it is refused."""
+    qatt.visibility decides: a reviewer sees their own reviews; a moderator or above sees others',
+    except the blind rule: while they hold the other review of the same case unsubmitted, it is refused."""
+    from qatt import visibility
+
     review = get_review(review_id)
     if review.reviewer != actor:
-        if _blinded_from(review, actor):
-            raise PermissionDenied(f"You hold the other review of case {review.sample_item.case.reference}; "
-                                   "submit yours before you can see this one (blind second review).")
-        users.require_role(actor, "moderator", f"see {review.reviewer}'s review")
+        visibility.check(review, actor)
         audit.record(actor, audit.CONSULTATION, "review", review.id, {"sample_item": review.sample_item_id})
     return _view(review)
 
 
 def _view(review: m.Review) -> ReviewView:
-    from qatt import grading
+    from qatt import grading, prefill
 
     form = form_of(review)
     answers = answers_of(review)
@@ -487,6 +529,7 @@ def _view(review: m.Review) -> ReviewView:
         feedback_date=review.feedback_date.isoformat() if review.feedback_date else None,
         compliance=grading.compliance(form, answers).as_dict(), actions=actions,
         submitted_at=review.submitted_at.isoformat(timespec="seconds") if review.submitted_at else None,
+        origins={qid: prefill.origin_label(origin) for qid, origin in origins_of(review).items()},
     )
 
 
@@ -510,18 +553,18 @@ def moderation_view(sample_item_id: int, actor: str) -> ModerationView:
     item = m.SampleItem.get_or_none(m.SampleItem.id == sample_item_id)
     if item is None:
         raise QattError(f"There is no sample item {sample_item_id}; check the number.")
+    from qatt import visibility
+
     reviews = {r.role: r for r in m.Review.select().where(m.Review.sample_item == item)}
     own = [r for r in reviews.values() if r.reviewer == actor]
-    assigned_unstarted = not own and (m.Assignment.select().where(
-        m.Assignment.sample_item == item, m.Assignment.reviewer == actor).exists())
-    if assigned_unstarted or any(r.status != SUBMITTED for r in own):
+    if visibility.is_blinded(actor, item.id):
         raise PermissionDenied(f"Submit your review of case {item.case.reference} before comparing it "
                                "(blind second review).")
     if not own:
         users.require_role(actor, "moderator", "compare other people's reviews")
     views = {}
     for role, review in reviews.items():
-        if review.status == SUBMITTED:
+        if review.status == SUBMITTED and not visibility.reason_hidden(review, actor):
             if review.reviewer != actor:
                 audit.record(actor, audit.CONSULTATION, "review", review.id, {"sample_item": item.id})
             views[role] = _view(review)

@@ -27,8 +27,10 @@ import peewee
 import qatt
 from qatt import audit, users
 from qatt.dates import iso_date
+from qatt.extract_dates import MONTH, month_start
 from qatt.errors import QattError
 from qatt.fingerprint import canonical_reference, fingerprint_references
+from qatt.importing import GENERATED_PREFIX
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
@@ -89,6 +91,8 @@ class DrawResult:
     eligible_count: int
     excluded_count: int
     supersedes: Optional[int] = None
+    undated_count: int = 0  # cases the date range left out because they have no recorded date
+    date_precision: str = ""  # "month" when the population's dates give the month only
 
 
 @dataclass
@@ -131,14 +135,17 @@ class DrawSpec:
     stratify: Tuple[str, ...] = ()
     reserves: int = 0
 
-    def params(self, date_from: Optional[dt.date], date_to: Optional[dt.date]) -> Dict[str, Any]:
-        return {
+    def params(self, date_from: Optional[dt.date], date_to: Optional[dt.date], date_precision: str = "") -> Dict[str, Any]:
+        params = {
             "size": self.size, "per_stratum": self.per_stratum, "proportional": self.proportional,
             "min_per_stratum": self.min_per_stratum, "stratify": list(self.stratify),
             "reserves": self.reserves,
             "date_from": date_from.isoformat() if date_from else None,
             "date_to": date_to.isoformat() if date_to else None,
         }
+        if date_precision == MONTH:  # recorded only then, so every earlier sample's parameters read as before
+            params["date_precision"] = MONTH
+        return params
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,21 +307,28 @@ def _as_list(array: Any) -> List[str]:
     return json.loads(array) if isinstance(array, str) else array
 
 
+def _filtered(query: peewee.ModelSelect, filters: Dict[str, str]) -> peewee.ModelSelect:
+    for col, value in sorted(filters.items()):
+        query = query.where(peewee.fn.COALESCE(_column_expr(col), "") == str(value))
+    return query
+
+
 def _read_strata(population_id: int, stratify: Sequence[str], filters: Dict[str, str],
-                 date_from: Optional[dt.date], date_to: Optional[dt.date]) -> Dict[str, List[str]]:
+                 date_from: Optional[dt.date], date_to: Optional[dt.date], date_precision: str = "") -> Dict[str, List[str]]:
     """The eligible cases grouped by stratum, references sorted by code point (= UTF-8 bytes).
 
     SQL filters and groups, returning one row per stratum with its references as a JSON array;
     the sort is Python's (a database's collation may not be code point order). References are
-    compared as stored, which the importer keeps in canonical form (stripped, see qatt.fingerprint)."""
+    compared as stored, which the importer keeps in canonical form (stripped, see qatt.fingerprint).
+
+    With month precision a case (stored on the first of its month) spans its whole month, so it is
+    in a date range that overlaps that month: the range starts, for it, on the first of its month."""
     db = database_proxy.obj
     values = [getattr(m.Case, col) if col in CASE_COLUMNS else peewee.fn.COALESCE(_column_expr(col), "")
               for col in stratify]
-    query = m.Case.select(*values, _references_array(db)).where(m.Case.population == population_id)
-    for col, value in sorted(filters.items()):
-        query = query.where(peewee.fn.COALESCE(_column_expr(col), "") == str(value))
+    query = _filtered(m.Case.select(*values, _references_array(db)).where(m.Case.population == population_id), filters)
     if date_from:
-        query = query.where(m.Case.recorded_date >= date_from)
+        query = query.where(m.Case.recorded_date >= (month_start(date_from) if date_precision == MONTH else date_from))
     if date_to:
         query = query.where(m.Case.recorded_date <= date_to)
     if stratify:
@@ -327,6 +341,35 @@ def _read_strata(population_id: int, stratify: Sequence[str], filters: Dict[str,
             refs.sort()
             strata[stratum_key(row[:-1]) if stratify else ""] = refs
     return strata
+
+
+def _generated_drawn(population: m.Population, items: Sequence[DrawnItem]) -> int:
+    """How many drawn cases (reserves included) carry a reference QATT generated at import."""
+    if not (population.import_options or {}).get("generated_references"):
+        return 0
+    return sum(1 for item in items if item.reference.startswith(GENERATED_PREFIX))
+
+
+def _undated_count(population_id: int, filters: Dict[str, str]) -> int:
+    """Cases that pass the filters but have no recorded date, so that any date range leaves them out."""
+    query = m.Case.select(peewee.fn.COUNT(m.Case.id)).where(m.Case.population == population_id,
+                                                             m.Case.recorded_date.is_null())
+    return _filtered(query, filters).scalar() or 0
+
+
+def _undated_note(undated: int) -> str:
+    if not undated:
+        return ""
+    return (f" {undated:,} case(s) have no recorded date, and a date range (--from/--to) always leaves such cases "
+            "out; draw without a date range to include them.")
+
+
+def undated_message(result: "DrawResult") -> str:
+    """What the draw's date range did to undated cases, in words ('' when it left none out)."""
+    if not result.undated_count:
+        return ""
+    return (f"{result.undated_count:,} case(s) with no recorded date were left out by the date range "
+            "(a case without a date is in no date range)")
 
 
 def _without(strata: Dict[str, List[str]], excluded: Iterable[str]) -> Dict[str, List[str]]:
@@ -474,7 +517,9 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
         progress(0, 3, "Reading the eligible cases")
         checkpoint(cancel)
         now = m.utcnow()
-        strata = _read_strata(population.id, stratify, filters, date_from, date_to)
+        precision = (population.import_options or {}).get("date_precision") or ""
+        strata = _read_strata(population.id, stratify, filters, date_from, date_to, precision)
+        undated = _undated_count(population.id, filters) if (date_from or date_to) else 0
         recent = _recently_sampled(request.exclude_months, now)
         excluded = sorted(ref for refs in strata.values() for ref in refs if ref in recent) if recent else []
         strata = _without(strata, excluded)
@@ -483,13 +528,17 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
         eligible_count = sum(len(refs) for refs in strata.values())
         if eligible_count == 0:
             raise QattError(f"No case of population {population.id} is eligible after the filters and exclusions; "
-                            "widen the filters or shorten the exclusion window.")
+                            "widen the filters or shorten the exclusion window." + _undated_note(undated))
 
         progress(1, 3, "Drawing")
         checkpoint(cancel)
         items, summaries = derive_draw(spec, strata)
+        generated = _generated_drawn(population, items)
+        params = spec.params(date_from, date_to, precision)
+        if generated:  # said on the record (not used to re-derive): these cases have no reference of their own
+            params["generated_references"] = generated
         record = {
-            "population_id": population.id, "method": spec.method, "params": spec.params(date_from, date_to),
+            "population_id": population.id, "method": spec.method, "params": params,
             "filters": filters, "exclude_months": request.exclude_months, "excluded_references": excluded,
             "seed": str(spec.seed), "population_fingerprint": population.fingerprint or _population_fingerprint(population.id),
             "eligible_fingerprint": eligible_fingerprint(strata), "algorithm": ALGORITHM,
@@ -514,6 +563,7 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
             "supersedes": earlier.id if earlier else None, "method": spec.method, "seed": str(spec.seed),
             "cases": main_count, "reserves": len(items) - main_count, "excluded": len(excluded),
             "eligible": eligible_count, "record_digest": _record_digest(record, positioned),
+            "undated_left_out": undated, "generated_references": generated,
         })
     progress(3, 3, "Done")
     return DrawResult(
@@ -521,7 +571,7 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
         references=[item.reference for item in items if not item.is_reserve],
         reserves=[item.reference for item in items if item.is_reserve],
         strata=summaries, eligible_count=eligible_count, excluded_count=len(excluded),
-        supersedes=earlier.id if earlier else None)
+        supersedes=earlier.id if earlier else None, undated_count=undated, date_precision=precision)
 
 
 def _insert_rows(model: type, fields: Sequence[peewee.Field], rows: Sequence[tuple]) -> None:
@@ -686,7 +736,7 @@ def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
     excluded = list(sample.excluded_references or [])
     stratify = spec.stratify if spec else ()
     everything = _read_strata(sample.population_id, stratify, filters, iso_date(params.get("date_from"), "date_from"),
-                              iso_date(params.get("date_to"), "date_to"))
+                              iso_date(params.get("date_to"), "date_to"), params.get("date_precision") or "")
     # Without filters every case of the population was just read: no need to read them again.
     unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
     population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered

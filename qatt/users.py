@@ -34,7 +34,13 @@ def register_login(username: str) -> m.User:
     """Register the person opening the database. Whoever opens a brand-new database (from the app
     or the CLI) becomes its administrator: otherwise nobody could ever be given a role."""
     from qatt import audit
+    from qatt.storage import pg_security
+    from qatt.storage.db import database_proxy
 
+    # On PostgreSQL a person's QATT role is their login's group membership (qatt.storage.pg_security).
+    login_role = pg_security.desktop_role(database_proxy.obj, username)
+    if login_role is not None:
+        return ensure_user(username, login_role)
     if m.User.select().exists():
         return ensure_user(username)
     user = ensure_user(username, "admin")
@@ -43,18 +49,39 @@ def register_login(username: str) -> m.User:
     return user
 
 
-def set_role(actor: str, username: str, role: str) -> m.User:
+def set_role(actor: str, username: str, role: str, *, create_login: bool = False) -> m.User:
+    """Give `username` a role. On PostgreSQL their login's group membership changes in the same
+    transaction (and with `create_login`, a login role is created for a new person)."""
     from qatt import audit
+    from qatt.storage import pg_security
+    from qatt.storage.db import database_proxy, write_transaction
 
     require_role(actor, "admin")
     if role not in RANK:
         raise QattError(f"Unknown role {role!r}; choose one of {', '.join(RANK)}.")
-    user = ensure_user(username, role)
-    old = user.role
-    user.role = role
-    user.save()
-    audit.record(actor, audit.ALTERATION, "user", username, {"field": "role", "old": old, "new": role})
+    db = database_proxy.obj
+    with write_transaction(db):
+        login = None
+        if pg_security.is_postgres(db) and pg_security.installed(db):
+            login = pg_security.grant_login(db, username, role, create_login)
+        existed = m.User.select().where(m.User.username == username).exists()
+        user = ensure_user(username, role)
+        old = user.role if existed else None
+        user.role = role
+        user.save()
+        details = {"field": "role", "old": old, "new": role}
+        if login == "created":
+            details["login"] = "created"
+        audit.record(actor, audit.ALTERATION, "user", username, details)
     return user
+
+
+def add_user(actor: str, username: str, role: str) -> m.User:
+    """`users add`: a new person with a role (on PostgreSQL, with their own login role)."""
+    username = (username or "").strip()
+    if not username:
+        raise QattError("Give the new user's name (their database login on PostgreSQL).")
+    return set_role(actor, username, role, create_login=True)
 
 
 def role_of(username: str) -> str:

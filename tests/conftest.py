@@ -7,6 +7,8 @@ import uuid
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QATT_USER", "tester")
+# The user's data folder (platformdirs: remembered audit heads, the export ledger) is a throw-away one.
+os.environ["XDG_DATA_HOME"] = __import__("tempfile").mkdtemp(prefix="qatt-test-data-")
 
 import peewee
 import pytest
@@ -47,7 +49,32 @@ def drop_pg_schema(schema: str) -> None:
     admin = dbmod.make_database(PG_URL)
     admin.connect()
     admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    # migrate made group roles for the schema (qatt.storage.pg_security); roles outlive schemas.
+    from qatt.storage import pg_security
+
+    pg_security.drop_group_roles(admin, admin.database, schema)
     admin.close()
+
+
+def mark_training(database) -> None:
+    """Make the bound database a training database, as the demo data would (qatt.identity): tests act as
+    many people (--user, QATT_USER) while the process runs as one operating-system account. Tests of the
+    identity rule itself use a database without the mark (see tests/unit/test_identity.py)."""
+    from qatt import identity
+    from qatt.storage import models as m
+
+    if not identity.is_training():
+        m.Setting.create(key=identity.TRAINING_KEY, value={"training": True, "why": "test database"})
+
+
+def accept_setup_changes(database) -> None:
+    """Forget the row changes a test's set-up made through the factories (direct inserts with no QATT
+    audit event, which `audit verify` on PostgreSQL rightly reports as made outside QATT). The tests
+    connect as a superuser, which the append-only trigger lets do this; no desktop role may."""
+    from qatt.storage import pg_security
+
+    if pg_security.is_postgres(database) and pg_security.installed(database):
+        database.execute_sql(f"DELETE FROM {pg_security.ROW_CHANGE}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,6 +90,7 @@ def db(request, tmp_path):
         url, schema = make_pg_schema_url()
     database = dbmod.open_database(url)
     database.qatt_url = url  # so tests can open a second connection to the same database
+    mark_training(database)
     try:
         yield database
     finally:
@@ -78,6 +106,7 @@ def sqlite_db(tmp_path):
     url = str(tmp_path / "qatt.sqlite3")
     database = dbmod.open_database(url)
     database.qatt_url = url
+    mark_training(database)
     yield database
     database.close()
 
@@ -91,3 +120,14 @@ def pg_url():
     url, schema = make_pg_schema_url()
     yield url
     drop_pg_schema(schema)
+
+
+@pytest.fixture
+def training_db_path(tmp_path):
+    """The path of a fresh, migrated SQLite training database (closed), for tests that run the CLI on
+    their own file with --user or QATT_USER (see mark_training)."""
+    path = tmp_path / "q.sqlite3"
+    database = dbmod.open_database(str(path))
+    mark_training(database)
+    database.close()
+    return path

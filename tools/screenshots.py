@@ -33,7 +33,12 @@ PAGES = [
     ("4-moderation.png", 3, "Moderation"),
     ("5-dashboard.png", 4, "Dashboard"),
     ("6-exports.png", 5, "Exports"),
+    ("7-actions.png", 6, "Actions"),
+    ("8-register.png", 6, "Register of recommendations"),
+    ("9-narratives.png", 6, "Pack narratives"),
 ]
+# The Actions page's tabs the screenshots show (file name -> tab index).
+ACTION_TABS = {"7-actions.png": 0, "8-register.png": 2, "9-narratives.png": 3}
 
 
 def settle(app: QApplication, seconds: float = 0.5) -> None:
@@ -72,6 +77,20 @@ def choose_a_compared_case(window) -> None:
                 return
 
 
+def show_action_tab(window, tab: int) -> None:
+    """The Actions page on one of its tabs, with a row chosen (and a narrative loaded)."""
+    page = window.page(6)
+    page.tabs.setCurrentIndex(tab)
+    if tab == 0:
+        page.status_filter.setCurrentIndex(page.status_filter.findText("All"))
+        page.table.selectRow(0)
+    elif tab == 2:
+        page.register.table.selectRow(0)
+    elif tab == 3:
+        page.narratives.refresh()
+        page.narratives.load()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -100,6 +119,8 @@ def main() -> int:
             open_a_review(window)
         if index == 3:
             choose_a_compared_case(window)
+        if file_name in ACTION_TABS:
+            show_action_tab(window, ACTION_TABS[file_name])
         settle(app, 1.5)
         target = args.out / file_name
         window.grab().save(str(target))

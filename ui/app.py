@@ -38,11 +38,34 @@ def ensure_desktop_user(actor: str) -> None:
 
 def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindow:
     """Open the database and build the main window (an existing QApplication is required)."""
+    from qatt import identity
+
+    from qatt.fileio import clean_leftovers
+
+    clean_leftovers()  # half-written exports of a process that was killed
     url = resolve_url(db_url)
     db = open_database(url)
-    actor = users.current_username(user)
+    actor = identity.acting_user(db, user)
     ensure_desktop_user(actor)
-    return MainWindow(AppContext(db=db, db_label=database_label(url), actor=actor))
+    window = MainWindow(AppContext(db=db, db_label=database_label(url), actor=actor))
+    mark_training_in_title(window)
+    return window
+
+
+def mark_training_in_title(window: MainWindow) -> None:
+    """A training database says so in the title bar, so nobody mistakes it for live data."""
+    from qatt import identity
+
+    title = window.windowTitle().split(" — TRAINING")[0]
+    window.setWindowTitle(f"{title} — {identity.TRAINING_LABEL}" if identity.is_training() else title)
+
+
+def audit_chain_warning(window: MainWindow, folder=None) -> str:
+    """Compare the audit chain with the highest head this computer has seen (qatt.seen_heads) and
+    remember the new one; returns the warning to show ('' when the chain extends what was seen)."""
+    from qatt import seen_heads
+
+    return seen_heads.check_and_remember(window.context.db, folder)
 
 
 def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
@@ -55,6 +78,7 @@ def load_demo_on_first_run(window: MainWindow) -> Optional[Worker]:
     worker = Worker(demo.load_demo_with_reviews, window.context.actor)
 
     def loaded(_result: object) -> None:
+        mark_training_in_title(window)
         window.refresh_pages()  # every page already built, not only Populations
         window.show_start_hint_once()
 
@@ -75,6 +99,9 @@ def main(db_url: Optional[str] = None, user: Optional[str] = None, qt_args: Opti
         QMessageBox.critical(None, "QATT cannot start", str(exc))
         return 2
     window.show()
+    warning = audit_chain_warning(window)
+    if warning:
+        QMessageBox.warning(window, "The audit log has changed", warning)
     demo_worker = load_demo_on_first_run(window)  # noqa: F841 - held so the worker outlives this call
     code = app.exec()
     window.context.db.close()

@@ -1,4 +1,4 @@
-"""The main window: a sidebar of pages (Ctrl+1..Ctrl+6), menus with shortcuts, and a status bar
+"""The main window: a sidebar of pages (Ctrl+1, Ctrl+2, ...), menus with shortcuts, and a status bar
 naming the database and the user. Pages other than Populations are built the first time they are shown,
 so the window opens quickly."""
 
@@ -26,6 +26,7 @@ PAGES: List[Tuple[str, str, str]] = [
     ("Moderation", "ui.pages.moderation", "ModerationPage"),
     ("Dashboard", "ui.pages.dashboard", "DashboardPage"),
     ("Exports", "ui.pages.exports", "ExportsPage"),
+    ("Actions", "ui.pages.actions", "ActionsPage"),
 ]
 
 REVIEW_PAGE = 2

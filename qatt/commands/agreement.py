@@ -49,7 +49,7 @@ def _sample_pairs(sample_id: int, scale: Scale, ctx: Context) -> Tuple[List[Grad
     if sample is None:
         raise QattError(f"There is no sample {sample_id}. Check the sample id.")
     pairs, skipped = [], []
-    for reference, first, second in pairs_for_sample(sample_id):
+    for reference, first, second in pairs_for_sample(sample_id, viewer=ctx.actor):
         if first in scale.grades and second in scale.grades:
             pairs.append((reference, first, second))
         else:

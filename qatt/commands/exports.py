@@ -25,7 +25,8 @@ def _filter(args: argparse.Namespace):
 
 def _emit(ctx: Context, result) -> None:
     rows = ", ".join(f"{k}: {v}" for k, v in result.rows.items())
-    ctx.emit(result.as_dict(), f"wrote {result.path} ({result.report}; {rows}; marked {result.marking})")
+    ctx.emit(result.as_dict(), f"wrote {result.path} ({result.report}; {rows}; marked {result.marking})\n"
+                               f"audit log: {result.audit_head}")
 
 
 def _request(args: argparse.Namespace, report: str, review_id: Optional[int] = None):

@@ -20,10 +20,13 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     result = importing.import_population(
         args.file, name=args.name or Path(args.file).stem, actor=ctx.actor, mapping=mapping, sheet=args.sheet,
         skip_invalid=args.skip_invalid, date_format=date_format, progress=ctx.progress,
+        blank_references=args.blank_references, duplicate_references=args.duplicate_references,
+        allow_duplicate=args.allow_duplicate,
     )
     if args.save_mapping:
         mapping_mod.save_mapping(args.save_mapping, result.mapping, ctx.actor, date_format)
     lines = [f"imported {result.rows} cases as population {result.population_id} (fingerprint {result.fingerprint})"]
+    lines += result.summary_lines()
     if result.skipped_rows:
         lines.append(f"left out {result.skipped_rows} invalid row(s):")
         lines += [f"  {p}" for p in result.skipped]
@@ -85,6 +88,7 @@ def _mappings(args: argparse.Namespace, ctx: Context) -> int:
 
 def register(add_command) -> None:
     from qatt.demo import DEFAULT_CASES, DEFAULT_SEED
+    from qatt.importing import BLANK_REFERENCES, DUPLICATE_REFERENCES
     from qatt.mapping import DATE_FORMATS
 
     p = add_command("import", "import a case-list extract (CSV or XLSX) as a new population", _import)
@@ -94,10 +98,18 @@ def register(add_command) -> None:
                    help="a saved column mapping, or a JSON file {field: header} (default: match headers automatically)")
     p.add_argument("--sheet", help="workbook sheet to read (default: the first)")
     p.add_argument("--date-format", choices=DATE_FORMATS, default="auto",
-                   help="how dates are written (default auto: dd/mm/yyyy or yyyy-mm-dd; never mm/dd)")
+                   help="how dates are written (default auto: dd/mm/yyyy, yyyy-mm-dd, or a month: "
+                        "yyyy-mm, mm/yyyy, Nov 2016; never mm/dd)")
     p.add_argument("--skip-invalid", action="store_true",
                    help="leave out invalid rows (listed) instead of importing nothing")
     p.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME for next time")
+    p.add_argument("--blank-references", choices=BLANK_REFERENCES, default="refuse",
+                   help="rows with no reference: refuse them (default), or generate a stable reference for each "
+                        "(the same on every import of the file; marked as generated)")
+    p.add_argument("--duplicate-references", choices=DUPLICATE_REFERENCES, default="refuse",
+                   help="a reference on several rows: refuse (default), or keep the first or the last row of each")
+    p.add_argument("--allow-duplicate", action="store_true",
+                   help="import even if a population already holds exactly these cases (default: refuse)")
 
     add_command("populations", "list imported populations", _populations)
 

@@ -88,7 +88,8 @@ def _plan_create(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.db()
     params = {"kind": args.kind}
-    for key in ("per_reviewer", "size", "reviewer", "status", "area", "form_id", "role", "exclude_months"):
+    for key in ("per_reviewer", "size", "reviewer", "status", "area", "form_id", "role", "exclude_months",
+                "window_months"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.population is not None:
@@ -152,10 +153,19 @@ def _case_study(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import reports
+    from qatt import case_studies, reports
 
     ctx.db()
-    flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [])
+    if args.suggested:
+        suggested = case_studies.suggested_case_studies(ctx.actor, args.period_from or "", args.period_to or "",
+                                                        args.area or [])
+        lines = [f"review {s.review_id:<6} {s.kind_label:<14} {s.area} ({s.period}), case {s.case_reference}, "
+                 f"suggested by {s.reviewer}" for s in suggested]
+        lines += ["choose one with `case-study REVIEW_ID --kind good|poor --title ... --summary ...` "
+                  "(an account without names)"] if suggested else []
+        ctx.emit([s.as_dict() for s in suggested], "\n".join(lines) if suggested else "no suggested case studies")
+        return 0
+    flt = reports.ReportFilter(args.period_from or "", args.period_to or "", args.area or [], viewer=ctx.actor)
     rows = reports.case_studies(flt, reports.Vocabulary.load())
     lines = [f"review {r.review_id:<6} {r.kind_label:<14} {r.area} ({r.period}): {r.title}" for r in rows]
     ctx.emit([r.as_dict() for r in rows], "\n".join(lines) if rows else "no case studies")
@@ -215,11 +225,15 @@ def register(add_command) -> None:
     p.add_argument("--role", choices=["first", "second"])
     p.add_argument("--population", help="'latest' (default) or a population number")
     p.add_argument("--exclude-months", type=int, help="leave out cases sampled in the last N months")
+    p.add_argument("--window-months", type=int, help="draw from cases recorded in the plan's month and the N-1 "
+                                                     "before it; 0 = the whole extract (default: 1 for fixed plans)")
     plan("list", "list the plans", _plan_list)
     p = plan("run", "QA lead: draw this month's sample for a plan and assign it", _plan_run)
     p.add_argument("name")
     p.add_argument("--period", required=True, help="the month, YYYY-MM")
     p.add_argument("--seed", type=int, help="a seed to reproduce a draw (default: a fresh random seed)")
+    from qatt.commands.monitoring import add_plan_completion
+    add_plan_completion(plan)
 
     p = add_command("case-study", "choose a submitted review as a good- or poor-practice case study for the pack",
                     _case_study)
@@ -232,6 +246,8 @@ def register(add_command) -> None:
     p.add_argument("--from", dest="period_from", help="first sample month, YYYY-MM")
     p.add_argument("--to", dest="period_to", help="last sample month, YYYY-MM")
     p.add_argument("--area", action="append", help="only this area of practice (repeatable)")
+    p.add_argument("--suggested", action="store_true",
+                   help="list the reviews their reviewers suggested as case studies, not yet chosen")
 
     p = add_command("completion", "reviews assigned, started, submitted and overdue per reviewer and month",
                     _completion)

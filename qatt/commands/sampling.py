@@ -42,12 +42,17 @@ def _sample(args: argparse.Namespace, ctx: Context) -> int:
         "sample_id": result.sample_id, "seed": result.seed, "method": method, "cases": result.references,
         "reserves": result.reserves, "eligible": result.eligible_count, "excluded": result.excluded_count,
         "supersedes": result.supersedes, "strata": [asdict(s) for s in result.strata],
+        "undated_left_out": result.undated_count, "date_precision": result.date_precision or "day",
     }
     lines = [f"sample {result.sample_id}: {len(result.references)} cases and {len(result.reserves)} reserves "
              f"drawn from {result.eligible_count} eligible ({result.excluded_count} excluded as recently sampled)",
              f"seed {result.seed} (keep it: with the population it re-derives this sample)"]
     if result.supersedes:
         lines.append(f"supersedes sample {result.supersedes}, which stays on record")
+    if sampling.undated_message(result):
+        lines.append(sampling.undated_message(result))
+    if result.date_precision == "month":
+        lines.append("the population's dates give the month only: a case is in the date range when its month overlaps it")
     short = [s for s in result.strata if s.short]
     if method == "stratified":
         lines += [f"  {_stratum_label(s.key)}: {s.drawn} of {s.eligible}" + (" (all it has)" if s.short else "")

@@ -9,7 +9,11 @@ The parts:
   filters   what a report covers (ReportFilter), the vocabulary, form questions, base queries
   figures   the shared figures: grades, themes, compliance, calibration, actions, trends, samples
   mosovo    the MOSOVO compliance block
+  comparison  like-for-like comparison with the inspections (independent grades only)
+  loop      feedback acknowledged and where the actions stand
+  summary   the monthly report's executive summary
   monthly   the monthly report for the governance boards
+  narrative the pack's narrative per area: drafted from the figures, edited and kept in versions
   pack      the inspection self-assessment pack
   feedback  the officer's feedback sheet
   workbook  the Excel workbook's data
@@ -22,7 +26,11 @@ Every public name of the parts is importable from here (`from qatt import report
 from qatt.reporting.filters import *  # noqa: F401,F403
 from qatt.reporting.figures import *  # noqa: F401,F403
 from qatt.reporting.mosovo import *  # noqa: F401,F403
+from qatt.reporting.comparison import *  # noqa: F401,F403
+from qatt.reporting.loop import *  # noqa: F401,F403
+from qatt.reporting.summary import *  # noqa: F401,F403
 from qatt.reporting.monthly import *  # noqa: F401,F403
+from qatt.reporting.narrative import *  # noqa: F401,F403
 from qatt.reporting.pack import *  # noqa: F401,F403
 from qatt.reporting.feedback import *  # noqa: F401,F403
 from qatt.reporting.workbook import *  # noqa: F401,F403

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from qatt.actions import days_overdue
 from qatt.errors import QattError
 from qatt.reporting.filters import ReportFilter, SUBMITTED, Vocabulary, answer_text, form_questions, humanise
 from qatt.reporting.figures import ActionRow, ReportHeader, _header
@@ -60,6 +61,10 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
               .switch(m.Review).join(m.FormVersion).where(m.Review.id == review_id).first())
     if review is None:
         raise QattError(f"There is no review {review_id}; check the review number.")
+    if actor:
+        from qatt import visibility
+
+        visibility.check(review, actor)
     if review.status != SUBMITTED:
         raise QattError(f"Review {review_id} is still a draft; submit it before printing the officer's feedback.")
     case, version = review.sample_item.case, review.form_version
@@ -68,7 +73,7 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
                for q in form_questions(version.content) if stored.get(q.id) not in (None, "")]
     actions = []
     for action in m.Action.select().where(m.Action.review == review).order_by(m.Action.id):
-        overdue = (today - action.due_date).days if action.due_date and action.due_date < today and action.status != "done" else 0
+        overdue = days_overdue(action.status, action.due_date, today)
         actions.append(ActionRow(action.id, review.id, case.reference, case.area, action.text, action.owner,
                                  action.due_date, action.status, overdue))
     return FeedbackSheet(

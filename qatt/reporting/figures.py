@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import peewee
 
-from qatt import __version__, assignments, stats
+from qatt import __version__, actions, assignments, stats
 from qatt.reporting.filters import (
     FIRST, FormCatalogue, QuestionInfo, ROLLING_MONTHS, ReportFilter, SECOND, SMALL_SAMPLE, SUBMITTED,
     TREND_BASELINES, Vocabulary, YES_NO_TYPES, _answers, _filtered, _where, humanise, months_between,
@@ -171,12 +171,13 @@ class ComplianceItem:
 
 def compliance(flt: ReportFilter, catalogue: FormCatalogue) -> List[ComplianceItem]:
     """Per checklist item, per month, with the rolling six-month figure; items in form order."""
-    questions = catalogue.of_type(*YES_NO_TYPES)
+    # Items a form records without counting (counts_toward_compliance: false) are not compliance items.
+    questions = {key: q for key, q in catalogue.of_type(*YES_NO_TYPES).items() if q.counted}
     if not questions:
         return []
     # Reach back five months before the period so the first month's rolling figure is complete.
-    wider = ReportFilter(shift_month(flt.period_from, 1 - ROLLING_MONTHS) if flt.period_from else "",
-                         flt.period_to, flt.areas, flt.teams, flt.form_ids)
+    wider = dataclasses.replace(flt, period_from=shift_month(flt.period_from, 1 - ROLLING_MONTHS)
+                                if flt.period_from else "")
     counts: Dict[Tuple[str, str], Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     rows = (_answers(wider, m.FormVersion.form_id, m.Answer.question_id, m.Sample.period, m.Answer.value,
                      peewee.fn.COUNT(m.Answer.id))
@@ -239,9 +240,10 @@ def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
     return list(query.tuples())
 
 
-def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
+def pairs_for_sample(sample_id: int, viewer: str = "") -> List[Tuple[str, str, str]]:
     """(case reference, first grade, second grade) for every case of the sample where both the
-    first and the second review are submitted, in draw order. Grades are ids as stored."""
+    first and the second review are submitted, in draw order. Grades are ids as stored. With a
+    `viewer`, only the cases where they may see both reviews (qatt.visibility)."""
     first, second = m.Review.alias(), m.Review.alias()
     query = (m.SampleItem
              .select(m.Case.reference, first.grade, second.grade)
@@ -254,6 +256,10 @@ def pairs_for_sample(sample_id: int) -> List[Tuple[str, str, str]]:
                                & (second.status == SUBMITTED)))
              .where(m.SampleItem.sample == sample_id)
              .order_by(m.SampleItem.position))
+    if viewer:
+        from qatt import visibility
+
+        query = query.where(visibility.review_filter(viewer, first) & visibility.review_filter(viewer, second))
     return list(query.tuples())
 
 
@@ -292,16 +298,16 @@ class ActionRow:
 
 
 def outstanding_actions(flt: ReportFilter, today: dt.date) -> List[ActionRow]:
-    """Actions not done, from submitted reviews in the filter; most overdue first."""
+    """Actions still to be done (open or in progress), from submitted reviews in the filter; most overdue first."""
     query = (m.Action.select(m.Action.id, m.Review.id, m.Case.reference, m.Case.area, m.Action.text, m.Action.owner,
                              m.Action.due_date, m.Action.status)
              .join(m.Review).join(m.SampleItem).join(m.Case)
              .switch(m.SampleItem).join(m.Sample)
              .switch(m.Review).join(m.FormVersion)
-             .where((m.Review.status == SUBMITTED) & (m.Action.status != "done")))
+             .where((m.Review.status == SUBMITTED) & m.Action.status.in_(list(actions.LIVE))))
     rows = []
     for action_id, review_id, reference, area, text, owner, due, status in _filtered(query, flt).tuples():
-        overdue = (today - due).days if due is not None and due < today else 0
+        overdue = actions.days_overdue(status, due, today)
         rows.append(ActionRow(action_id, review_id, reference, area, text, owner, due, status, overdue))
     return sorted(rows, key=lambda r: (-r.days_overdue, r.due_date or dt.date.max, r.id))
 
@@ -332,7 +338,7 @@ class ReviewerCompletion:
 def completion(flt: ReportFilter, today: dt.date) -> List[ReviewerCompletion]:
     """Progress of the assigned reviews per reviewer over the filter's months (assignments.completion_query)."""
     totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id).tuples():
+    for name, _period, *counts in _filtered(assignments.completion_query(today), flt, m.Sample.form_id, reviews=False).tuples():
         totals[name] = [total + int(count or 0) for total, count in zip(totals[name], counts)]
     return [ReviewerCompletion(name, *counts) for name, counts in sorted(totals.items())]
 
@@ -349,11 +355,12 @@ class Trend:
     current_total: int
     baseline_total: int
     comparisons: List[stats.Comparison]
+    grades: str = ""  # which of this period's grades are compared, e.g. "the force's independent second reviews"
 
     def as_dict(self) -> Dict[str, Any]:
         return {"baseline": self.baseline, "area": self.area, "source": self.source,
                 "current_total": self.current_total, "baseline_total": self.baseline_total,
-                "comparisons": [c.as_dict() for c in self.comparisons]}
+                "comparisons": [c.as_dict() for c in self.comparisons], "grades": self.grades}
 
 
 def trends(overall: GradeDistribution, by_area: Sequence[GradeDistribution], vocab: Vocabulary,
@@ -445,25 +452,55 @@ class SampleRecord:
     drawn_at: dt.datetime
     software_version: str
     redraw_reason: str
+    first_reviews: int = 0  # submitted first reviews of the sample's cases (in the filter's areas and teams)
+    second_reviews: int = 0
+
+    @property
+    def completion(self) -> stats.Proportion:
+        """Submitted first reviews out of the cases drawn."""
+        return stats.wilson(min(self.first_reviews, self.items), self.items)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        data = {k: v for k, v in self.__dict__.items()}
+        data["completion"] = self.completion.as_dict()
+        return data
 
 
 def samples_used(flt: ReportFilter) -> List[SampleRecord]:
-    """Every sample that a submitted review in the filter came from."""
+    """Every sample drawn for the filter's months (reviewed or not) and every sample a submitted
+    review in the filter came from, with how many of its cases have been reviewed."""
     ids = set()
+    reviewed: Dict[Tuple[int, str], int] = defaultdict(int)
     for role in (FIRST, SECOND):
-        ids.update(i for (i,) in submitted_reviews(flt, m.Sample.id, role=role).distinct().tuples())
+        for sample_id, count in (submitted_reviews(flt, m.Sample.id, peewee.fn.COUNT(m.Review.id), role=role)
+                                 .group_by(m.Sample.id).tuples()):
+            ids.add(sample_id)
+            reviewed[(sample_id, role)] = int(count)
+    drawn = m.Sample.select(m.Sample.id)
+    if flt.period_from:
+        drawn = drawn.where(m.Sample.period >= flt.period_from)
+    if flt.period_to:
+        drawn = drawn.where(m.Sample.period <= flt.period_to)
+    if flt.form_ids:
+        drawn = drawn.where(m.Sample.form_id.in_(list(flt.form_ids)) | (m.Sample.form_id == ""))
+    if flt.areas or flt.teams:
+        cases = m.SampleItem.select(m.SampleItem.sample).join(m.Case)
+        cases = cases.where(m.Case.area.in_(list(flt.areas))) if flt.areas else cases
+        cases = cases.where(m.Case.team.in_(list(flt.teams))) if flt.teams else cases
+        drawn = drawn.where(m.Sample.id.in_(cases))
+    ids.update(i for (i,) in drawn.tuples())
     if not ids:
         return []
+    in_use = (m.SampleItem.active == True) & ((m.SampleItem.is_reserve == False)  # noqa: E712
+                                              | m.SampleItem.replaces.is_null(False))
     items = dict(m.SampleItem.select(m.SampleItem.sample, peewee.fn.COUNT(m.SampleItem.id))
-                 .where(m.SampleItem.sample.in_(sorted(ids)) & (m.SampleItem.is_reserve == False))  # noqa: E712
+                 .where(m.SampleItem.sample.in_(sorted(ids)) & in_use)
                  .group_by(m.SampleItem.sample).tuples())
     query = m.Sample.select(m.Sample, m.Population).join(m.Population).where(m.Sample.id.in_(sorted(ids))).order_by(m.Sample.id)
     return [SampleRecord(s.id, s.name, s.period, s.method, s.params or {}, s.seed, s.algorithm, s.population.name,
                          s.population_fingerprint, s.eligible_fingerprint, s.population.row_count, items.get(s.id, 0),
-                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason) for s in query]
+                         s.drawn_by, s.drawn_at, s.software_version, s.redraw_reason,
+                         reviewed[(s.id, FIRST)], reviewed[(s.id, SECOND)]) for s in query]
 
 
 @dataclass
@@ -473,15 +510,26 @@ class RecommendationRow:
     timescale: str
     owner: str
     status: str
-    evidence: str
+    evidence: str  # the entry's evidence text and its evidence links
+    kind: str = "recommendation"
+    source: str = ""
+    progress: str = ""  # the latest dated progress note
+    due_date: Optional[dt.date] = None
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
 
 
 def recommendations() -> List[RecommendationRow]:
-    rows = m.Recommendation.select().order_by(m.Recommendation.id)
-    return [RecommendationRow(r.code, r.text, r.timescale, r.owner, r.status, r.evidence) for r in rows]
+    """The register of recommendations and commitments (qatt.register), in register order."""
+    from qatt import register
+
+    rows = []
+    for e in register.entries():
+        evidence = "; ".join(filter(None, [e.evidence_text] + [x.label for x in e.evidence]))
+        rows.append(RecommendationRow(e.code, e.text, e.timescale, e.owner, e.status, evidence, e.kind, e.source,
+                                      e.latest_note, e.due_date))
+    return rows
 
 
 # --------------------------------------------------------------------------- the reports
@@ -495,11 +543,14 @@ class ReportHeader:
     generated_by: str
     software_version: str = __version__
     purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
+    audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.audit)
+    training: str = ""  # qatt.identity.TRAINING_LABEL in a training database, else ""
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
                 "marking": self.marking, "generated_at": self.generated_at, "generated_by": self.generated_by,
-                "software_version": self.software_version, "purged_reviews": self.purged_reviews}
+                "software_version": self.software_version, "purged_reviews": self.purged_reviews,
+                "audit_head": self.audit_head, "training": self.training}
 
     def purged_note(self) -> str:
         return retention_note(self.purged_reviews)
@@ -522,8 +573,11 @@ def retention_note(purged_reviews: int) -> str:
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
+    from qatt import audit, identity
+
     return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
-                        purged_reviews=purged)
+                        purged_reviews=purged, audit_head=audit.current_anchor().text(),
+                        training=identity.TRAINING_LABEL if identity.is_training() else "")
 
 
 @dataclass

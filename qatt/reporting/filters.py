@@ -4,6 +4,7 @@ questions of the stored form versions, and the queries every report starts from.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class ReportFilter:
     areas: List[str] = field(default_factory=list)
     teams: List[str] = field(default_factory=list)
     form_ids: List[str] = field(default_factory=list)
+    # Whose eyes the report is for: only the reviews qatt.visibility lets them see ("" = no one's:
+    # the core's own counting). exports.run fills it with the actor (see seen_by).
+    viewer: str = ""
 
     def __post_init__(self) -> None:
         for name in ("period_from", "period_to"):
@@ -132,6 +136,7 @@ class QuestionInfo:
     type: str
     text: str
     options: Tuple[Tuple[str, str], ...] = ()  # (option id, label) for choice / multi
+    counted: bool = True  # False: recorded but not counted toward compliance (e.g. MOSOVO M19)
 
     @property
     def header(self) -> str:
@@ -157,7 +162,7 @@ def form_questions(content: Dict[str, Any]) -> List[QuestionInfo]:
     for section in (content or {}).get("sections", []):
         for q in section.get("questions", []) or []:
             questions.append(QuestionInfo(str(q["id"]), str(q.get("type", "text")), str(q.get("text", "")),
-                                          _option_pairs(q.get("options"))))
+                                          _option_pairs(q.get("options")), q.get("counts_toward_compliance", True)))
     return questions
 
 
@@ -201,10 +206,22 @@ def _where(query: peewee.ModelSelect, flt: ReportFilter, period: Any, area: Any,
     return query
 
 
-def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None) -> peewee.ModelSelect:
+def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = None, *,
+              reviews: bool = True) -> peewee.ModelSelect:
     """Apply the filter to a query that already joins Sample, Case and (unless form_field says
-    where else the form id is) FormVersion."""
-    return _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
+    where else the form id is) FormVersion; with `reviews` (it reads Review) also the viewer's
+    visibility (qatt.visibility: roles and the blind rule)."""
+    query = _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
+    if reviews and flt.viewer:
+        from qatt import visibility
+
+        query = query.where(visibility.review_filter(flt.viewer))
+    return query
+
+
+def seen_by(flt: ReportFilter, actor: str) -> ReportFilter:
+    """The filter narrowed to what `actor` may see (qatt.visibility); unchanged without an actor."""
+    return dataclasses.replace(flt, viewer=actor) if actor else flt
 
 
 def submitted_reviews(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:

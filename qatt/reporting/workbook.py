@@ -4,6 +4,7 @@ compliance, calibration, actions, case studies and samples.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -12,6 +13,7 @@ import peewee
 
 from qatt.reporting.filters import (
     FormCatalogue, QuestionInfo, ReportFilter, SUBMITTED, Vocabulary, _filtered, answer_value)
+from qatt.reporting.figures import RecommendationRow, recommendations
 from qatt.reporting.figures import (
     ActionRow, Calibration, CaseStudyRow, ComplianceItem, GradeDistribution, ReportHeader, SampleRecord,
     ThemeFrequency, _header, calibration, case_studies, compliance, grade_distributions, grade_pairs,
@@ -47,7 +49,7 @@ class ReviewSheet:
 
 def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[QuestionInfo],
                   vocab: Vocabulary) -> ReviewSheet:
-    only_form = ReportFilter(flt.period_from, flt.period_to, flt.areas, flt.teams, [form_id])
+    only_form = dataclasses.replace(flt, form_ids=[form_id])
     fields = (m.Review.id, m.Case.reference, m.Case.area, m.Case.team, m.Case.officer, m.Sample.period,
               m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
               m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)
@@ -97,6 +99,7 @@ class WorkbookData:
     actions: List[ActionRow]
     samples: List[SampleRecord]
     case_studies: List[CaseStudyRow] = field(default_factory=list)
+    register: List[RecommendationRow] = field(default_factory=list)  # recommendations and commitments
 
     @property
     def review_count(self) -> int:
@@ -120,4 +123,5 @@ def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] 
         actions=outstanding_actions(flt, today),
         samples=samples_used(flt),
         case_studies=case_studies(flt, vocab),
+        register=recommendations(),
     )

@@ -8,6 +8,7 @@ Before an existing SQLite database is migrated, a copy is taken next to it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -89,11 +90,87 @@ def _v4_case_studies(db: peewee.Database) -> None:
     db.create_tables([m.CaseStudy])
 
 
-def _reserved(db: peewee.Database) -> None:
-    """A version number reserved for work in progress on another branch; changes nothing.
+def _v5_real_extracts(db: peewee.Database) -> None:
+    """Populations record their import options (blank and repeated references, date precision)
+    and keep an area -> form mapping. New databases already have both columns (v1 creates the
+    current Population), so each is added only where missing."""
+    from playhouse.migrate import SchemaMigrator, migrate as run_migrations
 
-    Each reserved step is replaced by its real step when that work lands, so the numbers stay in
-    order whichever lands first. No released database has passed these versions."""
+    table = m.Population._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    operations = [migrator.add_column(table, name, field)
+                  for name, field in (("import_options", m.JSONField(null=True)), ("area_forms", m.JSONField(null=True)))
+                  if name not in present]
+    if operations:
+        run_migrations(*operations)
+
+
+def _v7_improvement_loop(db: peewee.Database) -> None:
+    """Actions to closure, feedback acknowledgement, the register of recommendations and
+    commitments, and the pack's narratives (issue 12). Columns added to existing tables are added
+    only where missing (a new database has them from v1); the shipped register rows are corrected."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply_operations
+
+    migrator = SchemaMigrator.from_database(db)
+    added = {
+        m.Action: [("note", peewee.TextField(default="")), ("done_at", peewee.DateTimeField(null=True)),
+                   ("verified_by", peewee.CharField(max_length=150, default="")),
+                   ("verified_at", peewee.DateTimeField(null=True))],
+        m.Recommendation: [("source", peewee.CharField(max_length=300, default="")),
+                           ("kind", peewee.CharField(max_length=40, default="recommendation")),
+                           ("due_date", peewee.DateField(null=True)), ("updated_at", peewee.DateTimeField(null=True))],
+    }
+    operations = []
+    for model, columns in added.items():
+        table = model._meta.table_name
+        present = {column.name for column in db.get_columns(table)}
+        operations += [migrator.add_column(table, name, field) for name, field in columns if name not in present]
+    if operations:
+        apply_operations(*operations)
+    db.create_tables([m.FeedbackAcknowledgement, m.RegisterNote, m.RegisterEvidence, m.AreaNarrative], safe=True)
+    from qatt import register
+
+    register.correct_shipped_entries()
+
+
+def _v6_audit_details_digest(db: peewee.Database) -> None:
+    """Audit events chain over a digest of their details (so a purge can erase case content from
+    them) and record the identity proven at the keyboard. Events already written keep their hash
+    scheme: their details_hash stays empty."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+
+    table = m.AuditEvent._meta.table_name
+    columns = {c.name for c in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db)
+    for name in ("details_hash", "signed_in_as"):
+        if name not in columns:
+            apply(migrator.add_column(table, name, getattr(m.AuditEvent, name)))
+
+
+def _v8_answer_origin(db: peewee.Database) -> None:
+    """Answer.origin: which extract column (or what QATT knew) a prefilled header answer came from.
+    Databases created since already have the column (v1 builds tables from the current models)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "origin" not in {column.name for column in db.get_columns("answer")}:
+        migrate(SchemaMigrator.from_database(db).add_column("answer", "origin", m.Answer.origin))
+
+
+def _v9_standardisation_exercises(db: peewee.Database) -> None:
+    """Standardisation exercises: reference cases, invited reviewers and their blind grades (issue 17)."""
+    from qatt.storage.exercise_models import EXERCISE_MODELS
+
+    db.create_tables(EXERCISE_MODELS, safe=True)
+
+
+def _v10_database_roles(db: peewee.Database) -> None:
+    """PostgreSQL: group roles, grants, row-level security, the append-only audit log and the
+    row_change triggers (qatt.storage.pg_security). Nothing on SQLite."""
+    from qatt.storage import pg_security
+
+    if pg_security.is_postgres(db):
+        pg_security.install(db)
 
 
 MIGRATIONS: List[Tuple[int, str, Step]] = [
@@ -101,12 +178,12 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (2, "reference figures and recommendations", _v2_reference_figures),
     (3, "drop the redundant case population index", _v3_drop_case_population_index),
     (4, "case studies", _v4_case_studies),
-    (5, "reserved: real extracts (issue 11)", _reserved),
-    (6, "reserved: trust (issue 18)", _reserved),
-    (7, "reserved: improvement loop (issue 12)", _reserved),
-    (8, "reserved: MOSOVO and forms (issue 13)", _reserved),
-    (9, "reserved: calibration (issue 17)", _reserved),
-    (10, "reserved: database roles and change triggers (issue 18)", _reserved),
+    (5, "import options and area forms on populations", _v5_real_extracts),
+    (6, "audit events chain over a digest of their details", _v6_audit_details_digest),
+    (7, "improvement loop: actions, acknowledgement, register, narratives", _v7_improvement_loop),
+    (8, "where prefilled answers came from", _v8_answer_origin),
+    (9, "standardisation exercises", _v9_standardisation_exercises),
+    (10, "database roles and change triggers", _v10_database_roles),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -119,19 +196,30 @@ def current_version(db: peewee.Database) -> int:
     return int(row or 0)
 
 
-def backup_sqlite(db: peewee.Database, label: str) -> Optional[Path]:
-    """Copy the SQLite file (consistently, via the backup API) before a migration."""
+def backup_sqlite(db: peewee.Database, label: str,
+                  progress: Optional[Callable[[int, int, int], None]] = None) -> Optional[Path]:
+    """Copy the SQLite file (consistently, via the backup API) before a migration.
+
+    The copy is police information: the file is created owner-only before the first byte is copied,
+    and the copy keeps its journal in memory, so no other file holding its pages appears beside it.
+    `progress(status, remaining, total)` is called as pages are copied (the tests watch the mode)."""
     path = sqlite_path(db)
     if path is None:
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.{label}.{stamp}.bak")
+    fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(target, 0o600)  # whatever the umask
     dest = sqlite3.connect(str(target))
     try:
-        db.connection().backup(dest)
-    finally:
+        dest.execute("PRAGMA journal_mode=MEMORY")
+        db.connection().backup(dest, pages=256, progress=progress)
+    except BaseException:
         dest.close()
-    target.chmod(0o600)
+        target.unlink(missing_ok=True)
+        raise
+    dest.close()
     return target
 
 
@@ -143,9 +231,12 @@ def _lock_for_migration(db: peewee.Database) -> None:
 
 def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
     """Bring the schema up to `target`; returns the versions applied."""
-    with db.atomic():
-        _lock_for_migration(db)
-        db.create_tables([m.SchemaVersion], safe=True)
+    from qatt.storage import pg_security
+
+    if not db.table_exists(m.SchemaVersion._meta.table_name):  # a desktop login may not create tables
+        with db.atomic():
+            _lock_for_migration(db)
+            db.create_tables([m.SchemaVersion], safe=True)
     start = current_version(db)
     if start > LATEST:
         raise QattError(
@@ -154,6 +245,9 @@ def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
     pending = [(v, name, step) for v, name, step in MIGRATIONS if start < v <= target]
     if not pending:
         return []
+    if pg_security.is_postgres(db) and start > 0 and not pg_security.is_privileged(db):
+        raise QattError(f"The database is at schema version {start} and this QATT needs {target}; ask the "
+                        "database owner to run `python -m qatt migrate` connected as the owner.")
     if start > 0 and is_sqlite(db):
         backup_sqlite(db, f"v{start}")
     applied = []
@@ -166,4 +260,8 @@ def migrate(db: peewee.Database, target: int = LATEST) -> List[int]:
             m.SchemaVersion.delete().execute()
             m.SchemaVersion.create(version=version)
         applied.append(version)
+    if pg_security.is_postgres(db) and applied and applied[-1] > 10 and current_version(db) >= 10:
+        # Steps after 10 may add tables: give the group roles their grants on them.
+        with db.atomic():
+            pg_security.install(db)
     return applied

@@ -124,6 +124,10 @@ class Population(BaseModel):
     mapping = JSONField(null=True)
     extra_columns = JSONField(null=True)  # header names kept in Case.extra, in file order
     purged = peewee.BooleanField(default=False)
+    # How the import treated blank and repeated references and what precision its dates have
+    # (qatt.importing.ImportOptions); None for populations imported before these options.
+    import_options = JSONField(null=True)
+    area_forms = JSONField(null=True)  # {area as in the extract: form id} chosen for this population
 
 
 class Case(BaseModel):
@@ -266,13 +270,18 @@ class Answer(BaseModel):
     review = peewee.ForeignKeyField(Review, backref="answers", on_delete="CASCADE")
     question_id = CharField(max_length=100)
     value = JSONField(null=True)
+    # Where a prefilled answer came from ("extract:ViSOR ref", "qatt:selection_method"); cleared
+    # when the reviewer changes the answer, so the mark means "as the extract had it" (migration 8).
+    origin = CharField(max_length=300, default="")
 
     class Meta:
         indexes = ((("review", "question_id"), True),)
 
 
 class Action(BaseModel):
-    STATUSES = ("open", "in progress", "done")
+    """Something to change, raised from a review and followed to closure (qatt.actions)."""
+
+    STATUSES = ("open", "in progress", "done", "verified", "cancelled")
 
     review = peewee.ForeignKeyField(Review, backref="actions", on_delete="CASCADE")
     text = TextField()
@@ -280,6 +289,21 @@ class Action(BaseModel):
     due_date = peewee.DateField(null=True)
     status = CharField(max_length=20, default="open")
     created_at = peewee.DateTimeField(default=utcnow)
+    # Added by migration 7 (issue 12): what was done, and who checked it.
+    note = TextField(default="")
+    done_at = peewee.DateTimeField(null=True)
+    verified_by = CharField(max_length=150, default="")
+    verified_at = peewee.DateTimeField(null=True)
+
+
+class FeedbackAcknowledgement(BaseModel):
+    """The officer has seen the feedback on a review: when, and what they said (migration 7)."""
+
+    review = peewee.ForeignKeyField(Review, backref="acknowledgements", on_delete="CASCADE", unique=True)
+    acknowledged_on = peewee.DateField()
+    comment = TextField(default="")
+    recorded_by = CharField(max_length=150)
+    recorded_at = peewee.DateTimeField(default=utcnow)
 
 
 class Baseline(BaseModel):
@@ -293,7 +317,10 @@ class Baseline(BaseModel):
 
 
 class Recommendation(BaseModel):
-    """Inspection recommendation tracker."""
+    """The register of recommendations and commitments (qatt.register): inspection recommendations,
+    areas for improvement, causes of concern, coroner's concerns and review recommendations."""
+
+    STATUSES = ("not started", "in progress", "fully achieved", "closed")
 
     code = CharField(max_length=50, unique=True)
     text = TextField()
@@ -301,6 +328,54 @@ class Recommendation(BaseModel):
     owner = CharField(max_length=200, default="")
     status = CharField(max_length=30, default="not started")
     evidence = TextField(default="")
+    # Added by migration 7 (issue 12).
+    source = CharField(max_length=300, default="")  # the document that made it
+    kind = CharField(max_length=40, default="recommendation")
+    due_date = peewee.DateField(null=True)
+    updated_at = peewee.DateTimeField(null=True)
+
+
+class RegisterNote(BaseModel):
+    """A dated progress note on a register entry (migration 7)."""
+
+    entry = peewee.ForeignKeyField(Recommendation, backref="notes", on_delete="CASCADE")
+    noted_on = peewee.DateField()
+    text = TextField()
+    recorded_by = CharField(max_length=150)
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+
+class RegisterEvidence(BaseModel):
+    """A link from a register entry to what shows progress on it: a form, a question, a sample, a
+    review, an action or a document (migration 7)."""
+
+    KINDS = ("form", "question", "sample", "review", "action", "document")
+
+    entry = peewee.ForeignKeyField(Recommendation, backref="evidence_links", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    ref = CharField(max_length=300)  # form id, "form_id:question_id", sample/review/action number, or a title
+    note = TextField(default="")
+    recorded_by = CharField(max_length=150, default="")
+    recorded_at = peewee.DateTimeField(default=utcnow)
+
+
+class AreaNarrative(BaseModel):
+    """One kept version of the pack's narrative for an area of practice (migration 7): drafted from
+    the figures, then edited by the QA lead. Every save is a new version; none is overwritten."""
+
+    area = CharField(max_length=200)
+    scope = CharField(max_length=200)  # the period the pack covers, e.g. "2024-01 to 2024-06"
+    version = peewee.IntegerField()
+    judgement = CharField(max_length=100, default="")
+    strengths = TextField(default="")
+    improvements = TextField(default="")
+    developing = TextField(default="")
+    work_in_progress = TextField(default="")
+    edited_by = CharField(max_length=150)
+    edited_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("area", "scope", "version"), True),)
 
 
 class AggregateFigure(BaseModel):
@@ -325,6 +400,12 @@ class AuditEvent(BaseModel):
     details = JSONField(null=True)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # SHA-256 of the details as written; "" on events from before schema version 6, whose hash
+    # covers the details themselves (qatt.audit: the two hash schemes).
+    details_hash = CharField(max_length=64, default="")
+    # The identity proven at the keyboard (qatt.identity: OS account or PostgreSQL session_user), beside
+    # `actor`, the name acted as; they differ only in a training database. "" before schema version 6.
+    signed_in_as = CharField(max_length=150, default="")
 
 
 ALL_MODELS = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from PySide6.QtCharts import QBarCategoryAxis, QChart, QLineSeries
@@ -128,10 +128,11 @@ def test_mosovo_figures_are_shown_against_their_targets(qtbot, context, standard
     page = open_page(qtbot, context)
     rows = {row[0]: row for row in table_rows(page.mosovo)}
     unannounced, double_crewed = rows["Visits unannounced"], rows["Visits double-crewed"]
-    assert unannounced[1:5] == ["2/3", "66.7%", ci_text(2, 3), "86%"]
-    assert "consistent with the 86% figure" in unannounced[5]
-    assert double_crewed[1:5] == ["1/3", "33.3%", ci_text(1, 3), "84%"]
-    assert "below the 84% figure" in double_crewed[5]
+    # D0's rates are shown as reported rates, not targets; the force has set no target yet.
+    assert unannounced[1:6] == ["2/3", "66.7%", ci_text(2, 3), "none set", "86% (D0 for the last six months)"]
+    assert "a reported rate, not a target" in unannounced[6]
+    assert double_crewed[1:6] == ["1/3", "33.3%", ci_text(1, 3), "none set", "84% (D0 for the last six months)"]
+    assert "target" not in double_crewed[6].split(";")[0]
     summary = page.mosovo_summary.text()
     assert summary.startswith("3 MOSOVO checks. Visits overdue: 2 (17 days in all, longest 12)")
     assert "Oldest outstanding supervisory task: 30 days" in summary
@@ -245,3 +246,15 @@ def test_a_month_whose_reviews_were_purged_still_shows_its_grades_and_says_so(qt
     assert page.figures.overall.total == 3
     assert "3 graded reviews" in page.summary.text()
     assert "2 reviews deleted under the retention policy are counted in the grade figures only" in page.summary.text()
+
+
+def test_the_monthly_rounds_show_each_plans_shortfall(qtbot, context, standard):
+    from qatt import assignments
+    from qatt.storage import models as m
+
+    users.ensure_user("lead", "qa_lead")
+    assignments.create_plan("MOSOVO DI checks", {"kind": "fixed", "size": 10, "reviewer": "di"}, "lead")
+    m.Plan.update(created_at=datetime(2024, 4, 1)).execute()
+    page = open_page(qtbot, context)
+    text = page.rounds.text()
+    assert "MOSOVO DI checks for 2024-05: not drawn yet; 10 planned" in text

@@ -169,3 +169,42 @@ def test_cancel_during_an_import_leaves_no_population(qtbot, context, tmp_path, 
     assert "nothing was saved" in wizard.import_page.result_label.text()
     assert not wizard.import_page.isComplete()
     assert m.Population.select().count() == 0 and m.Case.select().count() == 0
+
+
+def test_a_published_street_extract_imports_with_generated_references_and_keep_last(qtbot, context, tmp_path):
+    from tests.data import make_street_extract as street
+
+    path = street.write(tmp_path / "street.csv")
+    wizard = open_wizard(qtbot, context, path)
+    go_to_check_page(qtbot, wizard)
+    page = wizard.check_page
+    assert not page.isComplete() and f"{street.ASB} row(s) have no reference." in page.summary.text()
+    page.blank_references.setCurrentIndex(page.blank_references.findData("generate"))
+    qtbot.waitUntil(lambda: page.worker is None, timeout=20000)
+    page.duplicate_references.setCurrentIndex(page.duplicate_references.findData("keep-last"))
+    qtbot.waitUntil(lambda: page.worker is None and page.check_result is not None, timeout=20000)
+    assert page.problems.rowCount() == 0 and page.isComplete()
+    assert f"{street.ASB} row(s) with no reference will get a generated one." in page.summary.text()
+    assert "Dates give the month only" in page.summary.text()
+    with qtbot.waitSignal(wizard.imported, timeout=20000) as imported:
+        wizard.next()
+    population = m.Population.get_by_id(imported.args[0])
+    assert population.row_count == street.CASES_KEEPING_ONE_OF_EACH
+    assert population.import_options["duplicate_references"] == "keep-last"
+    assert population.import_options["generated_references"] == street.ASB
+    assert "the last row of each kept" in wizard.import_page.result_label.text()
+
+    again = open_wizard(qtbot, context, path)
+    go_to_check_page(qtbot, again)
+    again.check_page.blank_references.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: again.check_page.worker is None, timeout=20000)
+    again.check_page.duplicate_references.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: again.check_page.worker is None and again.check_page.check_result is not None,
+                    timeout=20000)
+    assert f"cases of population {population.id}" in again.check_page.summary.text()
+    assert again.check_page.import_again.isVisible() and not again.check_page.isComplete()
+    again.check_page.import_again.setChecked(True)
+    assert again.check_page.isComplete()
+    with qtbot.waitSignal(again.imported, timeout=20000) as second:
+        again.next()
+    assert second.args[0] != population.id and m.Population.select().count() == 2

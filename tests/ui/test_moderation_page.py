@@ -109,7 +109,8 @@ def test_after_submitting_both_grades_show_side_by_side_with_the_agreement_figur
     assert "Cohen's kappa:" in figures and "Small sample: only 3 cases" in figures
     assert figures.count("Small sample") == 1
     # Each other person's review shown is audited as a consultation, once per load of the sample.
-    consulted = m.AuditEvent.select().where(m.AuditEvent.action == "consultation", m.AuditEvent.actor == "mod")
+    consulted = m.AuditEvent.select().where(m.AuditEvent.action == "consultation", m.AuditEvent.actor == "mod",
+                                            m.AuditEvent.object_type == "review")
     assert consulted.count() == 5
 
 
@@ -146,7 +147,7 @@ def test_with_no_samples_the_page_says_where_to_draw_one(qtbot, sqlite_db):
 def test_grades_on_different_scales_get_separate_agreement_figures(qtbot, items, monkeypatch):
     mixed = [("R1", "good", "good"), ("R2", "good", "inadequate"), ("R3", "compliant", "compliant"),
              ("R4", "compliant", "non_compliant")]
-    monkeypatch.setattr("ui.pages.moderation.pairs_for_sample", lambda _sample_id: mixed)
+    monkeypatch.setattr("ui.pages.moderation.pairs_for_sample", lambda _sample_id, viewer="": mixed)
     page = make_page(qtbot, "mod")
     figures = page._agreement_html(items[0].sample_id)
     assert figures.count("Pairs of submitted reviews: <b>2</b>") == 2  # one block per scale, never 4 pairs mixed

@@ -89,7 +89,7 @@ def test_the_suggested_grade_follows_the_answers_and_a_critical_no_caps_it(qtbot
     assert "Good" in page.grade_panel.suggestion.text()
     answer(qtbot, page, "da_children_seen", "no")
     assert page.grade_panel.suggested == "inadequate"
-    assert "Critical item da_children_seen" in page.grade_panel.suggestion.text()
+    assert "Critical item “Every child present or normally resident" in page.grade_panel.suggestion.text()
 
 
 def test_overriding_needs_a_rationale_and_the_submitted_review_is_locked(qtbot, page, problems):

@@ -94,7 +94,8 @@ def test_a_per_supervisor_plan_gives_each_supervisor_their_own_finalised_cases(p
 def test_a_fixed_plan_draws_its_size_from_its_area_for_one_reviewer(people):
     supervised_population()
     assignments.create_plan("MOSOVO", {"kind": "fixed", "size": 4, "area": "Sex offender management",
-                                       "reviewer": "di.smith", "form_id": "mosovo_di_check"}, "lead")
+                                       "reviewer": "di.smith", "form_id": "mosovo_di_check",
+                                       "window_months": 0}, "lead")
     run = assignments.run_plan("MOSOVO", "2024-06", "lead")
     assert run.assigned == {"di.smith": 4}
     areas = {a.sample_item.case.area for a in m.Assignment.select()}
@@ -103,7 +104,7 @@ def test_a_fixed_plan_draws_its_size_from_its_area_for_one_reviewer(people):
 
 def test_a_plan_runs_once_a_month_and_two_plans_share_a_month(people):
     supervised_population()
-    assignments.create_plan("MOSOVO", {"kind": "fixed", "size": 2, "reviewer": "di.smith"}, "lead")
+    assignments.create_plan("MOSOVO", {"kind": "fixed", "size": 2, "reviewer": "di.smith", "window_months": 0}, "lead")
     assignments.create_plan("Supervisors", {"kind": "per_supervisor", "per_reviewer": 1}, "lead")
     assignments.run_plan("MOSOVO", "2024-05", "lead")
     assignments.run_plan("Supervisors", "2024-05", "lead")
@@ -116,7 +117,8 @@ def test_a_plan_runs_once_a_month_and_two_plans_share_a_month(people):
 
 def test_a_failed_plan_run_leaves_no_sample_behind(people, monkeypatch):
     supervised_population()
-    assignments.create_plan("MOSOVO", {"kind": "fixed", "size": 2, "reviewer": "sup.a", "role": "second"}, "lead")
+    assignments.create_plan("MOSOVO", {"kind": "fixed", "size": 2, "reviewer": "sup.a", "role": "second",
+                                       "window_months": 0}, "lead")
     with pytest.raises(PermissionDenied):  # sup.a is no moderator, found only after the draw
         assignments.run_plan("MOSOVO", "2024-05", "lead")
     assert not m.Sample.select().exists() and not m.Assignment.select().exists()

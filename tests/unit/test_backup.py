@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import mark_training
+
 from qatt import audit, backup, demo, importing, reviews
 from qatt.cli import main as cli_main
 from qatt.errors import QattError
@@ -36,6 +38,7 @@ def database_file(tmp_path) -> Path:
     """A QATT SQLite file with a population, a sample and a saved review draft (closed again)."""
     path = tmp_path / "live" / "qatt.sqlite3"
     database = dbmod.open_database(str(path))
+    mark_training(database)  # the tests act as "lead" (qatt.identity)
     make_user("lead", "admin")
     importing.import_population(demo.write_csv(tmp_path / "demo.csv", n=60), name="Kept", actor="lead")
     database.close()

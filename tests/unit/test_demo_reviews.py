@@ -182,8 +182,8 @@ def test_cancelling_keeps_nothing_of_the_demo_reviews(tmp_path):
     assert audit.verify_chain().ok
 
 
-def test_the_cli_demo_command_loads_reviews_on_request(tmp_path, capsys):
-    url = str(tmp_path / "cli.sqlite3")
+def test_the_cli_demo_command_loads_reviews_on_request(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     assert main(["--db", url, "--user", ACTOR, "--json", "demo", "--cases", "150", "--reviews"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["rows"] == 150 and out["reviews"]["assigned_to_actor"] == demo.OPEN_FOR_ACTOR

@@ -48,8 +48,11 @@ def test_monthly_report_figures_match_the_database(data, tmp_path):
     assert stats.wilson(4, 6).percent_text() in whole  # C1 compliance over the period
     kappa = report.calibration[0].agreement.kappa
     assert f"Cohen's kappa {stats.kappa_text(kappa)}" in whole
-    assert "Visits double-crewed: 33.3% (1/3; 95% CI" in whole and "below the 84% figure" in whole
-    assert "rose from 25.3% to 50.0%" in whole  # Good against the 2021 inspection
+    assert "Visits double-crewed: 33.3% (1/3; 95% CI" in whole and "84% reported in D0" in whole
+    # Like for like: the inspections are set against the 2 independent grades (both RI), never the first reviews.
+    assert "2 grades from the force's independent second reviews" in whole
+    assert "Good fell from 25.3% to 0.0%" in whole
+    assert "rose from 25.3% to 50.0%" not in whole  # the first reviews' Good share against the 2021 inspection
     assert "Small sample" in whole
     assert "ab" * 32 in whole.replace(" ", "")  # the population fingerprint in the methodology
 
@@ -64,7 +67,9 @@ def test_the_monthly_report_compares_the_month_with_the_one_before(data, tmp_pat
     pdf.export_monthly(reports.monthly_report(reports.ReportFilter.for_month("2024-04"), today=TODAY),
                        tmp_path / "april.pdf", actor="lead")
     _, _, whole = read(tmp_path / "april.pdf")
-    assert "No reviews were graded on the same scale in the previous period (2024-03)" in whole
+    # Nothing to compare with (March has no reviews): the section is left out and named, not printed empty.
+    assert "Change from the previous period" not in whole.split("Left out, with nothing to report")[0]
+    assert re.search(r"Left out, with nothing to report for this period: [^.]*Change from the previous period", whole)
 
 
 def test_every_page_has_the_marking_top_and_bottom_and_page_x_of_y(data, tmp_path):
@@ -83,7 +88,7 @@ def test_bookmarks_and_metadata(data, tmp_path):
     reader, _, _ = read(target)
     titles = outline_titles(reader.outline)
     for expected in ("Summary of judgements", f.CP_AREA, "Case-file analysis", "Recommendations tracker",
-                     "Methodology annex", "MOSOVO compliance against targets"):
+                     "Methodology annex", "MOSOVO compliance and reported rates"):
         assert expected in titles
     assert reader.metadata.title == "Inspection self-assessment pack [OFFICIAL-SENSITIVE]"
     assert reader.metadata.author == "lead"
@@ -185,3 +190,35 @@ def test_cli_writes_each_pdf_and_lets_a_reviewer_print_only_their_own_feedback(d
     assert not (tmp_path / "other.pdf").exists()
     assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--report", "feedback", "--out", str(tmp_path / "x.pdf"), "--user", "lead"]) == 2
     assert "needs --review" in capsys.readouterr().err
+
+
+def test_an_empty_month_prints_a_summary_and_its_samples_but_no_empty_headings(data, tmp_path):
+    empty = reports.ReportFilter.for_month("2024-03")
+    m.Sample.create(population=data.scenario.population, name="March draw", period="2024-03", method="simple",
+                    params={"size": 5}, seed="42", population_fingerprint="cd" * 32, software_version="test")
+    target = tmp_path / "empty.pdf"
+    pdf.export_monthly(reports.monthly_report(empty, today=TODAY), target, actor="lead")
+    reader, _, whole = read(target)
+    titles = outline_titles(reader.outline)
+    assert titles == ["Executive summary", "Methodology"]
+    assert "No reviews were submitted for this period." in whole
+    assert "only 0 cases" not in whole and "Small sample: only 0" not in whole
+    assert "March draw" in whole and "0 of 0 first reviews" not in whole  # the unreviewed sample is listed
+    assert "Left out, with nothing to report for this period: Headline figures" in whole
+
+
+def test_a_full_month_opens_with_an_executive_summary_and_lists_every_drawn_sample(data, tmp_path):
+    unreviewed = m.Sample.create(population=data.scenario.population, name="Extra May draw", period="2024-05",
+                                 method="simple", params={"size": 5}, seed="7", population_fingerprint="ef" * 32,
+                                 software_version="test")
+    report = reports.monthly_report(APR_MAY, today=TODAY)
+    assert unreviewed.id in [s.id for s in report.samples]
+    target = tmp_path / "full.pdf"
+    pdf.export_monthly(report, target, actor="lead")
+    reader, _, whole = read(target)
+    titles = outline_titles(reader.outline)
+    assert titles[0] == "Executive summary" and "Headline figures" in titles and "Methodology" in titles
+    assert "9 first reviews and 2 independent second reviews were submitted." in whole
+    assert "Extra May draw" in whole and "Every sample drawn for the period is listed, reviewed or not." in whole
+    assert "Charts are drawn only for groups of at least 30 reviews" in whole  # no chart for 5 cases
+    assert "against targets" not in whole and "reported rates" in whole

@@ -39,7 +39,14 @@ def table(sheet):
 def test_workbook_has_every_sheet(exported):
     _, wb = exported
     assert wb.sheetnames == ["Summary", "About", "Reviews cp_check", "Reviews mosovo_di_check", "Themes",
-                             "Compliance", "Calibration", "Actions", "Case studies", "Samples"]
+                             "Compliance", "Calibration", "Reviewer calibration", "Actions", "Case studies", "Samples", "Register"]
+
+
+def test_the_register_sheet_is_the_updated_action_plan(exported):
+    _, wb = exported
+    rows = {r["Reference"]: r for r in table(wb["Register"])}
+    assert rows["2021-R1"]["Timescale"] == "immediately" and rows["PFD-G"]["Kind"] == "coroner's concern"
+    assert rows["2021-R1"]["Latest progress"].startswith("01 Oct 2022: 2022 re-inspection")
 
 
 def test_summary_grade_counts_and_intervals_match_the_database(exported):

@@ -408,13 +408,13 @@ def test_cli_check_exits_2_and_names_the_problem_for_a_broken_form(tmp_path, cap
     assert code == 0
 
 
-def test_cli_export_then_import_registers_the_form(tmp_path, capsys):
+def test_cli_export_then_import_registers_the_form(tmp_path, capsys, training_db_path):
     from qatt import users
     from qatt.storage.db import open_database
 
     folder = forms_dir(tmp_path)
     original = forms.load_form(write_form(folder, BASIC_FORM), folder)
-    db_url = str(tmp_path / "qatt.sqlite3")
+    db_url = str(training_db_path)
     database = open_database(db_url)
     users.ensure_user("lead", "qa_lead")
     database.close()

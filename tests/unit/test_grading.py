@@ -68,13 +68,14 @@ def test_hidden_answers_do_not_count_towards_the_suggestion(basic):
     # q3 is hidden (q1 and q2 are yes), so its stale "no" must not count.
     answers = {"q1": "yes", "q2": "yes", "q3": "no", "q4": "yes"}
     assert grading.suggest_grade(basic, answers).grade == "compliant"
-    assert grading.compliance(basic, answers).as_dict() == {"yes": 3, "no": 0, "na": 0, "rate": 1.0}
+    assert grading.compliance(basic, answers).as_dict() == {"yes": 3, "no": 0, "na": 0, "na_refused": 0, "rate": 1.0}
 
 
 def test_critical_no_caps_at_the_lowest_grade_with_a_reason(basic):
     suggestion = grading.suggest_grade(basic, {"q1": "yes", "q2": "yes", "q4": "no"})
     assert suggestion.grade == "non_compliant"
-    assert any("q4" in reason for reason in suggestion.reasons)
+    assert any("“Critical check” answered No" in reason for reason in suggestion.reasons)  # words, not ids
+    assert not any("q4" in reason for reason in suggestion.reasons)
 
 
 def test_critical_fail_may_name_a_grade(tmp_path):

@@ -220,8 +220,8 @@ def test_check_file_reports_each_problem_with_file_row_and_column_and_writes_not
         ("cases.csv", 3, "Date Recorded"), ("cases.csv", 4, "Crime Ref"), ("cases.csv", 5, "Crime Ref"),
         ("cases.csv", 6, "Date Recorded")]
     assert str(problems[0]) == ("cases.csv, row 3, column 'Date Recorded': '31/02/2024' is not a date "
-                                "(expected dd/mm/yyyy or yyyy-mm-dd)")
-    assert "earlier row" in problems[2].message
+                                "(expected dd/mm/yyyy, yyyy-mm-dd or a month such as 2024-03 or Mar 2024)")
+    assert problems[2].message.startswith("repeats reference ") and " from row 2 " in problems[2].message
     assert nothing_written()
 
 
@@ -401,10 +401,19 @@ def test_a_large_import_in_many_batches_keeps_every_row(db, tmp_path, monkeypatc
     assert m.Case.select().where(m.Case.population == result.population_id).count() == 100
 
 
-def test_two_imports_of_the_same_file_are_two_populations_with_the_same_fingerprint(db, tmp_path):
+def test_importing_the_same_file_again_is_refused_naming_the_existing_population(db, tmp_path):
     path = write_csv(tmp_path / "cases.csv", [HEADER] + GOOD_ROWS)
     a = importing.import_population(path, name="a", actor="lead")
-    b = importing.import_population(path, name="b", actor="lead")
+    with pytest.raises(importing.DuplicatePopulation, match=rf"same cases as population {a.population_id} \('a'") as caught:
+        importing.import_population(path, name="b", actor="lead")
+    assert caught.value.existing_id == a.population_id and "--allow-duplicate" in str(caught.value)
+    assert m.Population.select().count() == 1 and m.Case.select().count() == 3
+
+
+def test_allow_duplicate_makes_a_second_population_with_the_same_fingerprint(db, tmp_path):
+    path = write_csv(tmp_path / "cases.csv", [HEADER] + GOOD_ROWS)
+    a = importing.import_population(path, name="a", actor="lead")
+    b = importing.import_population(path, name="b", actor="lead", allow_duplicate=True)
     assert a.population_id != b.population_id and a.fingerprint == b.fingerprint
     assert m.Case.select().count() == 6
 

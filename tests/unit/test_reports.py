@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from qatt import reports, stats
+from qatt import reports, stats, targets, users
 from qatt.reporting import workbook
 from qatt.errors import QattError
 from qatt.storage import models as m
@@ -122,11 +122,18 @@ def test_mosovo_figures_against_targets(data):
     result = reports.mosovo_compliance(MAY)
     figures = {x.question_id: x for x in result.figures}
     assert result.checks == 3
-    assert figures["m2"].proportion == stats.wilson(2, 3) and figures["m2"].target == 0.86
-    assert figures["m3"].proportion == stats.wilson(1, 3) and figures["m3"].target == 0.84
-    assert "below the 84% figure" in figures["m3"].statement
-    assert "consistent with the 86% figure" in figures["m2"].statement
-    assert figures["m4"].proportion == stats.wilson(1, 2)
+    # D0's 86% and 84% are reported rates, not targets: no target until the force sets one.
+    assert figures["m2"].proportion == stats.wilson(2, 3) and figures["m2"].target is None
+    assert figures["m2"].reported.rate == 0.86 and figures["m3"].reported.rate == 0.84
+    assert "86% reported in D0 for the last six months, a reported rate, not a target" in figures["m2"].statement
+    assert "target" not in figures["m3"].statement.split(";")[0]
+    users.ensure_user("lead", "qa_lead")
+    targets.set_force_targets({"m2": 0.9, "m3": 90}, "lead")
+    figures = {x.question_id: x for x in reports.mosovo_compliance(MAY).figures}
+    assert figures["m3"].target == 0.9 and "below the force's 90% target" in figures["m3"].statement
+    assert "consistent with the force's 90% target" in figures["m2"].statement
+    # Ratification is over the exceptions (M2 or M3 "no"): 1 of 2.
+    assert figures["m4"].proportion == stats.wilson(1, 2) and "of 2 exceptions" in figures["m4"].statement
     assert figures["m7"].proportion == stats.wilson(3, 3)
     assert (result.overdue_visits, result.days_overdue_total, result.days_overdue_max, result.oldest_task_days) == (2, 17, 12, 30)
 
@@ -211,7 +218,8 @@ def test_inspection_pack_builds_one_block_per_area_with_case_file_analysis(data)
     assert da.case_file.agreement.n == 2
     assert [a.text for a in da.work_in_progress] == ["-Chase the PPN", "Brief the team"]
     assert blocks["Missing children"].case_file is None
-    assert len(pack.recommendations) == 12
+    from qatt.register import SHIPPED_CODES
+    assert [r.code for r in pack.recommendations] == list(SHIPPED_CODES)  # the whole register
 
 
 def test_feedback_sheet_shows_answers_with_their_labels(data):
@@ -270,3 +278,14 @@ def test_bad_periods_are_refused_with_advice(kwargs, message):
 def test_months_between_crosses_the_year_end():
     assert reports.months_between("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
     assert reports.shift_month("2024-01", -5) == "2023-08"
+
+
+def test_every_drawn_sample_of_the_period_is_listed_reviewed_or_not(data):
+    drawn = m.Sample.create(population=data.scenario.population, name="Not yet reviewed", period="2024-05",
+                            method="simple", params={"size": 1}, seed="1", population_fingerprint="0" * 64,
+                            software_version="test")
+    listed = {s.id: s for s in reports.workbook_data(APR_MAY, today=TODAY).samples}
+    assert drawn.id in listed and listed[drawn.id].first_reviews == 0
+    reviewed = [s for s in listed.values() if s.first_reviews]
+    assert reviewed and all(s.completion.total == s.items for s in reviewed)
+    assert drawn.id not in {s.id for s in reports.samples_used(reports.ReportFilter.for_month("2024-04"))}

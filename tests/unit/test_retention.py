@@ -132,16 +132,16 @@ def test_purge_date_in_the_future_is_refused(db):
         retention.purge(dt.date.today() + dt.timedelta(days=2), "admin1")
 
 
-def test_purge_cli_refuses_without_confirmation_when_not_interactive(tmp_path, capsys, monkeypatch):
-    url = str(tmp_path / "q.sqlite3")
+def test_purge_cli_refuses_without_confirmation_when_not_interactive(tmp_path, capsys, monkeypatch, training_db_path):
+    url = str(training_db_path)
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["--db", url, "--user", "admin1", "purge", "--before", "2020-01-01"]) == 2
     assert "--yes" in capsys.readouterr().err
 
 
-def test_audit_verify_and_export_cli(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_audit_verify_and_export_cli(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     assert main(["--db", url, "audit", "verify", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is True
@@ -161,8 +161,8 @@ def test_audit_verify_and_export_cli(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["events"] >= 1
 
 
-def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     from qatt.storage.db import open_database
     database = open_database(url)
     audit.record("a", audit.COLLECTION, "population", 1)
@@ -173,10 +173,68 @@ def test_audit_verify_cli_exits_1_on_a_broken_chain(tmp_path, capsys):
     assert "BROKEN" in capsys.readouterr().out
 
 
-def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys):
-    url = str(tmp_path / "q.sqlite3")
+def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys, training_db_path):
+    url = str(training_db_path)
     assert main(["--db", url, "--user", "chief", "users", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"active": True, "role": "admin", "team": "", "username": "chief"}]
     # ...so the README's set-up works: the administrator gives a role, a later user cannot.
     assert main(["--db", url, "--user", "chief", "users", "--set-role", "alice", "qa_lead"]) == 0
     assert main(["--db", url, "--user", "alice", "users", "--set-role", "alice", "admin"]) == 2
+
+
+def test_after_a_purge_and_vacuum_no_purged_reference_or_text_is_left_in_the_file(sqlite_db, tmp_path):
+    """Case content lives in the cases, the reviews and the audit details of their changes: all of it
+    goes, while every audit row stays and the chain still verifies (docs/audit.md)."""
+    from qatt import case_studies, reviews
+    from tests.factories import form_dict, make_user, write_form
+
+    folder = tmp_path / "forms"
+    write_form(folder, form_dict())
+    make_user("admin1", "admin")
+    make_user("sup.a")
+    make_user("lead", "qa_lead")
+    pop = m.Population.create(name="p", row_count=2, fingerprint="f")
+    old = m.Case.create(population=pop, reference="GONEREF-1", area="Domestic abuse referrals",
+                        recorded_date=dt.date(2017, 5, 1), summary="GONESUMMARY of the case", officer="GONEOFFICER")
+    new = m.Case.create(population=pop, reference="KEPTREF-1", area="Domestic abuse referrals",
+                        recorded_date=dt.date(2024, 6, 1))
+    sample = m.Sample.create(population=pop, method="simple", params={"size": 2}, seed="1", period="2017-06",
+                             population_fingerprint="f", software_version="t", form_id="test_form",
+                             excluded_references=["GONEREF-2", "KEPTREF-1"])
+    m.Case.create(population=pop, reference="GONEREF-2", area="x", recorded_date=dt.date(2017, 1, 1))
+    for position, case in enumerate([old, new]):
+        item = m.SampleItem.create(sample=sample, case=case, position=position)
+        review = reviews.start_review(item.id, "sup.a", forms_dir=folder)
+        mark = "GONE" if case is old else "KEPT"
+        review = reviews.save_answers(review.id, {"c1": "yes", "c2": "yes", "c3": "no", "c9": "effective",
+                                                  "notes": f"{mark}NOTES typed"}, "sup.a", review.version)
+        review = reviews.save_details(review.id, "sup.a", review.version, strengths=f"{mark}STRENGTHS",
+                                      feedback=f"{mark}FEEDBACK")
+        review = reviews.submit_review(review.id, "sup.a", review.version)
+        action = reviews.add_action(review.id, "sup.a", f"{mark}ACTION text", owner="sup.a")
+        reviews.update_action(action.id, "sup.a", text=f"{mark}ACTION changed")
+        review = reviews.amend_review(review.id, "sup.a", {"improvements": f"{mark}AMENDED"}, "typo", review.version)
+        case_studies.record_case_study(review.id, "lead", "good", f"{mark}TITLE", f"{mark}STUDY")
+    events_before = m.AuditEvent.select().count()
+
+    retention.purge(dt.date(2020, 1, 1), "admin1", reason="retention")
+
+    report = audit.verify_chain()
+    assert report.ok and report.events == events_before + 1 and report.erased > 5 and report.link_only == 0
+    erasure = m.AuditEvent.select().where(m.AuditEvent.action == audit.ERASURE).get()
+    assert len(erasure.details["erased_events"]) == report.erased
+    assert m.Sample.get_by_id(sample.id).excluded_references == ["KEPTREF-1"]
+    sqlite_db.execute_sql("VACUUM")
+    sqlite_db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = tmp_path / "qatt.sqlite3"
+    content = b"".join(p.read_bytes() for p in path.parent.glob("qatt.sqlite3*"))
+    assert b"KEPTNOTES" in content and b"KEPTACTION" in content and b"KEPTSTUDY" in content  # the search works
+    assert b"GONE" not in content
+
+
+def test_a_purged_detail_cannot_be_erased_without_a_recorded_erasure(db):
+    users.ensure_user("admin1", "admin")
+    event = audit.record("admin1", audit.ALTERATION, "review", 1, {"answers": {"q": {"old": None, "new": "x"}}})
+    m.AuditEvent.update(details={"erased": event.id}).where(m.AuditEvent.id == event.id).execute()
+    report = audit.verify_chain()
+    assert not report.ok and "removed without a recorded erasure" in report.problem

@@ -273,7 +273,9 @@ def test_actions_are_recorded_updated_by_their_owner_and_audited(items, forms_di
     with pytest.raises(QattError, match="Unknown action status"):
         reviews.update_action(action.id, "sup.b", status="finished")
     with pytest.raises(PermissionDenied):
-        reviews.update_action(action.id, "mod2-nobody", status="done")
+        reviews.update_action(action.id, "mod2-nobody", status="open")
+    with pytest.raises(QattError, match="needs a note"):
+        reviews.update_action(action.id, "sup.b", status="done")
     assert m.Action.get_by_id(action.id).status == "in progress"
     view = reviews.get_review_view(review.id, "sup.a")
     assert view.actions[0]["status"] == "in progress" and view.actions[0]["due_date"] == "2024-06-30"

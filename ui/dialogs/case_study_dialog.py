@@ -6,21 +6,23 @@ which checks who may and records the change in the audit log.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout,
-    QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from qatt.case_studies import KIND_LABELS, CaseStudyText
+from qatt.case_studies import KIND_LABELS, CaseStudyText, SuggestedCaseStudy
 
 SAVE, REMOVE = "save", "remove"
 Choice = Tuple[str, Optional[CaseStudyText]]  # (SAVE, the text) or (REMOVE, None)
 
 
 class CaseStudyDialog(QDialog):
-    def __init__(self, reference: str, current: Optional[CaseStudyText], parent: Optional[QWidget] = None) -> None:
+    def __init__(self, reference: str, current: Optional[CaseStudyText], parent: Optional[QWidget] = None,
+                 suggested: Optional[str] = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Case study: case {reference}")
         self.choice: Optional[Choice] = None
@@ -34,6 +36,8 @@ class CaseStudyDialog(QDialog):
         self.summary = QPlainTextEdit()
         self.summary.setAccessibleName("What happened and why it is an example")
         self.summary.setTabChangesFocus(True)
+        if current is None and suggested in KIND_LABELS:  # the reviewer's own suggestion, still to be written up
+            self.kind.setCurrentIndex(self.kind.findData(suggested))
         if current is not None:
             self.kind.setCurrentIndex(max(self.kind.findData(current.kind), 0))
             self.title_edit.setText(current.title)
@@ -75,7 +79,50 @@ class CaseStudyDialog(QDialog):
         self.accept()
 
 
-def ask_case_study(parent: QWidget, reference: str, current: Optional[CaseStudyText]) -> Optional[Choice]:
+def ask_case_study(parent: QWidget, reference: str, current: Optional[CaseStudyText],
+                   suggested: Optional[str] = None) -> Optional[Choice]:
     """Show the dialog; what the user chose, or None if they cancelled."""
-    dialog = CaseStudyDialog(reference, current, parent)
+    dialog = CaseStudyDialog(reference, current, parent, suggested)
     return dialog.choice if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+class SuggestedCaseStudiesDialog(QDialog):
+    """The QA lead's list of reviews their reviewers suggested as case studies; choosing one opens it
+    (the case study still needs its account, written without names, in the Case study dialog)."""
+
+    def __init__(self, suggestions: Sequence[SuggestedCaseStudy], parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Suggested case studies")
+        self.chosen: Optional[int] = None
+        self.list = QListWidget()
+        self.list.setAccessibleName("Reviews suggested as case studies")
+        for s in suggestions:
+            item = QListWidgetItem(f"{s.kind_label}: case {s.case_reference}, {s.area} ({s.period}), "
+                                   f"suggested by {s.reviewer}")
+            item.setData(Qt.ItemDataRole.UserRole, s.review_id)
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        self.list.itemActivated.connect(lambda _item: self._open())
+        intro = QLabel("Reviews whose reviewer answered the case-study question good or poor practice. "
+                       "Open one to write its case study.")
+        intro.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._open)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(buttons)
+        self.resize(self.fontMetrics().averageCharWidth() * 90, self.fontMetrics().lineSpacing() * 20)
+
+    def _open(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.chosen = item.data(Qt.ItemDataRole.UserRole)
+            self.accept()
+
+
+def choose_suggested_case_study(parent: QWidget, suggestions: Sequence[SuggestedCaseStudy]) -> Optional[int]:
+    """The review the user chose to open, or None."""
+    dialog = SuggestedCaseStudiesDialog(suggestions, parent)
+    return dialog.chosen if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -14,10 +14,10 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
     QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSpinBox,
-    QVBoxLayout, QWidget,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from qatt import browse, sampling
+from qatt import area_forms, browse, forms, sampling
 from qatt.errors import QattError
 from qatt.sample_size import sample_size
 from ui.context import AppContext
@@ -25,6 +25,8 @@ from ui.messages import show_problem
 from ui.workers import Worker, run_with_progress
 
 ANY = ""
+BY_AREA = ""  # the form choice meaning "each case gets the form for its area"
+NO_FORM = "(no form: choose one when reviewing)"
 FILTER_COLUMNS = ("area", "division", "team", "risk", "status")
 LARGEST_COUNT = 1_000_000_000
 
@@ -129,11 +131,27 @@ class DrawDialog(QDialog):
         self.strata = QListWidget()
         self.strata.setAccessibleName("Columns to stratify by")
         self.strata.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        for column in sampling.CASE_COLUMNS:
-            item = QListWidgetItem(column)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            self.strata.addItem(item)
+        self.forms_by_id = self._load_forms()
+        self.form = QComboBox()
+        self.form.setAccessibleName("Form for the sample's reviews")
+        self.form.addItem("By area (the table shows each area's form)", BY_AREA)
+        for form_id, form in sorted(self.forms_by_id.items(), key=lambda pair: pair[1].title):
+            self.form.addItem(form.title, form_id)
+        self.form.currentIndexChanged.connect(self._form_changed)
+        self.area_table = QTableWidget(0, 3)
+        self.area_table.setAccessibleName("Form for each area of the population")
+        self.area_table.setHorizontalHeaderLabels(["Area", "Cases", "Form"])
+        self.area_table.horizontalHeader().setStretchLastSection(True)
+        self.area_table.verticalHeader().setVisible(False)
+        self.area_note = QLabel()
+        self.area_note.setWordWrap(True)
+        self.area_note.setAccessibleName("Areas without a form")
+        self.other_column = QComboBox()
+        self.other_column.setAccessibleName("Another column of the extract to filter on")
+        self.other_column.currentIndexChanged.connect(self._other_column_changed)
+        self.other_value = QComboBox()
+        self.other_value.setEditable(True)
+        self.other_value.setAccessibleName("Only cases whose chosen column is")
         self.size = count_box("Sample size", 20, 1)
         self.per_stratum_choice = QRadioButton("&Same number from each stratum:")
         self.per_stratum_choice.setChecked(True)
@@ -149,6 +167,7 @@ class DrawDialog(QDialog):
             box.setEditable(True)
             box.setAccessibleName(f"Only cases whose {column} is")
             self.filters[column] = box
+        self.area_boxes: Dict[str, QComboBox] = {}
         self.limit_dates = QCheckBox("Only cases recorded &between")
         self.limit_dates.setAccessibleName("Limit by recorded date")
         self.date_from = QDateEdit(QDate.currentDate().addMonths(-1))
@@ -189,6 +208,7 @@ class DrawDialog(QDialog):
         what.addRow("&Name:", self.name)
         what.addRow("P&eriod:", self.period)
         what.addRow("&Method:", self.method)
+        what.addRow("&Form:", self.form)
         what.addRow("&Size:", self.size)
         what.addRow("Reser&ves:", self.reserves)
         seed_row = QHBoxLayout()
@@ -208,6 +228,10 @@ class DrawDialog(QDialog):
         eligible_form = QFormLayout(eligible)
         for column, box in self.filters.items():
             eligible_form.addRow(f"{column.capitalize()}:", box)
+        other = QHBoxLayout()
+        other.addWidget(self.other_column)
+        other.addWidget(self.other_value, 1)
+        eligible_form.addRow("Column of the extract:", other)
         dates = QHBoxLayout()
         dates.addWidget(self.date_from)
         dates.addWidget(QLabel("and"))
@@ -218,6 +242,11 @@ class DrawDialog(QDialog):
         left = QVBoxLayout()
         left.addLayout(what)
         left.addWidget(self.strata_group)
+        self.forms_group = QGroupBox("Forms by area")
+        forms_layout = QVBoxLayout(self.forms_group)
+        forms_layout.addWidget(self.area_table)
+        forms_layout.addWidget(self.area_note)
+        left.addWidget(self.forms_group)
         right = QVBoxLayout()
         right.addWidget(eligible)
         right.addWidget(self.calculator)
@@ -238,6 +267,67 @@ class DrawDialog(QDialog):
                 box.addItems(browse.distinct_values(population_id, column))
         rows = {row[0]: row[2] for row in browse.population_rows()}
         self.calculator.population.setValue(rows.get(population_id, 0))
+        # Stratify by any column, each under the extract's own header (the core takes the name).
+        self.strata.clear()
+        for name, label in browse.column_choices(population_id):
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.strata.addItem(item)
+        self.other_column.clear()
+        self.other_column.addItem("(none)", "")
+        for header in browse.extra_headers(population_id):
+            self.other_column.addItem(header, header)
+        self._fill_area_table()
+
+    @staticmethod
+    def _load_forms() -> dict:
+        try:
+            return forms.load_forms()
+        except QattError:
+            return {}  # a broken forms folder is reported where forms are used; drawing still works
+
+    def _fill_area_table(self) -> None:
+        population_id = self.population.currentData()
+        table = area_forms.area_table(population_id, self.forms_by_id) if population_id is not None else []
+        self.area_table.setRowCount(len(table))
+        self.area_boxes = {}
+        for row, entry in enumerate(table):
+            self.area_table.setItem(row, 0, QTableWidgetItem(entry.area or "(no area)"))
+            self.area_table.setItem(row, 1, QTableWidgetItem(f"{entry.cases:,}"))
+            box = QComboBox()
+            box.setAccessibleName(f"Form for {entry.area or 'cases with no area'}")
+            box.addItem(NO_FORM, "")
+            for form_id, form in sorted(self.forms_by_id.items(), key=lambda pair: pair[1].title):
+                box.addItem(form.title, form_id)
+            box.setCurrentIndex(max(box.findData(entry.form_id), 0))
+            box.currentIndexChanged.connect(self._area_notes)
+            self.area_boxes[entry.area] = box
+            self.area_table.setCellWidget(row, 2, box)
+        self.area_table.resizeColumnsToContents()
+        self._area_notes()
+
+    def _area_notes(self) -> None:
+        missing = [area or "(no area)" for area, box in self.area_boxes.items() if not box.currentData()]
+        self.area_note.setText(
+            f"No form covers {', '.join(missing)}: choose one above, or it is chosen when each case is reviewed."
+            if missing else "Every area has a form.")
+
+    def _form_changed(self) -> None:
+        self.forms_group.setEnabled(self.form.currentData() == BY_AREA)
+
+    def _other_column_changed(self) -> None:
+        self.other_value.clear()
+        header = self.other_column.currentData()
+        population_id = self.population.currentData()
+        if header and population_id is not None:
+            self.other_value.addItem(ANY)
+            self.other_value.addItems(browse.distinct_values(population_id, header))
+
+    def area_choices(self) -> Dict[str, str]:
+        """{area: form id} as chosen in the table ('' where none)."""
+        return {area: box.currentData() or "" for area, box in self.area_boxes.items()}
 
     def _method_changed(self, method: str) -> None:
         stratified = method == "stratified"
@@ -256,7 +346,8 @@ class DrawDialog(QDialog):
     def set_stratify(self, *columns: str) -> None:
         for row in range(self.strata.count()):
             item = self.strata.item(row)
-            item.setCheckState(Qt.CheckState.Checked if item.text() in columns else Qt.CheckState.Unchecked)
+            chosen = item.text() in columns or item.data(Qt.ItemDataRole.UserRole) in columns
+            item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
 
     def request(self) -> sampling.SampleRequest:
         """The SampleRequest the form describes (the core checks it)."""
@@ -269,10 +360,9 @@ class DrawDialog(QDialog):
             per_stratum=self.per_stratum.value() if stratified and per_stratum else None,
             proportional=self.proportional.value() if stratified and not per_stratum else None,
             min_per_stratum=self.minimum.value() if stratified and not per_stratum else 0,
-            stratify=[self.strata.item(row).text() for row in range(self.strata.count())
+            stratify=[self.strata.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.strata.count())
                       if stratified and self.strata.item(row).checkState() == Qt.CheckState.Checked],
-            filters={column: box.currentText().strip() for column, box in self.filters.items()
-                     if box.currentText().strip()},
+            filters=self._chosen_filters(),
             date_from=self.date_from.date().toPython() if self.limit_dates.isChecked() else None,
             date_to=self.date_to.date().toPython() if self.limit_dates.isChecked() else None,
             exclude_months=self.exclude_months.value(),
@@ -281,12 +371,35 @@ class DrawDialog(QDialog):
             period=self.period.text().strip(),
             name=self.name.text().strip(),
             redraw_reason=self.redraw_reason.text().strip(),
+            form_id=self.form.currentData() or "",
         )
+
+    def _chosen_filters(self) -> Dict[str, str]:
+        filters = {column: box.currentText().strip() for column, box in self.filters.items()
+                   if box.currentText().strip()}
+        header, value = self.other_column.currentData(), self.other_value.currentText().strip()
+        if header and value:
+            filters[header] = value
+        return filters
 
     def draw(self) -> None:
         if self.population.currentData() is None:
             show_problem(self, "No population", "Import a case list first, then draw a sample from it.")
             return
+        if self.form.currentData() == BY_AREA and self.area_boxes:
+            # The forms chosen for the areas are kept on the population for every later sample too.
+            kept = area_forms.kept_forms(self.population.currentData())
+            automatic = {entry.area: entry.form_id for entry in area_forms.area_table(
+                self.population.currentData(), self.forms_by_id)}
+            changed = {area: form_id for area, form_id in self.area_choices().items()
+                       if form_id != (kept.get(area) or "") and (area in kept or form_id != automatic.get(area, ""))}
+            if changed:
+                try:
+                    area_forms.keep_area_forms(self.population.currentData(), changed, self.context.actor,
+                                               self.forms_by_id)
+                except QattError as exc:
+                    show_problem(self, "The forms were not kept", str(exc))
+                    return
         self.worker = Worker(sampling.draw_sample, self.request(), self.context.actor)
         self.worker.signals.finished.connect(self._drawn)
         self.worker.signals.failed.connect(self._failed)

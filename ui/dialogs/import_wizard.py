@@ -250,8 +250,27 @@ class MappingPage(QWizardPage):
         return True
 
 
+# (the core's choice, what the user reads)
+BLANK_CHOICES = [("refuse", "Refuse them: nothing is imported until each row has a reference"),
+                 ("generate", "Give each a generated reference (the same every time this file is imported)")]
+DUPLICATE_CHOICES = [("refuse", "Refuse them: nothing is imported until each reference is on one row"),
+                     ("keep-first", "Keep the first row with each reference"),
+                     ("keep-last", "Keep the last row with each reference (e.g. the latest outcome)")]
+
+
+def choice_box(name: str, choices: List[tuple]) -> QComboBox:
+    box = QComboBox()
+    box.setAccessibleName(name)
+    for value, label in choices:
+        box.addItem(label, value)
+    return box
+
+
 class CheckPage(QWizardPage):
-    """A dry run over the whole file in a worker; problems are listed by file, row and column."""
+    """A dry run over the whole file in a worker; problems are listed by file, row and column.
+
+    The choices for blank and repeated references are made here, and the check runs again when
+    one changes; a file whose cases are already a population must be confirmed to import again."""
 
     def __init__(self, wizard: "ImportWizard") -> None:
         super().__init__()
@@ -267,23 +286,54 @@ class CheckPage(QWizardPage):
         self.skip_invalid.setAccessibleName("Skip invalid rows")
         self.skip_invalid.toggled.connect(self.completeChanged)
         self.skip_invalid.setVisible(False)
+        self.blank_references = choice_box("Rows with no reference", BLANK_CHOICES)
+        self.duplicate_references = choice_box("References on more than one row", DUPLICATE_CHOICES)
+        for box in (self.blank_references, self.duplicate_references):
+            box.currentIndexChanged.connect(self._options_changed)
+        self.import_again = QCheckBox("&Import a second copy anyway")
+        self.import_again.setAccessibleName("Import the same cases again")
+        self.import_again.toggled.connect(self.completeChanged)
+        self.import_again.setVisible(False)
         self.worker: Optional[Worker] = None
         self.problem_list: Optional[list] = None
+        self.check_result: Optional[importing.CheckResult] = None
+        options = QFormLayout()
+        options.addRow("Rows with &no reference:", self.blank_references)
+        options.addRow("A reference on &several rows:", self.duplicate_references)
         layout = QVBoxLayout(self)
+        layout.addLayout(options)
         layout.addWidget(self.progress)
         layout.addWidget(self.summary)
         layout.addWidget(self.problems)
         layout.addWidget(self.skip_invalid)
+        layout.addWidget(self.import_again)
+
+    def options(self) -> importing.ImportOptions:
+        return importing.ImportOptions(self.blank_references.currentData(), self.duplicate_references.currentData(),
+                                       self.import_again.isChecked())
+
+    def _options_changed(self) -> None:
+        if self.owner.currentPage() is not self:
+            return
+        if self.worker is not None:  # the check under the old choices no longer matters
+            for signal in (self.worker.signals.finished, self.worker.signals.failed, self.worker.signals.cancelled):
+                signal.disconnect(None)
+            self.worker.cancel()
+            self.worker = None
+        self.initializePage()
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
         self.problem_list = None
+        self.check_result = None
         self.summary.setText("")
         self.skip_invalid.setChecked(False)
         self.skip_invalid.setVisible(False)
+        self.import_again.setChecked(False)
+        self.import_again.setVisible(False)
         fill_table(self.problems, ["File", "Row", "Column", "Problem"], [])
         owner = self.owner
-        self.worker = Worker(importing.check_file, owner.path, owner.mapping, sheet=owner.sheet,
-                             date_format=owner.date_format)
+        self.worker = Worker(importing.check_extract, owner.path, owner.mapping, sheet=owner.sheet,
+                             date_format=owner.date_format, options=self.options())
         self.worker.signals.finished.connect(self._checked)
         self.worker.signals.failed.connect(self._failed)
         self.worker.signals.cancelled.connect(self._cancelled)
@@ -291,17 +341,25 @@ class CheckPage(QWizardPage):
         self.worker.start()
         self.completeChanged.emit()
 
-    def _checked(self, problems: list) -> None:
+    def _checked(self, result: importing.CheckResult) -> None:
         self.worker = None
-        self.problem_list = problems
+        self.check_result = result
+        problems = self.problem_list = result.problems
         fill_table(self.problems, ["File", "Row", "Column", "Problem"],
                    [[p.file, p.row, p.column, p.message] for p in problems])
+        lines = result.option_lines()
         if problems:
-            self.summary.setText(f"{len(problems)} problem(s) found. Fix the file and start again, "
-                                 "or tick “Skip invalid rows” to import the other rows.")
+            lines.append(f"{result.problem_count} problem(s) found. Fix the file and start again, change the "
+                         "choices above, or tick “Skip invalid rows” to import the other rows.")
             self.skip_invalid.setVisible(True)
         else:
-            self.summary.setText("No problems found: the file is ready to import.")
+            lines.append("No problems found: the file is ready to import.")
+        if result.same_as is not None:
+            population_id, name = result.same_as
+            lines.append(f"This file holds exactly the cases of population {population_id} (“{name}”), already "
+                         "imported. Use that one, or tick “Import a second copy anyway”.")
+            self.import_again.setVisible(True)
+        self.summary.setText("\n".join(lines))
         self.completeChanged.emit()
 
     def _failed(self, message: str) -> None:
@@ -315,7 +373,8 @@ class CheckPage(QWizardPage):
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
-        return self.problem_list is not None and (not self.problem_list or self.skip_invalid.isChecked())
+        return (self.problem_list is not None and (not self.problem_list or self.skip_invalid.isChecked())
+                and (self.check_result is None or self.check_result.same_as is None or self.import_again.isChecked()))
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt override (Back pressed)
         if self.worker is not None:
@@ -346,7 +405,8 @@ class ImportPage(QWizardPage):
         self.result_label.setText("")
         self.worker = Worker(importing.import_population, owner.path, name=owner.population_name,
                              actor=owner.context.actor, mapping=owner.mapping, sheet=owner.sheet,
-                             skip_invalid=owner.skip_invalid(), date_format=owner.date_format)
+                             skip_invalid=owner.skip_invalid(), date_format=owner.date_format,
+                             **owner.import_options())
         self.worker.signals.finished.connect(self._imported)
         self.worker.signals.failed.connect(self._stopped)
         self.worker.signals.cancelled.connect(lambda: self._stopped("Import cancelled: nothing was saved."))
@@ -357,8 +417,9 @@ class ImportPage(QWizardPage):
         self.worker = None
         self.result = result
         skipped = f" {result.skipped_rows} invalid row(s) were left out." if result.skipped_rows else ""
+        notes = "".join(f"\n{line}" for line in result.summary_lines()[:12])
         self.result_label.setText(f"Imported {result.rows:,} cases as “{self.owner.population_name}”.{skipped}\n"
-                                  f"Population fingerprint: {result.fingerprint}")
+                                  f"Population fingerprint: {result.fingerprint}{notes}")
         self.owner.imported.emit(result.population_id)
         self.completeChanged.emit()
 
@@ -398,6 +459,11 @@ class ImportWizard(QWizard):
 
     def skip_invalid(self) -> bool:
         return self.check_page.skip_invalid.isChecked()
+
+    def import_options(self) -> Dict[str, object]:
+        options = self.check_page.options()
+        return {"blank_references": options.blank_references, "duplicate_references": options.duplicate_references,
+                "allow_duplicate": options.allow_duplicate}
 
     def running_worker(self) -> Optional[Worker]:
         return self.check_page.worker or self.import_page.worker

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from PySide6.QtCharts import (
     QAbstractBarSeries, QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QHorizontalStackedBarSeries,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QTableView, QToolTip, QVBoxLayout, QWidget,
 )
 
-from qatt import reports, stats
+from qatt import monitoring, reports, stats
 from ui import theme
 from ui.context import AppContext
 from ui.messages import show_problem
@@ -45,7 +45,7 @@ TABLE_SPARE = 4  # pixels below the last row, so the table does not look clipped
 COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, None),
                       ("Compliance", 3, None), ("95% CI", 4, None), ("N/A", 5, None), ("Note", 6, None)]
 MOSOVO_COLUMNS = [("Item", 0, None), ("Yes / counted", 1, None), ("Compliance", 2, None), ("95% CI", 3, None),
-                  ("Target", 4, None), ("Against the target", 5, None)]
+                  ("Force target", 4, None), ("Reported rate (source)", 5, None), ("Statement", 6, None)]
 
 
 # --------------------------------------------------------------------------- the figures (no Qt needed)
@@ -66,6 +66,7 @@ class DashboardFigures:
     scales: List[List[str]] = field(default_factory=list)  # grade scales in use: case grades, MOSOVO compliance
     purged: int = 0  # reviews deleted under retention that the grade figures still count
     change: Optional[reports.PeriodChange] = None  # against the months just before
+    plans: List[Any] = field(default_factory=list)  # qatt.monitoring.PlanMonth per plan and month shown
 
     @property
     def mixed_scales(self) -> bool:
@@ -103,10 +104,13 @@ def gather(period_from: str = "", period_to: str = "", area: str = "") -> Dashbo
         themes=reports.theme_frequencies(flt, vocab, catalogue)["All"],
         compliance=reports.compliance(flt, catalogue),
         mosovo=reports.mosovo_compliance(flt),
-        trends=reports.trends(overall, by_area, vocab),
+        # Like for like: the inspections' grades are set against the force's independent grades only.
+        trends=reports.independent_trends(reports.overall_distribution(flt, vocab, role="second"),
+                                          reports.grade_distributions(flt, "area", vocab, role="second"), vocab),
         scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]),
         purged=reports.purged_review_count(flt),
-        change=reports.period_change(flt, overall, vocab))
+        change=reports.period_change(flt, overall, vocab),
+        plans=monitoring.plan_completion(monitoring.months_of(period_from, period_to)))
 
 
 def scales_in_use(vocab: reports.Vocabulary, grades: Sequence[str]) -> List[List[str]]:
@@ -143,7 +147,14 @@ def mosovo_rows(mosovo: Optional[reports.MosovoCompliance]) -> List[Tuple[str, .
     if mosovo is None:
         return []
     return [(f.label, f"{f.proportion.count}/{f.proportion.total}", f.proportion.point_text(),
-             f.proportion.interval_text(), f"{f.target * 100:.0f}%" if f.target is not None else "", f.statement) for f in mosovo.figures]
+             f.proportion.interval_text(), f"{f.target * 100:.0f}%" if f.target is not None else "none set",
+             f"{f.reported.rate * 100:.0f}% ({f.reported.source})" if f.reported is not None else "", f.statement)
+            for f in mosovo.figures]
+
+
+def rounds_text(plans: Sequence[Any]) -> str:
+    """Each standing plan's round for the months shown (qatt.monitoring), one line each."""
+    return "\n".join(p.statement for p in plans) or "No standing plan has a round in these months."
 
 
 def mosovo_summary(mosovo: Optional[reports.MosovoCompliance]) -> str:
@@ -414,7 +425,10 @@ class DashboardPage(QWidget):
         self.compliance = TupleTableModel(COMPLIANCE_COLUMNS, parent=self)
         self.compliance_table = table_view("Compliance by checklist item", self.compliance)
         self.mosovo = TupleTableModel(MOSOVO_COLUMNS, parent=self)
-        self.mosovo_table = table_view("MOSOVO compliance against targets", self.mosovo)
+        self.mosovo_table = table_view("MOSOVO compliance, force targets and reported rates", self.mosovo)
+        self.rounds = QLabel("")
+        self.rounds.setWordWrap(True)
+        self.rounds.setAccessibleName("Monthly rounds: checks planned, submitted and outstanding")
         self.mosovo_summary = QLabel("")
         self.mosovo_summary.setWordWrap(True)
         self.mosovo_summary.setAccessibleName("MOSOVO checks, overdue visits and backlog")
@@ -445,7 +459,8 @@ class DashboardPage(QWidget):
         for widget in (self.summary, self.by_area_view, self.by_month_view, self.trend_view, self.baselines,
                        self.themes_view,
                        heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
-                       self.compliance_table, heading("MOSOVO compliance against the force's figures"),
+                       self.compliance_table, heading("Monthly rounds (planned, submitted, outstanding)"),
+                       self.rounds, heading("MOSOVO compliance: force targets and the rates the sources reported"),
                        self.mosovo_summary, self.mosovo_table):
             column.addWidget(widget)
         column.addStretch(1)
@@ -534,10 +549,12 @@ class DashboardPage(QWidget):
                       "; ".join(f"{d.group}: " + ", ".join(f"{s.label} {s.proportion.point_text()}" for s in d.shares)
                                 for d in figures.by_month) or "No graded reviews.")
         changes = figures.change.scales if figures.change else []
-        self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}: {c.statement}."
+        self.baselines.setText("\n".join(f"Against the {t.baseline}{f' ({t.area})' if t.area else ''}"
+                                         f"{f', {t.grades}' if t.grades else ''}: {c.statement}."
                                          for t in [*changes, *figures.trends] for c in t.comparisons))
         self.compliance.set_rows(compliance_rows(figures.compliance))
         fit_table(self.compliance_table)
+        self.rounds.setText(rounds_text(figures.plans))
         self.mosovo_summary.setText(mosovo_summary(figures.mosovo))
         self.mosovo.set_rows(mosovo_rows(figures.mosovo))
         fit_table(self.mosovo_table)

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-    QSplitter, QVBoxLayout, QWidget,
+    QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from qatt import browse, grade_pairs, reports, reviews, sampling, stats, users
@@ -27,6 +27,7 @@ from ui.context import AppContext
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.calibration_view import CalibrationView
 from ui.widgets.tables import list_table, select_key, selected_key
 
 HIDDEN = "hidden until you submit your review"
@@ -84,6 +85,7 @@ class ModerationPage(QWidget):
         self.second_details = self._text_label("Second review")
         self.differences = TupleTableModel(DIFFERENCE_COLUMNS, parent=self)
         self.difference_table = list_table("Questions the two reviewers answered differently", self.differences)
+        self.calibration = CalibrationView(context)
 
         self._lay_out(sample_label)
         self.refresh()
@@ -131,7 +133,15 @@ class ModerationPage(QWidget):
         upper_layout.addWidget(self._group("Agreement for the sample", self.agreement))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(upper)
-        splitter.addWidget(comparison)
+        # Reviewer profiles share the lower half with the chosen case, as a second tab; choosing a case shows its tab.
+        profiles = QScrollArea()
+        profiles.setWidgetResizable(True)
+        profiles.setWidget(self.calibration)
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(comparison, "&Chosen case")
+        self.lower_tabs.addTab(profiles, "Reviewer &profiles")
+        self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.lower_tabs.setCurrentIndex(0))
+        splitter.addWidget(self.lower_tabs)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -150,6 +160,7 @@ class ModerationPage(QWidget):
         self.select_sample(current)
         self.sample_choice.blockSignals(False)  # one load below, not a second one from the index change
         self.show_sample()
+        self.calibration.refresh()
 
     def selected_sample_id(self) -> Optional[int]:
         return self.sample_choice.currentData()
@@ -170,8 +181,8 @@ class ModerationPage(QWidget):
             self.cases.set_rows([])
             self.agreement.setText("There are no samples yet: draw one on the Samples page.")
         else:
-            firsts = browse.review_worklist(sample_id, reviews.FIRST)
-            seconds = browse.review_worklist(sample_id, reviews.SECOND)
+            firsts = browse.review_worklist(sample_id, reviews.FIRST, viewer=self.context.actor)
+            seconds = browse.review_worklist(sample_id, reviews.SECOND, viewer=self.context.actor)
             self.cases.set_rows([self._case_row(first, second) for first, second in zip(firsts, seconds)])
             self.agreement.setText(self._agreement_html(sample_id))
         self.select_case(current_item)
@@ -266,7 +277,7 @@ class ModerationPage(QWidget):
         """The sample's agreement figures, from the same pairs the `agreement --sample` command reads."""
         if not users.has_role(self.context.actor, "moderator"):
             return "Agreement figures for the sample are shown to moderators and above."
-        pairs = pairs_for_sample(sample_id)
+        pairs = pairs_for_sample(sample_id, viewer=self.context.actor)
         if not pairs:
             return "No case of this sample has both reviews submitted yet, so there are no agreement figures."
         # Grades on different scales (case grades, MOSOVO compliance) are never compared with each other.

@@ -39,7 +39,7 @@ class PopulationsPage(QWidget):
         self.population_table.selectionModel().selectionChanged.connect(self._population_chosen)
 
         self.filter_box = QLineEdit()
-        self.filter_box.setPlaceholderText("Filter cases: words to find in reference, area, team, officer, risk…")
+        self.filter_box.setPlaceholderText("Filter cases: words to find in reference, area, team, officer, risk or the extract's own columns…")
         self.filter_box.setAccessibleName("Filter cases")
         self.filter_box.setClearButtonEnabled(True)
         self._filter_timer = QTimer(self)
@@ -59,6 +59,9 @@ class PopulationsPage(QWidget):
         self.case_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.case_table.horizontalHeader().setStretchLastSection(True)
+        # Long references (a published extract's are 64 characters) keep both ends visible; the
+        # tooltip holds the whole value.
+        self.case_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Populations</b> (imported case lists)"))

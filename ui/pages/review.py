@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 from qatt import browse, case_studies, forms, grading, reports, reviews, users
 from qatt.errors import ConflictError, QattError
 from ui.context import AppContext
-from ui.dialogs.case_study_dialog import REMOVE, ask_case_study
+from ui.dialogs.case_study_dialog import REMOVE, ask_case_study, choose_suggested_case_study
 from ui.formatting import local_time
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.form_chooser import FormChooser
 from ui.widgets.form_view import FormView
 from ui.widgets.grade_panel import GradePanel
 from ui.widgets.tables import list_table
@@ -69,6 +70,7 @@ class ReviewPage(QWidget):
         self.confirm_submit: Callable[[QWidget, str], bool] = ask_to_submit  # tests replace the questions
         self.ask_reason: Callable[[QWidget, str], Optional[str]] = ask_amendment_reason
         self.ask_case_study = ask_case_study
+        self.choose_suggested = choose_suggested_case_study
         self.amending = False
         self.view: Optional[reviews.ReviewView] = None
         self.form: Optional[forms.Form] = None
@@ -131,6 +133,7 @@ class ReviewPage(QWidget):
         self.start_button.setAccessibleName("Start the review of this case")
         self.start_button.clicked.connect(self.start_selected)
         self.start_button.hide()
+        self.form_chooser = FormChooser()  # only for a case no form covers
         self.form_holder = QVBoxLayout()
         self.grade_panel = GradePanel()
         self.grade_panel.details_changed.connect(self._edited)
@@ -140,6 +143,7 @@ class ReviewPage(QWidget):
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.addWidget(self.header)
+        content_layout.addWidget(self.form_chooser)
         content_layout.addWidget(self.start_button)
         content_layout.addLayout(self.form_holder)
         content_layout.addWidget(self.grade_panel)
@@ -171,10 +175,13 @@ class ReviewPage(QWidget):
         self.case_study_button.setToolTip("Choose this submitted review as a good- or poor-practice example for the "
                                           "inspection pack")
         self.case_study_button.clicked.connect(self.edit_case_study)
+        self.suggested_button = QPushButton("Su&ggested case studies…")
+        self.suggested_button.setToolTip("Reviews whose reviewers suggested them as good- or poor-practice case studies")
+        self.suggested_button.clicked.connect(self.show_suggested_case_studies)
         bar = QHBoxLayout()
         bar.addWidget(self.status, 1)
         for button in (self.previous_button, self.next_button, self.save_button, self.submit_button,
-                       self.amend_button, self.case_study_button):
+                       self.amend_button, self.case_study_button, self.suggested_button):
             bar.addWidget(button)
 
         self.review_panel = QWidget()
@@ -212,7 +219,7 @@ class ReviewPage(QWidget):
     def show_worklist(self) -> None:
         sample_id = self.sample_choice.currentData()
         current = self.view.sample_item_id if self.view else self.selected_item_id()
-        self.work = browse.review_worklist(sample_id, self.role()) if sample_id is not None else []
+        self.work = browse.review_worklist(sample_id, self.role(), viewer=self.context.actor) if sample_id is not None else []
         self.table.blockSignals(True)
         self.worklist.set_rows([dataclasses.astuple(dataclasses.replace(item, grade=self.vocab.grade_label(item.grade)
                                                                         if item.grade else ""))
@@ -267,6 +274,7 @@ class ReviewPage(QWidget):
         self._clear_review()
         self.header.setText(self._case_header(item.sample_item_id, item.reference)
                             + "<p>Nobody has started this review yet.</p>")
+        self.form_chooser.prepare(item.sample_item_id, self.context.actor)
         self.start_button.show()
         self.start_button.setFocus()
         self._enable_buttons()
@@ -275,8 +283,13 @@ class ReviewPage(QWidget):
         item_id = self.selected_item_id()
         if item_id is None:
             return
+        if self.form_chooser.needed and not self.form_chooser.chosen_form_id():
+            show_problem(self, "Choose a form", "No form covers this case's area: choose the form to review it with.")
+            return
         try:
-            review = reviews.start_review(item_id, self.context.actor, role=self.role())
+            self.form_chooser.keep(self.context.actor)
+            review = reviews.start_review(item_id, self.context.actor, role=self.role(),
+                                          form_id=self.form_chooser.chosen_form_id() or None)
         except QattError as exc:
             show_problem(self, "The review could not be started", str(exc))
             return
@@ -299,7 +312,7 @@ class ReviewPage(QWidget):
         self.editable = view.reviewer == self.context.actor and view.status == reviews.DRAFT
         self.form_view = FormView(form)
         self.form_view.setAccessibleName(f"Form {form.title}")
-        self.form_view.set_answers(view.answers)
+        self.form_view.set_answers(view.answers, view.origins)
         self.form_view.set_read_only(not self.editable)
         self.form_view.answers_changed.connect(self._edited)
         self.form_holder.addWidget(self.form_view)
@@ -336,6 +349,7 @@ class ReviewPage(QWidget):
         self.show_worklist()
 
     def _clear_review(self) -> None:
+        self.form_chooser.clear()
         self.autosave.stop()
         self.view = self.form = None
         self.editable = self.amending = False
@@ -483,7 +497,10 @@ class ReviewPage(QWidget):
         if self.view is None or self.view.status != reviews.SUBMITTED:
             return
         review_id = self.view.id
-        choice = self.ask_case_study(self, self.view.case_reference, case_studies.case_study_of(review_id))
+        current = case_studies.case_study_of(review_id)
+        suggested = case_studies.suggested_kind(review_id) if current is None else None
+        choice = (self.ask_case_study(self, self.view.case_reference, current, suggested) if suggested
+                  else self.ask_case_study(self, self.view.case_reference, current))
         if choice is None:
             return
         action, chosen = choice
@@ -498,6 +515,17 @@ class ReviewPage(QWidget):
             return
         self._show_status()
 
+    def show_suggested_case_studies(self) -> None:
+        """The QA lead's list of suggested case studies; the one chosen opens, ready to be written up."""
+        suggestions = case_studies.suggested_case_studies(self.context.actor)
+        if not suggestions:
+            show_problem(self, "No suggested case studies",
+                         "No submitted review is suggested as a case study that has not been chosen already.")
+            return
+        review_id = self.choose_suggested(self, suggestions)
+        if review_id is not None and self.open_review(review_id):
+            self.edit_case_study()
+
     # -- state -------------------------------------------------------------------------------------
 
     def _show_status(self) -> None:
@@ -507,6 +535,10 @@ class ReviewPage(QWidget):
             grade = self.form.scale.label(self.view.grade) if self.form and self.view.grade else self.view.grade
             study = case_studies.case_study_of(self.view.id)
             chosen = f" {case_studies.KIND_LABELS[study.kind]} case study: {study.title}." if study else ""
+            suggested = case_studies.suggested_kind(self.view.id) if study is None else None
+            if suggested:
+                chosen = (f" Suggested as a {case_studies.KIND_LABELS[suggested].lower()} case study: "
+                          "write it up with Case study….")
             self.status.setText(f"✔ Submitted {local_time(self.view.submitted_at)} — grade {grade}. Locked.{chosen}")
         elif not self.editable:
             self.status.setText(f"Draft by {self.view.reviewer} (read only)")
@@ -526,6 +558,7 @@ class ReviewPage(QWidget):
         submitted = self.view is not None and self.view.status == reviews.SUBMITTED
         may_choose = own_submitted or (submitted and users.has_role(self.context.actor, case_studies.CHOOSE_ROLE))
         self.case_study_button.setVisible(may_choose)
+        self.suggested_button.setVisible(users.has_role(self.context.actor, case_studies.CHOOSE_ROLE))
         if not self.amending:
             self.amend_button.setText("&Amend…")
 

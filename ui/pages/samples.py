@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 from qatt import browse, sampling
 from qatt.errors import QattError
 from ui.context import AppContext
-from ui.messages import show_problem
+from ui.messages import show_information, show_problem
 from ui.qtmodels.lists import sample_items_model, samples_model
 from ui import theme
 from ui.widgets.tables import list_table, select_key, selected_key
@@ -118,6 +118,8 @@ class SamplesPage(QWidget):
     def _drawn(self, result: sampling.DrawResult) -> None:
         self.refresh()
         self.select_sample(result.sample_id)
+        if sampling.undated_message(result):  # a date range silently shrinking the eligible set would mislead
+            show_information(self, "Cases without a date were left out", sampling.undated_message(result) + ".")
 
     def chosen_reference(self) -> Optional[str]:
         rows = self.item_table.selectionModel().selectedRows()

@@ -11,6 +11,7 @@ from typing import Any, List, Optional, Tuple
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from qatt import browse
+from qatt.extract_dates import show_date
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -24,6 +25,9 @@ class CasesModel(QAbstractTableModel):
         super().__init__(parent)
         self.page_size = page_size
         self.population_id: Optional[int] = None
+        # (sort key, heading): the Case fields, then the extract's own columns (qatt.browse.population_columns).
+        self.columns: List[Tuple[str, str]] = list(browse.CASE_COLUMNS)
+        self.date_precision = "day"
         self.filter_text = ""
         self.sort_column = 0
         self.descending = False
@@ -37,6 +41,10 @@ class CasesModel(QAbstractTableModel):
 
     def set_population(self, population_id: Optional[int]) -> None:
         self.population_id = population_id
+        self.columns = browse.population_columns(population_id)
+        self.date_precision = browse.date_precision(population_id)
+        if self.sort_column >= len(self.columns):
+            self.sort_column = 0
         self._reload()
 
     def setFilterText(self, text: str) -> None:  # noqa: N802 - Qt naming, as the views expect
@@ -45,7 +53,7 @@ class CasesModel(QAbstractTableModel):
             self._reload()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(browse.CASE_COLUMNS):
+        if not 0 <= column < len(self.columns):
             return
         self.sort_column = column
         self.descending = order == Qt.SortOrder.DescendingOrder
@@ -90,7 +98,7 @@ class CasesModel(QAbstractTableModel):
     def _next_page(self) -> List[Tuple[Any, ...]]:
         assert self.population_id is not None
         page = browse.case_page(
-            self.population_id, sort_by=browse.CASE_COLUMNS[self.sort_column][0], descending=self.descending,
+            self.population_id, sort_by=self.columns[self.sort_column][0], descending=self.descending,
             filter_text=self.filter_text, after=self._next_key, limit=self.page_size,
         )
         self._next_key = page.next_key
@@ -103,13 +111,15 @@ class CasesModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(browse.CASE_COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             value = self._rows[index.row()][index.column() + 1]  # column 0 of a row is the case id
+            if self.columns[index.column()][0] == "recorded_date":
+                return show_date(value, self.date_precision)  # "Nov 2016" for a month-only date
             return "" if value is None else str(value)
         return None
 
@@ -117,7 +127,7 @@ class CasesModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
-            return browse.CASE_COLUMNS[section][1] if 0 <= section < len(browse.CASE_COLUMNS) else None
+            return self.columns[section][1] if 0 <= section < len(self.columns) else None
         return str(section + 1)
 
     def case_id(self, row: int) -> int:

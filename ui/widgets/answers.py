@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QAbstractButton, QButtonGroup, QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPlainTextEdit, QRadioButton, QWidget,
+    QPlainTextEdit, QRadioButton, QVBoxLayout, QWidget,
 )
 
 from qatt.forms import Question
@@ -32,6 +32,9 @@ class AnswerWidget(QWidget):
 
     def set_read_only(self, read_only: bool) -> None:
         self.setEnabled(not read_only)
+
+    def set_na_allowed(self, allowed: bool) -> None:
+        """Only yes / no / N/A questions offer N/A; the form may refuse it while a condition holds."""
 
 
 class ButtonsAnswer(AnswerWidget):
@@ -72,6 +75,12 @@ class ButtonsAnswer(AnswerWidget):
                 button.setChecked(choice == value)
         self.group.setExclusive(True)
         self._last = value if value in self.buttons else None
+
+    def set_na_allowed(self, allowed: bool) -> None:
+        # A chosen N/A stays visible (and is reported as a problem) so nothing changes unseen.
+        if "na" in self.buttons:
+            self.buttons["na"].setEnabled(allowed or self._last == "na")
+            self.buttons["na"].setToolTip("" if allowed else "N/A is not an answer while this item applies.")
 
 
 class ComboAnswer(AnswerWidget):
@@ -127,24 +136,58 @@ class MultiAnswer(AnswerWidget):
 
 
 class ThemesAnswer(AnswerWidget):
-    """Each theme the question offers, tagged as a strength, a weakness or neither."""
+    """Each theme the form offers, tagged as a strength, a weakness or neither, and (where the form
+    allows it) an "Add another theme" list of the other themes, each added as one more row."""
 
     def __init__(self, question: Question, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.combos: Dict[str, QComboBox] = {}
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for row, option in enumerate(question.options):
-            combo = QComboBox()
-            combo.setAccessibleName(f"Theme {option.label}")
-            for polarity, label in THEME_CHOICES:
-                combo.addItem(label, polarity)
-            combo.currentIndexChanged.connect(lambda _index: self.changed.emit())
-            label = QLabel(option.label)
-            label.setBuddy(combo)
-            layout.addWidget(label, row // 2, (row % 2) * 2)
-            layout.addWidget(combo, row // 2, (row % 2) * 2 + 1)
-            self.combos[option.id] = combo
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self.grid)
+        for option in question.options:
+            self._add_row(option.id, option.label)
+        self.more: Optional[QComboBox] = None
+        self._more_labels = {o.id: o.label for o in question.more_options}
+        if question.more_options:
+            self.more = QComboBox()
+            self.more.setAccessibleName("Add another theme")
+            self.more.addItem("Add another theme…", None)
+            for option in question.more_options:
+                self.more.addItem(option.label, option.id)
+            self.more.activated.connect(self._add_chosen)
+            outer.addWidget(self.more)
+
+    def _add_row(self, theme: str, text: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(f"Theme {text}")
+        for polarity, label in THEME_CHOICES:
+            combo.addItem(label, polarity)
+        combo.currentIndexChanged.connect(lambda _index: self.changed.emit())
+        label = QLabel(text)
+        label.setBuddy(combo)
+        row = len(self.combos)
+        self.grid.addWidget(label, row // 2, (row % 2) * 2)
+        self.grid.addWidget(combo, row // 2, (row % 2) * 2 + 1)
+        self.combos[theme] = combo
+        return combo
+
+    def add_theme(self, theme: str) -> QComboBox:
+        """Offer one of the other themes as a row of its own (once)."""
+        if theme not in self.combos:
+            self._add_row(theme, self._more_labels.get(theme, theme))
+            if self.more is not None:
+                self.more.removeItem(self.more.findData(theme))
+        return self.combos[theme]
+
+    def _add_chosen(self, index: int) -> None:
+        assert self.more is not None
+        theme = self.more.itemData(index)
+        self.more.setCurrentIndex(0)
+        if theme:
+            self.add_theme(theme).setFocus()
 
     def value(self) -> Any:
         tagged = {theme: combo.currentData() for theme, combo in self.combos.items() if combo.currentData()}
@@ -152,6 +195,9 @@ class ThemesAnswer(AnswerWidget):
 
     def set_value(self, value: Any) -> None:
         tags = value or {}
+        for theme in tags:
+            if theme not in self.combos and theme in self._more_labels:
+                self.add_theme(theme)
         for theme, combo in self.combos.items():
             with QSignalBlocker(combo):
                 combo.setCurrentIndex(max(combo.findData(tags.get(theme, "")), 0))

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from qatt import forms
+from qatt import forms, grading
 from qatt.errors import QattError
 from qatt.forms import Form, Question
 from ui import theme
@@ -31,7 +31,7 @@ class QuestionRow:
         text = html.escape(question.text)
         if question.required:
             text += REQUIRED_MARK
-        if question.critical:
+        if question.failing_answers:
             text += CRITICAL_MARK
         self.label = QLabel(text)
         self.label.setWordWrap(True)
@@ -57,8 +57,24 @@ class QuestionRow:
             help_label.setFont(help_font)
             column_layout.addWidget(help_label)
         column_layout.addWidget(self.problem)
+        # "From the extract (ViSOR ref)": shown while a prefilled answer is as QATT filled it in.
+        self.origin = QLabel("")
+        self.origin.setAccessibleName(f"Where the answer to {question.text} came from")
+        self.origin.setEnabled(False)
+        self.origin.hide()
+        column_layout.insertWidget(1, self.origin)
+        self.origin_value: Any = None
         self.field = column
         layout.addRow(self.label, column)
+
+    def set_origin(self, label: str, value: Any) -> None:
+        """Mark the answer as prefilled (label empty: not prefilled); the mark goes when it changes."""
+        self.origin.setText(f"<i>{html.escape(label)}</i>" if label else "")
+        self.origin_value = value if label else None
+        self.origin.setVisible(bool(label) and not self.field.isHidden())
+
+    def refresh_origin(self, value: Any) -> None:
+        self.origin.setVisible(bool(self.origin.text()) and value == self.origin_value)
 
     def set_visible(self, visible: bool) -> None:
         self.label.setVisible(visible)
@@ -128,10 +144,12 @@ class FormView(QWidget):
     def invalid_questions(self) -> list:
         return [qid for qid, row in self.rows.items() if row.problem.isVisibleTo(self) and row.problem.text()]
 
-    def set_answers(self, answers: Dict[str, Any]) -> None:
+    def set_answers(self, answers: Dict[str, Any], origins: Optional[Dict[str, str]] = None) -> None:
+        """Show stored answers; `origins` ({question id: "From the extract (...)"}) marks prefilled ones."""
         for qid, row in self.rows.items():
             row.input.set_value(answers.get(qid))
             row.show_problem("")
+            row.set_origin((origins or {}).get(qid, ""), answers.get(qid))
         self.apply_visibility()
 
     def set_read_only(self, read_only: bool) -> None:
@@ -148,8 +166,17 @@ class FormView(QWidget):
         """Show exactly the questions the core says are visible for the current answers; returns those answers."""
         answers = self.checked_answers()
         visible = {q.id for q in forms.visible_questions(self.form, answers)}
+        effective = forms.effective_answers(self.form, answers)
         for qid, row in self.rows.items():
             row.set_visible(qid in visible)
+            row.refresh_origin(answers.get(qid))
+            if row.question.na_not_allowed_if is not None:
+                refused = row.question.na_refused(effective)
+                row.input.set_na_allowed(not refused)
+                if refused and answers.get(qid) == "na":
+                    row.show_problem("N/A is not an answer here: " + "; ".join(
+                        grading.describe_condition(self.form, row.question.na_not_allowed_if, effective))
+                        + ". Answer yes or no.")
         return answers
 
     def visible_ids(self) -> set:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractItemModel
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 
@@ -18,6 +18,8 @@ def list_table(name: str, model: QAbstractItemModel, single: bool = True) -> QTa
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setWordWrap(False)
+    # Both ends of a long reference stay visible (published extracts use 64-character ones).
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     view.verticalHeader().hide()
     view.horizontalHeader().setStretchLastSection(True)
     # Columns follow their contents whenever the rows are replaced (TupleTableModel resets the model).

@@ -1,0 +1,119 @@
+"""Dates as case-list extracts write them: whole days (day first) or, in some published extracts,
+only a month ("2016-11", "11/2016", "Nov 2016", "November 2016").
+
+A month-only date is stored as the first day of its month, and its population records that its
+dates have month precision (Population.import_options["date_precision"] == "month"): such a case
+belongs to that month, spans the whole of it in date filters, and is shown as "Nov 2016".
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from typing import Any, Optional, Tuple
+
+DAY = "day"
+MONTH = "month"
+PRECISIONS = (DAY, MONTH)
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_UK_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_UK_MONTH = re.compile(r"(\d{1,2})[/.-](\d{4})")
+_NAMED_MONTH = re.compile(r"([A-Za-z]+)\.?[\s-]+(\d{4})")
+_MONTH_NAMES = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+_MONTH_NAMES.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
+_MONTH_NAMES["sept"] = 9
+
+EXPECTED = {"auto": "dd/mm/yyyy, yyyy-mm-dd or a month such as 2024-03 or Mar 2024",
+            "dd/mm/yyyy": "dd/mm/yyyy", "yyyy-mm-dd": "yyyy-mm-dd"}
+
+
+def _valid_time(hour: Optional[str], minute: Optional[str], second: Optional[str]) -> bool:
+    return hour is None or (int(hour) < 24 and int(minute or 0) < 60 and int(second or 0) < 60)
+
+
+def parse_day(value: Any, date_format: str = "auto") -> Optional[dt.date]:
+    """A whole date from a cell, or None if it is not one. Day first always: 03/04/2024 is 3 April.
+
+    Two-digit years follow the POSIX rule: 00-68 are 20xx, 69-99 are 19xx."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        if date_format in ("auto", "yyyy-mm-dd"):
+            match = _ISO_DATE.fullmatch(text)
+            if match:
+                year, month, day, hour, minute, second = match.groups()
+                return dt.date(int(year), int(month), int(day)) if _valid_time(hour, minute, second) else None
+        if date_format in ("auto", "dd/mm/yyyy"):
+            match = _UK_DATE.fullmatch(text)
+            if match:
+                day, _sep, month, year, hour, minute, second = match.groups()
+                full_year = int(year) if len(year) == 4 else (2000 if int(year) < 69 else 1900) + int(year)
+                return dt.date(full_year, int(month), int(day)) if _valid_time(hour, minute, second) else None
+    except ValueError:  # 31/02/2024 and friends
+        return None
+    return None
+
+
+def parse_month(value: Any) -> Optional[dt.date]:
+    """The first day of the month a month-only cell names ("2016-11", "11/2016", "Nov 2016",
+    "November 2016", any case), or None. Years 1000-9999 only: "11/16" is not a month."""
+    if isinstance(value, dt.date):
+        return None
+    text = str(value).strip()
+    year = month = None
+    match = _ISO_MONTH.fullmatch(text)
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+    else:
+        match = _UK_MONTH.fullmatch(text)
+        if match:
+            month, year = int(match.group(1)), int(match.group(2))
+        else:
+            match = _NAMED_MONTH.fullmatch(text)
+            if match and match.group(1).lower() in _MONTH_NAMES:
+                month, year = _MONTH_NAMES[match.group(1).lower()], int(match.group(2))
+    if year is None or not 1 <= month <= 12 or year < 1000:
+        return None
+    return dt.date(year, month, 1)
+
+
+def parse_case_date(value: Any, date_format: str = "auto") -> Optional[Tuple[dt.date, str]]:
+    """(date, precision) for a date cell, or None. Month-only dates are read with --date-format auto only."""
+    day = parse_day(value, date_format)
+    if day is not None:
+        return day, DAY
+    if date_format == "auto":
+        month = parse_month(value)
+        if month is not None:
+            return month, MONTH
+    return None
+
+
+def month_label(value: dt.date) -> str:
+    """'Nov 2016': how a month-precision date is shown."""
+    return f"{calendar.month_abbr[value.month]} {value.year}"
+
+
+def show_date(value: Any, precision: Optional[str]) -> str:
+    """A recorded date as users see it: ISO for a day, 'Nov 2016' for a month-precision date."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return month_label(value) if precision == MONTH else value.isoformat()
+
+
+def month_start(value: dt.date) -> dt.date:
+    return value.replace(day=1)
+
+
+def month_end(value: dt.date) -> dt.date:
+    return value.replace(day=calendar.monthrange(value.year, value.month)[1])
