@@ -403,6 +403,8 @@ class DashboardPage(QWidget):
         for text, combo in (("Fro&m", self.period_from), ("&To", self.period_to), ("&Area", self.area)):
             label = QLabel(text)
             label.setBuddy(combo)
+            # Room for the whole word: a short mnemonic label was clipped ("Tc" for "To").
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(text.replace("&", "")) + 6)
             filters.addWidget(label)
             filters.addWidget(combo)
         filters.addStretch(1)
