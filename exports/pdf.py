@@ -10,7 +10,6 @@ users (areas, themes, review text, actions) is escaped before it reaches a Parag
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 from xml.sax.saxutils import escape
@@ -21,13 +20,14 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, PageBreak, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle)
 
 from exports import calibration_export
 from exports.common import ExportResult, clean_text, write_and_disclose
-from qatt import actions as action_rules, reports, stats
+from qatt import actions as action_rules, palette, reports, stats
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -54,7 +54,9 @@ GRID = TableStyle([
     ("LEFTPADDING", (0, 0), (-1, -1), 3),
     ("RIGHTPADDING", (0, 0), (-1, -1), 3),
 ])
-BAR_COLOURS = [colors.HexColor(c) for c in ("#2e7d32", "#f9a825", "#c62828", "#1565c0", "#6a1b9a", "#00838f")]
+def grade_fill(grade: str, position: int = 0) -> colors.Color:
+    """A grade's bar colour, from the palette the desktop and the workbook use too."""
+    return colors.HexColor(palette.grade_colour(grade, position))
 
 
 # --------------------------------------------------------------------------- text that is always safe
@@ -103,12 +105,50 @@ class Heading(Paragraph):
 def table(rows: Sequence[Sequence[Any]], widths: Optional[Sequence[float]] = None) -> Table:
     """A grid with a heading row that repeats on every page; every cell is escaped text."""
     cells = [[c if isinstance(c, Flowable) else Paragraph(_markup(c), STYLES["cell"]) for c in row] for row in rows]
+    if widths is None and rows:
+        widths = [1.0] * len(rows[0])
     if widths is not None:
         total = sum(widths)
-        widths = [BODY_WIDTH * w / total for w in widths]
+        widths = header_safe_widths(rows[0] if rows else [], [BODY_WIDTH * w / total for w in widths])
     result = Table(cells, colWidths=widths, repeatRows=1, hAlign="LEFT")
     result.setStyle(GRID)
     return result
+
+
+CELL_PADDING = 12  # points: the grid's left and right padding, with a little to spare
+
+
+def header_safe_widths(header: Sequence[Any], widths: Sequence[float]) -> List[float]:
+    """Column widths (summing to the same total) in which no heading word is wider than its column, so a
+    heading wraps between words and never inside one ("Revi/ews"); the other columns give up the room."""
+    style = STYLES["cell"]
+    need = [max([stringWidth(word, style.fontName, style.fontSize) for word in str(h).split()] + [0]) + CELL_PADDING
+            if not isinstance(h, Flowable) else 0 for h in header]
+    need += [0] * (len(widths) - len(need))
+    result = [max(w, n) for w, n in zip(widths, need)]
+    excess = sum(result) - sum(widths)
+    spare = [max(0.0, w - n) for w, n in zip(result, need)]
+    if excess > 0 and sum(spare) > 0:
+        result = [w - excess * sp / sum(spare) for w, sp in zip(result, spare)]
+    return result
+
+
+def readable_parameters(params: Any) -> str:
+    """A sample's parameters as words ("size 30; strata: area, team"), not JSON."""
+    if not isinstance(params, dict):
+        return str(params)
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value) or "none"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        parts.append(f"{str(key).replace('_', ' ')} {value}" if not isinstance(params[key], (list, tuple, dict))
+                     else f"{str(key).replace('_', ' ')}: {value}")
+    return "; ".join(parts) or "none"
 
 
 def percent(p: stats.Proportion) -> str:
@@ -242,8 +282,8 @@ def grade_chart(dist: reports.GradeDistribution) -> Drawing:
     chart.valueAxis.valueMax = max([s.proportion.count for s in dist.shares] + [1])
     chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
     chart.valueAxis.labels.fontSize = 7
-    for i in range(len(dist.shares)):
-        chart.bars[(0, i)].fillColor = BAR_COLOURS[i % len(BAR_COLOURS)]
+    for i, share in enumerate(dist.shares):
+        chart.bars[(0, i)].fillColor = grade_fill(share.grade, i)
     drawing.add(chart)
     return drawing
 
@@ -377,7 +417,8 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
     rows = [["Sample", "Month", "Method and parameters", "Seed", "Population and fingerprint", "Drawn", "Reviewed"]]
     for s in samples:
         rows.append([f"{s.id}: {s.name}", s.period,
-                     f"{s.method} {json.dumps(s.params, sort_keys=True)} ({s.algorithm or 'default'}); {s.items} cases",
+                     f"{s.method.replace('_', ' ')}: {readable_parameters(s.params)} (algorithm {s.algorithm or 'default'}); "
+                     f"{s.items} cases",
                      s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
                      f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}",
                      f"{s.first_reviews} of {s.items} first reviews ({s.completion.point_text()}); "

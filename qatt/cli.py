@@ -94,6 +94,26 @@ def _common_options(top: bool) -> argparse.ArgumentParser:
     return common
 
 
+# The command list follows the order of the work; a new module not named here comes after them.
+WORK_ORDER = ("importing", "forms", "sampling", "reviews", "agreement", "exports", "audit_log", "backup", "db", "about")
+
+
+def _work_order(info: Any) -> tuple:
+    return (WORK_ORDER.index(info.name) if info.name in WORK_ORDER else len(WORK_ORDER), info.name)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`| head`): stop without a traceback, and without Python's complaint when it
+    flushes stdout at exit."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout
+        pass
+    return 141  # 128 + SIGPIPE, as the shell reports a command ended by a closed pipe
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options(top=False)
     parser = argparse.ArgumentParser(prog="python -m qatt", description="QATT: quality assurance of police case files.",
@@ -109,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     import qatt.commands as commands_pkg
 
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
+    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=_work_order):
         module = importlib.import_module(f"qatt.commands.{info.name}")
         module.register(add_command)
     return parser
@@ -127,7 +147,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(args.handler(args, ctx) or 0)
     except QattError as exc:
         sys.stderr.write(f"qatt: {exc}\n")
+        if ctx.json:
+            try:
+                json.dump({"error": str(exc), "exit": 2}, ctx.out, ensure_ascii=False)
+                ctx.out.write("\n")
+            except BrokenPipeError:
+                return _quiet_broken_pipe()
         return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except peewee.ProgrammingError as exc:
         from qatt.storage.pg_security import denied_message
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-SIZE = (1400, 880)
+SIZE = (1200, 750)
 USER = "supervisor.demo"
 # (file name, page index, what the caption in the README says)
 PAGES = [
@@ -107,8 +107,14 @@ def main() -> int:
     from qatt import demo
     from ui import app as qatt_app
 
-    window = qatt_app.start(str(work / "qatt.sqlite3"), USER)
+    from qatt.storage.db import open_database
+
+    # The demonstration data first: it marks the database as a training one, where the screenshots may
+    # act as the demo supervisor whoever runs them.
+    database = open_database(str(work / "qatt.sqlite3"))
     demo.load_demo_with_reviews(USER)
+    database.close()
+    window = qatt_app.start(str(work / "qatt.sqlite3"), USER)
     window.resize(*SIZE)
     window.show()
     window.page(0).refresh()

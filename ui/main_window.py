@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 import qatt
 from qatt import users
+from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 
 # (sidebar label, module, class): the page classes all take (context, parent).
@@ -49,7 +50,8 @@ class MainWindow(QMainWindow):
         for number, (label, _module, _cls) in enumerate(PAGES, start=1):
             self.sidebar.addItem(f"{label}\tCtrl+{number}")
             self.stack.addWidget(QWidget())  # a placeholder until the page is first shown
-        self.sidebar.setMaximumWidth(self.sidebar.sizeHintForColumn(0) + 4 * self.sidebar.frameWidth() + 24)
+        # A fixed width: a page with a wide layout (Exports) must not squeeze the shortcuts off the list.
+        self.sidebar.setFixedWidth(self.sidebar.sizeHintForColumn(0) + 4 * self.sidebar.frameWidth() + 24)
         self.sidebar.currentRowChanged.connect(self.show_page)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -144,7 +146,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self._action("&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_pages))
 
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self._action("&Getting started", None, self.show_start_hint))
+        help_menu.addAction(self._action("&Getting started", QKeySequence.StandardKey.HelpContents, self.show_getting_started))
         help_menu.addAction(self._action("&About QATT", None, self.show_about))
 
     def import_case_list(self):
@@ -164,6 +166,19 @@ class MainWindow(QMainWindow):
 
         target = backup.choose_target(self)
         return None if target is None else backup.start_backup(self, self.context, target)
+
+    def show_getting_started(self):
+        """Help > Getting started: the guide from docs/getting-started.md (returned, so callers can follow it)."""
+        from ui.dialogs.getting_started import GettingStartedDialog
+        from ui.messages import show_problem
+
+        try:
+            dialog = GettingStartedDialog(self)
+        except QattError as exc:
+            show_problem(self, "Getting started", str(exc))
+            return None
+        dialog.open()
+        return dialog
 
     def show_about(self):
         """Help > About QATT (returned, so callers can follow it)."""

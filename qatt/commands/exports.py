@@ -32,6 +32,11 @@ def _emit(ctx: Context, result) -> None:
 def _request(args: argparse.Namespace, report: str, review_id: Optional[int] = None):
     from exports.run import ExportRequest
 
+    missing = [option for option, value in (("--purpose", args.purpose), ("--recipient", args.recipient))
+               if not (value or "").strip()]
+    if missing:
+        raise QattError(f"Give {' and '.join(missing)}: an export is a disclosure, and the audit log records why "
+                        "the file is produced and who receives it (as the desktop asks).")
     return ExportRequest(report, Path(args.out), _filter(args), review_id, marking=args.marking, purpose=args.purpose,
                          recipient=args.recipient)
 
@@ -62,8 +67,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area", action="append", help="only this area of practice (repeatable)")
     parser.add_argument("--team", action="append", help="only this team (repeatable)")
     parser.add_argument("--form", action="append", help="only reviews on this form id (repeatable)")
-    parser.add_argument("--purpose", default="", help="why the file is being produced (recorded in the audit log)")
-    parser.add_argument("--recipient", default="", help="who will receive it (recorded in the audit log)")
+    parser.add_argument("--purpose", default="", help="why the file is being produced (required; recorded in the audit log)")
+    parser.add_argument("--recipient", default="", help="who will receive it (required; recorded in the audit log)")
     parser.add_argument("--marking", help="protective marking (default: the force setting, OFFICIAL-SENSITIVE)")
 
 

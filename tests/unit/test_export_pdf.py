@@ -177,18 +177,18 @@ def test_cli_writes_each_pdf_and_lets_a_reviewer_print_only_their_own_feedback(d
 
     make_user("lead", "qa_lead")
     base = ["--db", db.qatt_url]
-    assert cli.main(base + ["export", "pdf", "--report", "pack", "--out", str(tmp_path / "p.pdf"), "--from", "2024-04",
+    assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--report", "pack", "--out", str(tmp_path / "p.pdf"), "--from", "2024-04",
                             "--to", "2024-05", "--user", "lead"]) == 0
-    assert cli.main(base + ["export", "pdf", "--out", str(tmp_path / "m.pdf"), "--period", "2024-05", "--user", "lead"]) == 0
+    assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--out", str(tmp_path / "m.pdf"), "--period", "2024-05", "--user", "lead"]) == 0
     _, _, whole = read(tmp_path / "m.pdf")
     assert "7 first reviews" in whole
     review = str(data.reviews["may1"].id)
-    assert cli.main(base + ["export", "pdf", "--report", "feedback", "--review", review, "--out",
+    assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--report", "feedback", "--review", review, "--out",
                             str(tmp_path / "own.pdf"), "--user", "rev1"]) == 0
-    assert cli.main(base + ["export", "pdf", "--report", "feedback", "--review", review, "--out",
+    assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--report", "feedback", "--review", review, "--out",
                             str(tmp_path / "other.pdf"), "--user", "di"]) == 2
     assert not (tmp_path / "other.pdf").exists()
-    assert cli.main(base + ["export", "pdf", "--report", "feedback", "--out", str(tmp_path / "x.pdf"), "--user", "lead"]) == 2
+    assert cli.main(base + ["export", "pdf", "--purpose", "Board", "--recipient", "ACC", "--report", "feedback", "--out", str(tmp_path / "x.pdf"), "--user", "lead"]) == 2
     assert "needs --review" in capsys.readouterr().err
 
 

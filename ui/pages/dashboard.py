@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from qatt import monitoring, reports, stats
+from ui import theme
 from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
@@ -270,8 +271,10 @@ def grade_chart(title: str, distributions: Sequence[reports.GradeDistribution],
     chart = new_chart(title)
     shown = list(reversed(distributions)) if horizontal else list(distributions)
     series = QHorizontalStackedBarSeries() if horizontal else QStackedBarSeries()
-    for grade in grades:
+    for position, grade in enumerate(grades):
         bar_set = QBarSet(grade.label)
+        bar_set.setColor(theme.grade_colour(grade.grade, position))
+        bar_set.setBorderColor(theme.grade_colour(grade.grade, position))
         bar_set.append([float(d.count(grade.grade)) for d in shown])
         series.append(bar_set)
     labels = {g.label: g.grade for g in grades}
@@ -314,17 +317,19 @@ def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[
     percent_axis.setLabelFormat("%d%%")
     chart.addAxis(months, Qt.AlignmentFlag.AlignBottom)
     chart.addAxis(percent_axis, Qt.AlignmentFlag.AlignLeft)
-    for grade in grades:
+    for position, grade in enumerate(grades):
         line = QLineSeries()
         line.setName(grade.label)
         line.setPointsVisible(True)
         for index, month in enumerate(by_month):
             line.append(index, share_of(month, grade.grade).p * 100)
         chart.addSeries(line)
+        pen = line.pen()
+        pen.setColor(theme.grade_colour(grade.grade, position))
+        pen.setWidthF(max(pen.widthF(), 2.0))
         if main_scale and grade.grade not in main_scale:
-            pen = line.pen()
             pen.setStyle(Qt.PenStyle.DashLine)
-            line.setPen(pen)
+        line.setPen(pen)
         line.attachAxis(months)
         line.attachAxis(percent_axis)
     return chart
@@ -398,6 +403,8 @@ class DashboardPage(QWidget):
         for text, combo in (("Fro&m", self.period_from), ("&To", self.period_to), ("&Area", self.area)):
             label = QLabel(text)
             label.setBuddy(combo)
+            # Room for the whole word: a short mnemonic label was clipped ("Tc" for "To").
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(text.replace("&", "")) + 6)
             filters.addWidget(label)
             filters.addWidget(combo)
         filters.addStretch(1)

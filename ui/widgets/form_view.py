@@ -51,7 +51,10 @@ class QuestionRow:
         if question.help:
             help_label = QLabel(question.help)
             help_label.setWordWrap(True)
-            help_label.setEnabled(False)  # the palette's muted text colour
+            help_label.setObjectName("help")  # the ordinary text colour (a disabled label's grey fails WCAG AA)
+            help_font = help_label.font()
+            help_font.setItalic(True)
+            help_label.setFont(help_font)
             column_layout.addWidget(help_label)
         column_layout.addWidget(self.problem)
         # "From the extract (ViSOR ref)": shown while a prefilled answer is as QATT filled it in.
