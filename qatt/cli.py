@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import peewee  # for the except clause below: a command is about to open the database anyway
+
     from qatt import users
     from qatt.fileio import clean_leftovers
 

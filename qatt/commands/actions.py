@@ -102,13 +102,17 @@ def _subcommands(parser: argparse.ArgumentParser, dest: str):
     return command
 
 
+# An action's statuses, written out so that `--help` need not import the models (peewee);
+# tests/unit/test_cli_startup.py checks they are the models' own.
+STATUSES = ("open", "in progress", "done", "verified", "cancelled")
+
+
 def register(add_command) -> None:
-    from qatt.storage.models import Action
 
     action = _subcommands(add_command("action", "follow actions raised from reviews to closure",
                                       _choose("action list | update ID | history ID")), "action_command")
     p = action("list", "list actions, overdue first", _list)
-    p.add_argument("--status", action="append", choices=Action.STATUSES,
+    p.add_argument("--status", action="append", choices=STATUSES,
                    help="only actions with this status (repeat for several)")
     p.add_argument("--owner", help="only actions this person owns")
     p.add_argument("--team", help="only actions on cases of this team")
@@ -117,7 +121,7 @@ def register(add_command) -> None:
     p = action("update", "move an action on (in progress, done with a note, verified, cancelled with a "
                          "reason), reassign it (--owner) or extend it (--due with --reason)", _update)
     p.add_argument("action_id", type=int, metavar="ID")
-    p.add_argument("--status", choices=Action.STATUSES)
+    p.add_argument("--status", choices=STATUSES)
     p.add_argument("--note", help="what was done (needed for done), or what is still missing")
     p.add_argument("--owner", help="reassign the action to this person")
     p.add_argument("--due", type=_date, help="new due date (YYYY-MM-DD); needs --reason")

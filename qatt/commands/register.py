@@ -121,10 +121,15 @@ def _choose(args: argparse.Namespace, ctx: Context) -> int:
                     "export --out FILE.xlsx | import FILE.xlsx.")
 
 
-def register(add_command) -> None:
-    from qatt.register import KINDS, STATUSES
-    from qatt.storage.models import RegisterEvidence
+# The register's choices, written out so that `--help` need not import the core (qatt.register and
+# the models pull in peewee and openpyxl); tests/unit/test_cli_startup.py checks they are the same.
+KINDS = ("recommendation", "area for improvement", "aim for improvement", "cause of concern", "coroner's concern",
+         "review recommendation", "commitment")
+STATUSES = ("not started", "in progress", "fully achieved", "closed")
+EVIDENCE_KINDS = ("form", "question", "sample", "review", "action", "document")
 
+
+def register(add_command) -> None:
     parser = add_command("register", "the register of recommendations and commitments", _choose)
     sub = parser.add_subparsers(dest="register_command", metavar="ACTION")
     sub.required = True
@@ -163,7 +168,7 @@ def register(add_command) -> None:
     p.add_argument("--on", type=_date, help="the note's date (default today)")
     p = command("link", "QA lead: link evidence (a form, question, sample, review, action or document)", _link)
     p.add_argument("code")
-    p.add_argument("--kind", required=True, choices=RegisterEvidence.KINDS)
+    p.add_argument("--kind", required=True, choices=EVIDENCE_KINDS)
     p.add_argument("--ref", required=True, help="form id, form_id:question_id, a number or a document title")
     p.add_argument("--note")
     p = command("export", "write the register to a spreadsheet (the updated action plan)", _export)

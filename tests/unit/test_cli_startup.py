@@ -61,3 +61,19 @@ def test_a_command_still_runs_after_the_lazy_imports(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["source"] == "pairs from pairs.csv"
+
+
+def test_the_register_commands_offer_the_registers_own_choices():
+    from qatt import register
+    from qatt.commands import register as command
+    from qatt.storage.models import RegisterEvidence
+
+    assert command.KINDS == register.KINDS and command.STATUSES == register.STATUSES
+    assert command.EVIDENCE_KINDS == RegisterEvidence.KINDS
+
+
+def test_the_action_commands_offer_the_models_own_statuses():
+    from qatt.commands import actions as command
+    from qatt.storage.models import Action
+
+    assert command.STATUSES == tuple(Action.STATUSES)
