@@ -54,6 +54,9 @@ def test_the_frozen_build_holds_both_executables_and_the_forms_and_no_unused_qt(
         return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
     assert files(internal / "forms") == files(ROOT / "forms")
+    # Help > Getting started finds its guide where ui/dialogs/getting_started.py looks for it.
+    assert (internal / "docs" / "getting-started.md").read_text(encoding="utf-8") == (
+        ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
     names = {p.name for p in internal.rglob("*")}
     for unused in ("QtWebEngineCore.abi3.so", "QtQml.abi3.so", "QtPdf.abi3.so", "QtMultimedia.abi3.so",
                    "libQt6Quick.so.6", "libQt6Pdf.so.6", "numpy", "sklearn", "pytest", "PyInstaller"):

@@ -258,3 +258,23 @@ def test_the_monthly_rounds_show_each_plans_shortfall(qtbot, context, standard):
     page = open_page(qtbot, context)
     text = page.rounds.text()
     assert "MOSOVO DI checks for 2024-05: not drawn yet; 10 planned" in text
+
+
+def test_a_moderator_holding_a_blind_second_review_sees_no_figure_counting_the_first(sqlite_db, tmp_path):
+    """The dashboard's figures go through qatt.visibility like every other output."""
+    from qatt import reviews
+    from tests.factories import COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items, write_form
+    from ui.pages.dashboard import gather
+
+    folder = tmp_path / "forms"
+    write_form(folder, form_dict())
+    make_user("sup.b")
+    make_user("mod", "moderator")
+    make_user("lead", "qa_lead")
+    item = sample_items(make_sample(make_population(1), form_id="test_form"))[0]
+    first = reviews.start_review(item.id, "sup.b", forms_dir=folder)
+    first = reviews.save_answers(first.id, COMPLETE_ANSWERS, "sup.b", first.version)
+    reviews.submit_review(first.id, "sup.b", first.version)
+    reviews.start_review(item.id, "mod", role="second", forms_dir=folder)
+    assert gather(viewer="lead").overall.total == 1
+    assert gather(viewer="mod").overall.total == 0
