@@ -143,7 +143,7 @@ def test_audit_anchor_writes_a_file_that_verify_accepts(reviewed, capsys, db, tm
 
 def test_every_export_prints_the_audit_head(reviewed, capsys, db, tmp_path):
     code, data, _ = cli(capsys, db, "export", "pdf", "--report", "feedback", "--review", str(reviewed[0].id),
-                        "--out", str(tmp_path / "f.pdf"))
+                        "--out", str(tmp_path / "f.pdf"), "--purpose", "test", "--recipient", "QA team")
     assert code == 0
     head = audit.current_anchor()
     assert data["audit_head"] == head.text()
