@@ -224,7 +224,9 @@ _GRANTS = {
     "moderator": {"sample": "INSERT, UPDATE", "sample_item": "INSERT, UPDATE",
                   "assignment": "INSERT, UPDATE"},
     "qa_lead": {"plan": "INSERT, UPDATE", "recommendation": "INSERT, UPDATE", "baseline": "INSERT, UPDATE",
-                ROW_CHANGE: "SELECT"},
+                ROW_CHANGE: "SELECT",
+                # Only the QA lead's own settings (force targets, names in exports): row-level security.
+                "setting": "INSERT"},
     "admin": {"review": "DELETE", "action": "DELETE", "assignment": "DELETE", "sample_item": "DELETE",
               "sample": "DELETE", "case": "DELETE", "population": "DELETE", "aggregate_figure": "INSERT, UPDATE",
               "user": "UPDATE, DELETE", "setting": "INSERT, DELETE", "plan": "DELETE",
@@ -424,6 +426,7 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
     rank = f"{s}.qatt_rank()"
     me = "session_user::text"
     own_review = f"EXISTS (SELECT 1 FROM {s}.review r WHERE r.id = review_id AND (r.reviewer = {me} OR {rank} >= 2))"
+    qa_keys = f"(key IN ('mosovo_targets', 'calibration_names_in_exports') AND {rank} >= 2)"
     rules = {
         # A reviewer writes only their own reviews; a QA lead may amend anyone's; an admin purges.
         "review": [("qatt_read", "SELECT", "true", None),
@@ -452,9 +455,12 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
                  ("qatt_admin", "UPDATE", f"{rank} >= 3", f"{rank} >= 3"),
                  ("qatt_admin_delete", "DELETE", f"{rank} >= 3", None)],
         # Every writer moves the audit head; every other setting is the administrator's.
+        # A QA lead sets the force's own MOSOVO targets and whether exports name reviewers
+        # (qatt.targets, qatt.calibration_report), as QATT itself allows.
         "setting": [("qatt_read", "SELECT", "true", None),
-                    ("qatt_head", "UPDATE", f"key = 'audit_head' OR {rank} >= 3", f"key = 'audit_head' OR {rank} >= 3"),
-                    ("qatt_admin", "INSERT", None, f"{rank} >= 3"),
+                    ("qatt_head", "UPDATE", f"key = 'audit_head' OR {qa_keys} OR {rank} >= 3",
+                     f"key = 'audit_head' OR {qa_keys} OR {rank} >= 3"),
+                    ("qatt_admin", "INSERT", None, f"{qa_keys} OR {rank} >= 3"),
                     ("qatt_admin_delete", "DELETE", f"{rank} >= 3", None)],
     }
     out: List[str] = []

@@ -356,3 +356,15 @@ def test_a_refusal_by_the_database_becomes_a_message_that_says_what_to_do(server
     assert message is not None and "permission denied for table setting" in message
     assert "ask a QATT administrator" in message
     assert pg_security.denied_message(ValueError("not a database error")) is None
+
+
+def test_a_qa_lead_sets_the_force_targets_and_a_reviewer_cannot(server):
+    """Row-level security allows the settings QATT lets a QA lead write, and no more."""
+    from qatt import targets
+
+    with server.desktop(server.people["qa_lead"]):
+        assert targets.set_force_targets({"m2": 0.9}, server.people["qa_lead"])["m2"] == 0.9
+        assert targets.force_targets()["m2"] == 0.9
+    with server.raw(server.people["reviewer"]) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE setting SET value = '{\"m2\": 0.1}' WHERE key = 'mosovo_targets'")
+        assert cur.rowcount == 0  # the row is invisible to the policy: nothing changed
