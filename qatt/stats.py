@@ -430,7 +430,9 @@ def agreement_from_matrix(matrix: Sequence[Sequence[int]], categories: Sequence[
         notes.append("Kappa is not defined: both reviewers put every case in the same grade, so agreement "
                      "by chance alone would be 100%. Report the observed agreement instead.")
     elif plain.se == 0:
-        notes.append("The reviewers agreed on every case; the large-sample standard error is then 0, so the "
+        why = ("The reviewers agreed on every case" if same == n
+               else "Every case fell in one grade of one reviewer")
+        notes.append(f"{why}; the large-sample standard error is then 0, so the "
                      "kappa interval shows no uncertainty even though a small sample has plenty.")
     used_by_neither = [c for i, c in enumerate(categories)
                        if sum(table[i]) == 0 and sum(row[i] for row in table) == 0]

@@ -133,3 +133,10 @@ def test_unchanged_proportion_is_described_as_unchanged():
 @pytest.mark.parametrize("x", [0.0, 0.01, 0.5, 2.0, 7.35, 25.0, 80.0])
 def test_chi2_tail_probability_matches_scipy(df, x):
     assert stats.chi2_survival(x, df) == pytest.approx(chi2.sf(x, df), rel=1e-9, abs=1e-15)
+
+
+def test_a_zero_standard_error_without_full_agreement_does_not_claim_the_reviewers_agreed():
+    # One case, first "good", second "requires improvement": kappa 0 with a zero large-sample SE.
+    result = stats.agreement_from_matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["good", "ri", "inadequate"])
+    assert not any("agreed on every case" in note for note in result.notes)
+    assert any("standard error is then 0" in note for note in result.notes)
