@@ -173,6 +173,12 @@ def _v10_database_roles(db: peewee.Database) -> None:
         pg_security.install(db)
 
 
+def _v11_explicit_grants(db: peewee.Database) -> None:
+    """PostgreSQL: every table's writers named (acknowledgements, register notes and evidence,
+    narratives, exercises no longer fall back to reviewer writes); migrate re-installs the grants
+    after any step past 10. Nothing on SQLite."""
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
@@ -184,6 +190,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (8, "where prefilled answers came from", _v8_answer_origin),
     (9, "standardisation exercises", _v9_standardisation_exercises),
     (10, "database roles and change triggers", _v10_database_roles),
+    (11, "every table's writers named", _v11_explicit_grants),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -211,8 +211,9 @@ def _create_group(name: str) -> str:
     END $$"""
 
 
-# What each group may do, on top of what the group below it may do. Tables not named here (other
-# features' tables) get: SELECT, INSERT, UPDATE for reviewers, DELETE for administrators.
+# What each group may do, on top of what the group below it may do (every group reads every table).
+# Every table is named here or in _NO_WRITES (tests/unit/test_pg_grants.py checks it): a table a new
+# feature adds gets no writes at all until its writers are decided, never a default.
 _GRANTS = {
     "reviewer": {
         "review": "INSERT, UPDATE", "answer": "INSERT, UPDATE, DELETE", "action": "INSERT, UPDATE",
@@ -220,17 +221,26 @@ _GRANTS = {
         "setting": "UPDATE", "user": "INSERT",
         # Importing extracts is open to every role in the core (qatt.importing).
         "population": "INSERT, UPDATE", "case": "INSERT", "column_mapping": "INSERT, UPDATE",
+        # The reviewer of a review records the officer's acknowledgement (row-level security below);
+        # an invited reviewer grades an exercise case once, in their own name.
+        "feedback_acknowledgement": "INSERT, UPDATE", "exercise_grade": "INSERT",
     },
     "moderator": {"sample": "INSERT, UPDATE", "sample_item": "INSERT, UPDATE",
                   "assignment": "INSERT, UPDATE"},
     "qa_lead": {"plan": "INSERT, UPDATE", "recommendation": "INSERT, UPDATE", "baseline": "INSERT, UPDATE",
                 ROW_CHANGE: "SELECT",
                 # Only the QA lead's own settings (force targets, names in exports): row-level security.
-                "setting": "INSERT"},
+                "setting": "INSERT",
+                # The register's notes and evidence links and the pack's narratives are kept, never
+                # edited (a new note or version each time); standardisation exercises are the QA lead's.
+                "register_note": "INSERT", "register_evidence": "INSERT", "area_narrative": "INSERT",
+                "exercise": "INSERT, UPDATE", "exercise_case": "INSERT", "exercise_invite": "INSERT"},
     "admin": {"review": "DELETE", "action": "DELETE", "assignment": "DELETE", "sample_item": "DELETE",
               "sample": "DELETE", "case": "DELETE", "population": "DELETE", "aggregate_figure": "INSERT, UPDATE",
               "user": "UPDATE, DELETE", "setting": "INSERT, DELETE", "plan": "DELETE",
-              "column_mapping": "DELETE", "form_version": "UPDATE"},
+              "column_mapping": "DELETE", "form_version": "UPDATE",
+              # Erasure (qatt.retention) deletes acknowledgements with their reviews.
+              "feedback_acknowledgement": "DELETE"},
 }
 _NO_WRITES = {"schema_version", "audit_event", ROW_CHANGE}
 _PROTECTED = ("audit_event", ROW_CHANGE)
@@ -262,10 +272,6 @@ def _install_sql(schema: str, groups: Dict[str, str], tables: Sequence[str]) -> 
         out.append(f"REVOKE ALL ON {t} FROM PUBLIC, {every}")
         if table != ROW_CHANGE:
             out.append(f"GRANT SELECT ON {t} TO {g['reviewer']}")
-        known = any(table in grants for grants in _GRANTS.values()) or table in _NO_WRITES
-        if not known:
-            out.append(f"GRANT INSERT, UPDATE ON {t} TO {g['reviewer']}")
-            out.append(f"GRANT DELETE ON {t} TO {g['admin']}")
     for role, grants in _GRANTS.items():
         for table, privileges in grants.items():
             if table in tables:
@@ -426,6 +432,8 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
     rank = f"{s}.qatt_rank()"
     me = "session_user::text"
     own_review = f"EXISTS (SELECT 1 FROM {s}.review r WHERE r.id = review_id AND (r.reviewer = {me} OR {rank} >= 2))"
+    ack_rule = (f"EXISTS (SELECT 1 FROM {s}.review r WHERE r.id = review_id AND (r.reviewer = {me} OR {rank} >= 1))"
+                f" AND recorded_by = {me}")
     qa_keys = f"(key IN ('mosovo_targets', 'calibration_names_in_exports') AND {rank} >= 2)"
     rules = {
         # A reviewer writes only their own reviews; a QA lead may amend anyone's; an admin purges.
@@ -447,6 +455,16 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
                    ("qatt_change", "UPDATE", f"{rank} >= 1 OR owner = {me} OR {own_review}",
                     f"{rank} >= 1 OR owner = {me} OR {own_review}"),
                    ("qatt_purge", "DELETE", f"{rank} >= 3", None)],
+        # The officer's acknowledgement of feedback: the review's own reviewer or a moderator and above
+        # (qatt.acknowledgement); an exercise grade only in the grader's own name (qatt.exercises).
+        "feedback_acknowledgement": [("qatt_read", "SELECT", "true", None),
+                                     ("qatt_add", "INSERT", None, ack_rule),
+                                     ("qatt_change", "UPDATE", ack_rule, ack_rule),
+                                     ("qatt_purge", "DELETE", f"{rank} >= 3", None)],
+        "exercise_grade": [("qatt_read", "SELECT", "true", None),
+                           ("qatt_add", "INSERT", None,
+                            f"reviewer = {me} AND EXISTS (SELECT 1 FROM {s}.exercise_case c JOIN {s}.exercise_invite i "
+                            f"ON i.exercise_id = c.exercise_id WHERE c.id = exercise_case_id AND i.reviewer = {me})")],
         # Only an administrator changes the user table; a person may register themselves with the
         # role their group membership gives them, and no other.
         "user": [("qatt_read", "SELECT", "true", None),

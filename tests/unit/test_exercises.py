@@ -13,6 +13,7 @@ from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.many_raters import fleiss_table
 from qatt.storage import migrations
+from qatt.storage.pg_security import is_postgres
 from qatt.storage import models as m
 from qatt.storage.exercise_models import EXERCISE_MODELS, Exercise, ExerciseGrade
 from tests.factories import make_population, make_user
@@ -146,7 +147,7 @@ def test_cli_exercise_flow(db, capsys):
 
 
 def test_v9_adds_the_exercise_tables_to_a_v4_database(db):
-    db.drop_tables(list(reversed(EXERCISE_MODELS)))
+    db.drop_tables(list(reversed(EXERCISE_MODELS)), cascade=is_postgres(db))  # policies refer to them
     m.SchemaVersion.update(version=4).execute()
     assert 9 in migrations.migrate(db)
     assert all(db.table_exists(model._meta.table_name) for model in EXERCISE_MODELS)

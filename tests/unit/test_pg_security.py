@@ -368,3 +368,53 @@ def test_a_qa_lead_sets_the_force_targets_and_a_reviewer_cannot(server):
     with server.raw(server.people["reviewer"]) as conn, conn.cursor() as cur:
         cur.execute("UPDATE setting SET value = '{\"m2\": 0.1}' WHERE key = 'mosovo_targets'")
         assert cur.rowcount == 0  # the row is invisible to the policy: nothing changed
+
+
+# --------------------------------------------------------------------------- every table's writers named
+
+def test_the_loop_and_exercise_tables_take_writes_only_from_their_writers(server, forms_dir, item_ids):
+    """Acknowledgements, register notes and evidence, narratives and exercises once fell back to
+    'any reviewer may write'. Now QATT's own flows work as real logins, and a reviewer with psql can
+    add none of them in someone else's name or above their role."""
+    from qatt import acknowledgement, exercises, register
+    from qatt.reporting import narrative
+
+    lead, reviewer, other = server.people["qa_lead"], server.people["reviewer"], server.people["reviewer2"]
+    with server.desktop(lead):
+        register.add_note(lead, "2021-R1", "Checked at the May board.")
+        register.link_evidence(lead, "2021-R1", "document", "Board minutes, May")
+        narrative.save(lead, "Domestic abuse referrals", "2024-05", strengths="Timely referrals.")
+        ex = exercises.create_exercise(lead, "DA spring", "cp_domestic_abuse", ["REF0001"])
+        exercises.invite(lead, ex.id, [reviewer])
+    with server.desktop(reviewer):
+        exercises.submit_grade(reviewer, ex.id, "REF0001", {"da_dash": "yes"}, "good")
+    with server.raw(other) as conn, conn.cursor() as cur:
+        for sql in ("INSERT INTO register_note (entry_id, noted_on, text, recorded_by, recorded_at) "
+                    "SELECT entry_id, noted_on, 'forged', %(me)s, now() FROM register_note",
+                    "INSERT INTO register_evidence (entry_id, kind, ref, note, recorded_by, recorded_at) "
+                    "SELECT entry_id, kind, 'forged', '', %(me)s, now() FROM register_evidence",
+                    "UPDATE area_narrative SET strengths = 'forged'",
+                    "INSERT INTO exercise_invite (exercise_id, reviewer, invited_by, invited_at) "
+                    "SELECT id, %(me)s, %(me)s, now() FROM exercise",
+                    "UPDATE exercise SET status = 'closed'"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(sql, {"me": other})
+        # Not invited: a grade in their own name is refused by row-level security.
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="row-level security"):
+            cur.execute("INSERT INTO exercise_grade (exercise_case_id, reviewer, grade, submitted_at) "
+                        "SELECT exercise_case_id, %s, 'inadequate', now() FROM exercise_grade", [other])
+    assert [g.grade for g in exercises.ExerciseGrade.select()] == ["good"]
+    assert narrative.kept("Domestic abuse referrals", "2024-05").strengths == "Timely referrals."
+
+    # Feedback acknowledgement: only for one's own review (or as a moderator and above), in one's own name.
+    review_id = _own_review(server, forms_dir, item_ids[0])
+    ack = ("INSERT INTO feedback_acknowledgement (review_id, acknowledged_on, comment, recorded_by, recorded_at) "
+           "VALUES (%s, current_date, '', %s, now())")
+    with server.raw(other) as conn, conn.cursor() as cur:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="row-level security"):
+            cur.execute(ack, [review_id, other])
+    with server.raw(reviewer) as conn, conn.cursor() as cur:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege, match="row-level security"):
+            cur.execute(ack, [review_id, other])  # not in someone else's name
+        cur.execute(ack, [review_id, reviewer])
+    assert [a.recorded_by for a in m.FeedbackAcknowledgement.select()] == [reviewer]
