@@ -418,3 +418,19 @@ def test_the_loop_and_exercise_tables_take_writes_only_from_their_writers(server
             cur.execute(ack, [review_id, other])  # not in someone else's name
         cur.execute(ack, [review_id, reviewer])
     assert [a.recorded_by for a in m.FeedbackAcknowledgement.select()] == [reviewer]
+
+
+def test_migration_11_takes_back_the_writes_an_earlier_version_granted_by_default(server):
+    """A v10 database gave every reviewer INSERT on the register's notes; after migrate, a reviewer
+    with psql is refused."""
+    from qatt.storage import migrations
+
+    groups = pg_security.groups_of(server.owner_db)
+    server.owner_db.execute_sql(f'GRANT INSERT, UPDATE ON register_note TO "{groups["reviewer"]}"')
+    m.SchemaVersion.update(version=10).execute()
+    assert migrations.migrate(server.owner_db) == [11]
+    with server.raw(server.people["reviewer"]) as conn, conn.cursor() as cur:
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("INSERT INTO register_note (entry_id, noted_on, text, recorded_by, recorded_at) "
+                        "SELECT id, current_date, 'x', %s, now() FROM recommendation LIMIT 1",
+                        [server.people["reviewer"]])
