@@ -462,12 +462,24 @@ def register_block(entries: Sequence[reports.RecommendationRow]) -> List[Flowabl
     by_source: Dict[str, List[reports.RecommendationRow]] = {}
     for entry in entries:
         by_source.setdefault(entry.source or "Other", []).append(entry)
-    for source, rows in by_source.items():
-        story += [text(source, "body"), table(
-            [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
-            + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
-                r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
-            [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]), Spacer(1, 3 * mm)]
+    for source, every in by_source.items():
+        # Closed entries (the 2007 inspection's, shipped for reference, or ones the force closed) are
+        # counted, not printed: the pack shows what is still being worked on.
+        rows = [r for r in every if r.status != "closed"]
+        closed = len(every) - len(rows)
+        story.append(text(source, "body"))
+        if rows:
+            story.append(table(
+                [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
+                + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
+                    r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
+                [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]))
+        if closed:
+            what = (f"All {closed} entries from this source are closed" if not rows else
+                    f"{closed} closed entr{'y' if closed == 1 else 'ies'} from this source")
+            story.append(text(f"{what}: not listed here. The register (register list --status closed) and the "
+                              "workbook's register sheet list them.", "caveat"))
+        story.append(Spacer(1, 3 * mm))
     return story
 
 

@@ -35,6 +35,10 @@ D2 = "HMICFRS PEEL 2018/19 Effectiveness, Derbyshire (D2)"
 D4_2021 = "HMICFRS National Child Protection Inspection of Derbyshire, Nov 2021, as quoted in the 2022 re-inspection (D4)"
 D4 = "HMICFRS National Child Protection Re-inspection of Derbyshire, published Oct 2022 (D4)"
 DHR = "Domestic Homicide Review (2017), as quoted in the PFD response (D0)"
+D3 = "HMIC Inspection Report, Derbyshire Constabulary, October 2007 (D3)"
+HISTORIC_NOTE = ("Shipped for reference from the October 2007 inspection (D3), closed, so that themes that recur "
+                 "(home visits, ViSOR records, supervision) can be traced; QATT does not know the force's own "
+                 "record of progress on it: reopen it or link the evidence.")
 RE_INSPECTION_NOTE = ("2022 re-inspection (D4): the force has made strong progress towards some of the 12 "
                       "recommendations, but none has been fully achieved.")
 
@@ -126,9 +130,82 @@ SHIPPED: Tuple[Tuple[str, str, str, str, str, str, str], ...] = (
      "manipulation by offenders and disguised compliance, so they can further assess the behaviour and intentions "
      "of individuals and mitigate them.", "", "in progress",
      "PFD response, 11 Apr 2024: additional training on self-reporting and disguised compliance."),
+    ("2007-NP-AFI1", "area for improvement", D3, "Neighbourhood Policing: Community consultation and engagement are mostly information gathering rather than genuine development of local priorities; there is no process to feed back the results of SNT action or to gain communities' sign-off of outcomes.",
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI2", "area for improvement", D3, 'Neighbourhood Policing: There are no problem-solving or engagement plans linked to local neighbourhood priorities, as the national programme for implementing Neighbourhood Policing sets out.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI3", "area for improvement", D3, "Neighbourhood Policing: 'Local' priorities are identified at force level rather than by neighbourhoods; there is no corporate process to involve the community in identifying local priorities at the Safer Neighbourhoods level, nor any overview by SNT management of local priorities.",
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI4", "area for improvement", D3, 'Neighbourhood Policing: Problem solving does not routinely involve communities at neighbourhood level (it is done with partner agencies through tasking and co-ordination), so the sign-off of successful outcomes does not reach communities.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI5", "area for improvement", D3, 'Neighbourhood Policing: When response teams are below their minimum staffing level, neighbourhood officers are used to make it up, diverting them from neighbourhood duties and detracting from the effectiveness of SNTs.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI6", "area for improvement", D3, 'Neighbourhood Policing: Actual abstraction of SNT staff is significantly higher than the target of no more than 10%; there is no process to reduce it and no agreed definition of an abstraction, so recording and monitoring are inconsistent.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI7", "area for improvement", D3, 'Neighbourhood Policing: There is no succession planning for SNT staff, especially beat officers, and beat officer posts are still unfilled.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-NP-AFI8", "area for improvement", D3, 'Neighbourhood Policing: Staff who may encounter lesbian, gay, bisexual and transgender issues need training; they seemed unaware of the agreed protocols for liaising with outreach workers.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PM-AFI1", "area for improvement", D3, 'Performance management: Limited performance information is available for support services and protective services; the force has yet to develop a force-wide plan for collecting and using performance data in these areas.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PM-AFI2", "area for improvement", D3, 'Performance management: Not all staff are aware of their individual performance requirements or how they personally contribute to force objectives; the performance development review is seen as the main mechanism.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PM-AFI3", "area for improvement", D3, 'Performance management: Third-party reporting of hate crime is seen as cumbersome and complicated and has not increased reporting as hoped.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PM-AFI4", "area for improvement", D3, 'Performance management: The annual audit plan is not completed in full for lack of resources; ensure auditing is adequately resourced so that findings are processed and action plans developed in a timely manner.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PVP-AFI1", "area for improvement", D3, 'Protecting vulnerable people (overview): The protecting vulnerable people components are not reflected in the force strategic assessment, and so are not identified as force priorities in the NIM process.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PVP-AFI2", "area for improvement", D3, 'Protecting vulnerable people (overview): Protecting vulnerable people is not specifically included in force plans, priorities or the strategic assessment, but only as part of a generic violent crime category.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-CA-AFI1", "area for improvement", D3, 'Child abuse: Very limited use is made of initial joint visits, resulting in inappropriate single-agency visits by social services acting in an investigative capacity; in some cases this has contributed to criminal investigations being discontinued.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-CA-AFI2", "area for improvement", D3, 'Child abuse: Recording is inconsistent: sometimes no or limited documented evidence that a strategy discussion took place, or too little detail in the CARE record of the decisions made.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-CA-AFI3", "area for improvement", D3, "Child abuse: Operational staff are unclear about the criteria for police involvement (the CRU's DS decides which cases the police investigate).",
+     "", "closed", HISTORIC_NOTE),
+    ("2007-CA-AFI4", "area for improvement", D3, 'Child abuse: Performance information for child abuse investigations is limited to numbers and types of incident, action taken, case conference attendance and workloads; it could include outcomes, to inform service improvement.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI1", "area for improvement", D3, "Domestic violence: Compliance with QDV marking of domestic violence incidents is not audited, so the force cannot be confident that all incidents are correctly marked; the CRU's audit found more referral forms than incidents marked as domestic violence.",
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI2", "area for improvement", D3, 'Domestic violence: The force IT systems for domestic violence work do not interface (Guardian cannot stay open beside command and control, Form 621s or PNC), which increases the time lags in receiving and inputting information.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI3", "area for improvement", D3, 'Domestic violence: The move to electronic referral created a backlog of about 2,000 incidents awaiting risk assessment; some 1,500 referrals input on CARE between August 2006 and mid-January 2007 have not been risk assessed.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI4", "area for improvement", D3, 'Domestic violence: DVOs are expected to contact high-risk victims within seven days, but workloads prevent this in every case.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI5", "area for improvement", D3, 'Domestic violence: DVOs are tasked with actions outside their remit, such as taking initial statements of complaint, so some cannot complete core tasks in a timely manner.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI6", "area for improvement", D3, 'Domestic violence: Recently recruited DVOs have received no training for the role; the three-day online pack has no protected duty time.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI7", "area for improvement", D3, "Domestic violence: DVOs are the CPS's main point of contact for all domestic violence victims, not just their own high-risk cases, and are not always aware of the relevant background.",
+     "", "closed", HISTORIC_NOTE),
+    ("2007-DV-AFI8", "area for improvement", D3, 'Domestic violence: DVOs used to receive counselling every six months; since the provision moved to Derby some no longer attend.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI1", "area for improvement", D3, 'Public protection (sex offender management): Home visits to registered sex offenders are not completed within the timescales in force policy; officers need training in recording visits; visits are not scheduled according to the likelihood of reconviction or risk of harm.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI2", "area for improvement", D3, 'Public protection (sex offender management): Officers make home visits alone, sometimes without colleagues or supervisors knowing their whereabouts, the offenders visited or their expected return; they carry no Airwave radios or personal protective equipment.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI3", "area for improvement", D3, 'Public protection (sex offender management): The ViSOR structure (two administrators holding all roles) is not consistent with national guidance; offenders are allocated to DPMU officers as a group, so no identifiable offender manager is accountable for a named offender.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI4", "area for improvement", D3, 'Public protection (sex offender management): Level 2 MAPPA meetings are rarely instigated by police officers although the force is the lead agency; attendance is restricted to DC or DS level and DCIs do not attend as they should.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI5", "area for improvement", D3, 'Public protection (sex offender management): There is no strategic support to DPMU officers from the DI or DCI (three DIs in the last year); divisional DCIs and management teams show a worrying lack of knowledge of public protection and MAPPA.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI6", "area for improvement", D3, 'Public protection (sex offender management): Offenders are told to telephone when their annual notification is due and officers count this as a home visit, although the law requires notification in person at a prescribed police station.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI7", "area for improvement", D3, 'Public protection (sex offender management): ViSOR is used inconsistently, with gaps in inputting and updating data; the force should audit it to remedy inconsistencies and prepare for the ViSOR national standards.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-PP-AFI8", "area for improvement", D3, 'Public protection (sex offender management): Sex offender prevention orders are secured proactively, but their conditions are not effectively enforced and monitored.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-MP-AFI1", "area for improvement", D3, 'Missing persons: There is no joint training with partners on missing persons enquiries.',
+     "", "closed", HISTORIC_NOTE),
+    ("2007-MP-AFI2", "area for improvement", D3, 'Missing persons: Training for front-line officers on vulnerable missing persons enquiries would benefit from specialist input, beyond the remote COMPACT package, to raise awareness of risk and of missing people becoming victims of crime.',
+     "", "closed", HISTORIC_NOTE),
 )
 SHIPPED_CODES = tuple(row[0] for row in SHIPPED)
-SHIPPED_NOTE_DATES = {D4_2021: dt.date(2022, 10, 1), D0: dt.date(2024, 4, 11), DHR: dt.date(2024, 4, 11)}
+SHIPPED_NOTE_DATES = {D4_2021: dt.date(2022, 10, 1), D0: dt.date(2024, 4, 11), DHR: dt.date(2024, 4, 11),
+                      D3: dt.date(2007, 10, 1)}
 
 
 def correct_shipped_entries() -> None:

@@ -179,6 +179,14 @@ def _v11_explicit_grants(db: peewee.Database) -> None:
     after any step past 10. Nothing on SQLite."""
 
 
+def _v12_register_2007(db: peewee.Database) -> None:
+    """The register gains the October 2007 inspection's areas for improvement (D3), shipped closed
+    for reference; entries a user has edited are left alone (qatt.register.correct_shipped_entries)."""
+    from qatt import register
+
+    register.correct_shipped_entries()
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
@@ -191,6 +199,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (9, "standardisation exercises", _v9_standardisation_exercises),
     (10, "database roles and change triggers", _v10_database_roles),
     (11, "every table's writers named", _v11_explicit_grants),
+    (12, "the 2007 inspection's areas for improvement in the register", _v12_register_2007),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -428,7 +428,7 @@ def test_migration_11_takes_back_the_writes_an_earlier_version_granted_by_defaul
     groups = pg_security.groups_of(server.owner_db)
     server.owner_db.execute_sql(f'GRANT INSERT, UPDATE ON register_note TO "{groups["reviewer"]}"')
     m.SchemaVersion.update(version=10).execute()
-    assert migrations.migrate(server.owner_db) == [11]
+    assert 11 in migrations.migrate(server.owner_db)
     with server.raw(server.people["reviewer"]) as conn, conn.cursor() as cur:
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute("INSERT INTO register_note (entry_id, noted_on, text, recorded_by, recorded_at) "

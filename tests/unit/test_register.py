@@ -22,6 +22,7 @@ SEEDS = Path("/work/shared/seeds")
 D4 = SEEDS / "004_a9801ff6815b2b63.txt"
 D0 = SEEDS / "000_01b468251250fdf0.txt"
 D2 = SEEDS / "002_38b62e870ce0da91.txt"
+D3 = SEEDS / "003_a30e56d062bda5d5.txt"
 
 
 @pytest.fixture
@@ -67,6 +68,44 @@ def test_the_coroners_concerns_and_peel_areas_for_improvement_are_those_of_the_s
         assert len([c for c in shipped if c.startswith(code)]) == len(re.findall("•", block))
     assert sorted(c for c in shipped if c.startswith("PEEL-")) == [
         "PEEL-Q2-AFI1", "PEEL-Q2-AFI2", "PEEL-Q2-AFI3", "PEEL-Q3-AFI1", "PEEL-Q3-AFI2", "PEEL-Q3-AFI3"]
+
+
+def _source_2007_areas_for_improvement():
+    """Bullets under each 'Areas for improvement' heading of the 2007 report, per section (a bullet
+    may continue after a page break, so count bullet starts up to the next section heading)."""
+    text = D3.read_text(encoding="utf-8")
+    sections = re.split(r"\nAreas for improvement\n", text)[1:]
+    counts = []
+    for body in sections:
+        body = re.split(r"\n(?:Protecting Vulnerable People – |Developing Practice|Appendix|GRADE)", body)[0]
+        counts.append(len(re.findall(r"^(?:- |• )", body, flags=re.M)))
+    return counts
+
+
+@pytest.mark.skipif(not D3.exists(), reason="the source documents are not on this machine")
+def test_the_2007_areas_for_improvement_are_those_of_the_report_and_shipped_closed(lead):
+    shipped = [e for e in register.entries() if e.code.startswith("2007-")]
+    per_section = {}
+    for e in shipped:
+        per_section.setdefault(e.code.split("-")[1], []).append(e)
+    assert [len(v) for v in per_section.values()] == _source_2007_areas_for_improvement() == [8, 4, 2, 4, 8, 8, 2]
+    assert {e.kind for e in shipped} == {"area for improvement"} and {e.status for e in shipped} == {"closed"}
+    assert all("October 2007" in e.source and "QATT does not know" in e.latest_note for e in shipped)
+    text = D3.read_text(encoding="utf-8")
+    # Figures and names the entries quote are the report's.
+    for quoted in ("1,500", "2,000", "seven days", "Airwave", "COMPACT", "QDV", "MAPPA", "10%"):
+        assert quoted in text and any(quoted in e.text for e in shipped)
+
+
+def test_migration_12_adds_the_2007_entries_to_an_existing_register_and_keeps_edits(db, lead):
+    from qatt.storage import migrations
+
+    register.update_entry(lead, "2007-PP-AFI1", status="in progress")
+    m.Recommendation.delete().where(m.Recommendation.code == "2007-MP-AFI2").execute()
+    m.SchemaVersion.update(version=11).execute()
+    assert 12 in migrations.migrate(db)
+    assert register.entry("2007-MP-AFI2").status == "closed"
+    assert register.entry("2007-PP-AFI1").status == "in progress"  # the QA lead's edit stands
 
 
 def test_changes_are_for_the_qa_lead_and_audited(lead):
@@ -149,3 +188,23 @@ def test_register_commands(capsys, db, lead, tmp_path):
     assert code == 0 and data == {"added": [], "updated": [], "notes_added": 0}
     code, data, _ = run("register", "list", "--kind", "coroner's concern")
     assert [e["code"] for e in data] == ["PFD-C", "PFD-G", "PFD-H", "PFD-I"]
+
+
+def test_the_pack_lists_open_entries_and_counts_the_closed_ones_per_source():
+    from reportlab.platypus import Paragraph, Table
+
+    from exports.pdf import register_block
+    from qatt.reporting.figures import RecommendationRow
+
+    def row(code, status, source):
+        return RecommendationRow(code, f"text {code}", "", "", status, "", "area for improvement", source)
+
+    story = register_block([row("A1", "in progress", "A"), row("A2", "closed", "A"),
+                            row("B1", "closed", "B"), row("B2", "closed", "B")])
+    texts = [f.getPlainText() for f in story if isinstance(f, Paragraph)]
+    tables = [f for f in story if isinstance(f, Table)]
+    assert texts == ["A", "1 closed entry from this source: not listed here. The register (register list --status "
+                     "closed) and the workbook's register sheet list them.",
+                     "B", "All 2 entries from this source are closed: not listed here. The register (register list "
+                     "--status closed) and the workbook's register sheet list them."]
+    assert len(tables) == 1 and [r[0].getPlainText() for r in tables[0]._cellvalues[1:]] == ["A1"]
