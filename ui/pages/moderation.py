@@ -294,7 +294,7 @@ class ModerationPage(QWidget):
         return "<br><br>".join(blocks)
 
     def _agreement_lines(self, pairs: List[Tuple[str, str]], categories: List[str]) -> str:
-        result = stats.agreement(pairs, categories)
+        result = stats.agreement(pairs, categories, labels={c: self.vocab.grade_label(c) for c in categories})
         lines = [f"Pairs of submitted reviews: <b>{result.n}</b>",
                  f"Same grade: {html.escape(result.observed_agreement.percent_text())}",
                  kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
@@ -316,7 +316,8 @@ class ModerationPage(QWidget):
         except QattError as exc:
             show_problem(self, "The grades could not be read", str(exc))
             return
-        result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades)
+        result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades,
+                                 labels=dict(scale.labels))
         text = grade_pairs.agreement_text(result, scale.labels, f"pairs from {Path(path).name}")
         self.pairs_dialog = AgreementDialog(f"Agreement: {Path(path).name}", text, self)
         self.pairs_dialog.show()

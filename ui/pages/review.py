@@ -435,9 +435,19 @@ class ReviewPage(QWidget):
         if self.form_view.invalid_questions():
             show_problem(self, "Check the answers", "Some answers are not valid; they are marked in the form.")
             return
+        review_id = self.view.id
+        # Completeness first: the reviewer is asked to confirm the lock only for a form that can be locked.
+        try:
+            reviews.check_submittable(review_id, self.context.actor)
+        except reviews.MissingAnswers as exc:
+            self.form_view.mark_missing(q.id for q in exc.missing)
+            show_problem(self, "Some required questions are unanswered", str(exc))
+            return
+        except QattError as exc:
+            show_problem(self, "The review cannot be submitted yet", str(exc))
+            return
         if not self.confirm_submit(self, self.view.case_reference):
             return
-        review_id = self.view.id
         try:
             reviews.submit_review(review_id, self.context.actor, self.view.version)
         except reviews.MissingAnswers as exc:
