@@ -33,6 +33,8 @@ from ui.widgets.tables import list_table, select_key, selected_key
 HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
 NOT_COMPARED = "Both reviews must be submitted before they are compared side by side."
+LIST_SHARE_UNCHOSEN = 0.75  # of the height below the sample choice, for the case list until a case is chosen
+LIST_SHARE_CHOSEN = 0.4
 CHOOSE_CASE = "Choose a case to compare its first and second reviews."
 
 # Row: (sample item id, reference, first review, second review, first grade, second grade, agree?)
@@ -142,9 +144,24 @@ class ModerationPage(QWidget):
         self.lower_tabs.addTab(profiles, "Reviewer &profiles")
         self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.lower_tabs.setCurrentIndex(0))
         splitter.addWidget(self.lower_tabs)
+        # Until a case is chosen the case list has most of the height; choosing one gives the comparison its share.
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        self.case_shown: Optional[bool] = None
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+
+    def _share_height(self, case_chosen: bool) -> None:
+        """Case list over the lower tabs: 3:1 with no case chosen, 2:3 once one is (only when that changes,
+        so a splitter the user moved stays where they put it while they go from case to case)."""
+        if case_chosen == self.case_shown:
+            return
+        self.case_shown = case_chosen
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        upper = LIST_SHARE_CHOSEN if case_chosen else LIST_SHARE_UNCHOSEN
+        self.splitter.setSizes([round(total * upper), total - round(total * upper)])
 
     # -- samples -----------------------------------------------------------------------------------------
 
@@ -235,6 +252,7 @@ class ModerationPage(QWidget):
     def show_case(self) -> None:
         item_id = self.selected_item_id()
         view = self.views.get(item_id) if item_id is not None else None
+        self._share_height(item_id is not None)
         if view is None:
             self.comparison_note.setText(html.escape(self.explanations.get(item_id, CHOOSE_CASE)))
             self.first_details.setText("")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
+    QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
     QVBoxLayout, QWidget,
 )
 
@@ -39,6 +39,7 @@ ROLES = (("first", "First review"), ("second", "Second review (moderation)"))
 # Positions in browse.WorkItem; status first, so a narrow list still shows what is left to do.
 WORKLIST_COLUMNS = [("#", 1, None), ("Reference", 2, None), ("Status", 6, None), ("Grade", 7, None),
                     ("Area", 3, None), ("Officer", 4, None), ("Reviewer", 5, None)]
+WORKLIST_STRETCH = 4  # the area: the long column, stretched (the others fit their contents)
 
 
 def ask_to_submit(parent: QWidget, reference: str) -> bool:
@@ -111,7 +112,17 @@ class ReviewPage(QWidget):
         self.role_choice.currentIndexChanged.connect(lambda _index: self.show_worklist())
         self.worklist = TupleTableModel(WORKLIST_COLUMNS, parent=self)
         self.table = list_table("Cases in the sample", self.worklist)
-        self.table.setMinimumWidth(self.table.fontMetrics().averageCharWidth() * 48)
+        # Every column as wide as its contents ("Requires improvement" in full), the area taking what
+        # is left; the panel is wide enough at 1200x750 for the columns up to the grade and some area.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column in range(len(WORKLIST_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WORKLIST_STRETCH, QHeaderView.ResizeMode.Stretch)
+        metrics = self.table.fontMetrics()
+        needed = sum(metrics.horizontalAdvance(text) for text in ("00", "DE/24/000000", "not started",
+                                                                  "Requires improvement", "Investigation"))
+        self.table.setMinimumWidth(needed + 5 * 3 * metrics.averageCharWidth() + self.table.verticalScrollBar().sizeHint().width())
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
 
         self.worklist_panel = QWidget()
