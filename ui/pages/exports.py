@@ -71,6 +71,12 @@ class ExportsPage(QWidget):
         self.review = QComboBox()
         self.review.setAccessibleName("Review to print the feedback sheet for")
         self.review.currentIndexChanged.connect(self._enable_export)
+        for combo in (self.report, self.review):
+            # A long report name or review label must not make the window wider than the screen: the
+            # box takes the width it is given and its list opens as wide as the longest entry.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(40)
+        self.report.view().setMinimumWidth(self.report.view().sizeHintForColumn(0))
 
         self.filters = self._build_filters()
         self.marking = QLineEdit()
@@ -198,6 +204,7 @@ class ExportsPage(QWidget):
         self.review.clear()
         for choice in reports.submitted_review_choices(reports.ReportFilter(), reviewer=mine):
             self.review.addItem(choice.label(), choice.id)
+        self.review.view().setMinimumWidth(self.review.view().sizeHintForColumn(0))
         found = self.review.findData(current)
         self.review.setCurrentIndex(found if found >= 0 else 0 if self.review.count() else -1)
 

@@ -121,8 +121,9 @@ class ReviewPage(QWidget):
         header.setSectionResizeMode(WORKLIST_STRETCH, QHeaderView.ResizeMode.Stretch)
         metrics = self.table.fontMetrics()
         needed = sum(metrics.horizontalAdvance(text) for text in ("00", "DE/24/000000", "not started",
-                                                                  "Requires improvement", "Investigation"))
-        self.table.setMinimumWidth(needed + 5 * 3 * metrics.averageCharWidth() + self.table.verticalScrollBar().sizeHint().width())
+                                                                  "Requires improvement", "Area  "))
+        padding = 5 * metrics.averageCharWidth()  # a cell's margins and grid line, for the five columns
+        self.table.setMinimumWidth(needed + padding + self.table.verticalScrollBar().sizeHint().width())
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
 
         self.worklist_panel = QWidget()
@@ -134,6 +135,7 @@ class ReviewPage(QWidget):
         layout.addWidget(self.sample_choice)
         layout.addWidget(self.role_choice)
         layout.addWidget(self.table, 1)
+        self.worklist_layout = layout  # the review area adds "Suggested case studies…" under the list
 
     def _build_review_area(self) -> None:
         self.header = QLabel("Choose a case on the left to review it.")
@@ -189,17 +191,25 @@ class ReviewPage(QWidget):
         self.suggested_button = QPushButton("Su&ggested case studies…")
         self.suggested_button.setToolTip("Reviews whose reviewers suggested them as good- or poor-practice case studies")
         self.suggested_button.clicked.connect(self.show_suggested_case_studies)
-        bar = QHBoxLayout()
-        bar.addWidget(self.status, 1)
-        for button in (self.previous_button, self.next_button, self.save_button, self.submit_button,
-                       self.amend_button, self.case_study_button, self.suggested_button):
-            bar.addWidget(button)
+        self.worklist_layout.addWidget(self.suggested_button)  # about every review, not the one shown
+        # Two rows, so that every button and the whole status fit the panel at 1200x750 and at 150%:
+        # moving between cases beside the status, then what the reviewer does with this review.
+        self.status.setWordWrap(True)
+        moving = QHBoxLayout()
+        moving.addWidget(self.previous_button)
+        moving.addWidget(self.next_button)
+        moving.addWidget(self.status, 1)
+        doing = QHBoxLayout()
+        doing.addStretch(1)
+        for button in (self.save_button, self.submit_button, self.amend_button, self.case_study_button):
+            doing.addWidget(button)
 
         self.review_panel = QWidget()
         layout = QVBoxLayout(self.review_panel)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
-        layout.addLayout(bar)
+        layout.addLayout(moving)
+        layout.addLayout(doing)
         self._enable_buttons()
 
     def _add_shortcuts(self) -> None:
