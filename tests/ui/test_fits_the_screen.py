@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from qatt import demo
 from ui.context import AppContext
+from tests.ui.test_widget_tree import shown_mnemonics
 from ui.main_window import PAGES, MainWindow
 
 SIZE = (1200, 750)
@@ -109,6 +110,11 @@ def demo_database(tmp_path_factory):
     database.close()
 
 
+def clashes(window: QWidget) -> list:
+    """Alt+letter shortcuts on screen that two things share (the walk sees the pages with data and a form)."""
+    return [f"Alt+{letter.upper()} on {texts}" for letter, texts in shown_mnemonics(window).items() if len(texts) > 1]
+
+
 def walk_every_page(qtbot, database, size) -> dict:
     window = MainWindow(AppContext(db=database, db_label="test database", actor=ACTOR))
     qtbot.addWidget(window)
@@ -127,14 +133,14 @@ def walk_every_page(qtbot, database, size) -> dict:
             for tab in range(tabs.count()):
                 tabs.setCurrentIndex(tab)
                 QApplication.processEvents()
-                problems = cut_texts(window)
+                problems = cut_texts(window) + clashes(window)
                 if (window.width(), window.height()) != size:
                     problems.append(f"the window grew to {window.width()}x{window.height()}")
                 if problems:
                     found[f"{name} / {plain(tabs.tabText(tab))}"] = problems
         if not seen:
             QApplication.processEvents()
-            problems = cut_texts(window)
+            problems = cut_texts(window) + clashes(window)
             if (window.width(), window.height()) != size:
                 problems.append(f"the window grew to {window.width()}x{window.height()}")
             if problems:

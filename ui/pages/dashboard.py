@@ -551,7 +551,7 @@ class DashboardPage(QWidget):
         tabs = QTabWidget()
         tabs.setAccessibleName("Dashboard figures")
         tabs.addTab(tab_page(self.summary, self.area_table, self.baselines, stretch=self.area_table), "Summar&y by area")
-        tabs.addTab(scroll, "C&harts")
+        tabs.addTab(scroll, "&Charts")
         tabs.addTab(tab_page(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
                              self.compliance_table, stretch=self.compliance_table), "Comp&liance by item")
         tabs.addTab(tab_page(heading("MOSOVO compliance: force targets and the rates the sources reported"),

@@ -62,14 +62,14 @@ class ModerationPage(QWidget):
         self.sample_choice = QComboBox()
         self.sample_choice.setAccessibleName("Sample to moderate")
         self.sample_choice.currentIndexChanged.connect(lambda _index: self.show_sample())
-        sample_label = QLabel("&Sample:")
+        sample_label = QLabel("Sa&mple:")
         sample_label.setBuddy(self.sample_choice)
-        self.start_button = QPushButton("Start &second review")
+        self.start_button = QPushButton("Start a second &review")
         self.start_button.setAccessibleName("Start or reopen your second review of the chosen case")
         self.start_button.setToolTip("Start an independent second review of the chosen case (moderators), "
                                      "or reopen your own, on the Review page.")
         self.start_button.clicked.connect(self.start_second_review)
-        self.pairs_button = QPushButton("Compare grades in a &file…")
+        self.pairs_button = QPushButton("Compare grades in a f&ile…")
         self.pairs_button.setToolTip("Agreement between two gradings of the same cases kept outside QATT, e.g. the "
                                      "force's grades against an inspectorate's: a CSV with the columns "
                                      "case_ref, first_grade, second_grade")

@@ -35,7 +35,7 @@ class SamplesPage(QWidget):
         self.replace_button = QPushButton("&Replace case…")
         self.replace_button.setAccessibleName("Replace the chosen case with a reserve")
         self.replace_button.clicked.connect(self.ask_and_replace)
-        self.verify_button = QPushButton("&Verify")
+        self.verify_button = QPushButton("Ver&ify")
         self.verify_button.setAccessibleName("Verify the sample by drawing it again from its seed")
         self.verify_button.clicked.connect(self.verify)
 
