@@ -541,7 +541,7 @@ class DashboardPage(QWidget):
         charts = QWidget()
         column = QVBoxLayout(charts)
         # One chart per row at the full width, so no chart has to cut its labels or legend short.
-        for widget in (self.by_area_view, self.by_month_view, self.trend_view, self.themes_view):
+        for widget in (self.by_area_view, self.by_month_view, self.trend_view, self.baselines, self.themes_view):
             column.addWidget(widget)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -550,7 +550,7 @@ class DashboardPage(QWidget):
         scroll.setAccessibleName("Dashboard charts")
         tabs = QTabWidget()
         tabs.setAccessibleName("Dashboard figures")
-        tabs.addTab(tab_page(self.summary, self.area_table, self.baselines, stretch=self.area_table), "Summar&y by area")
+        tabs.addTab(tab_page(self.summary, self.area_table, stretch=self.area_table), "Summar&y by area")
         tabs.addTab(scroll, "&Charts")
         tabs.addTab(tab_page(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
                              self.compliance_table, stretch=self.compliance_table), "Comp&liance by item")
