@@ -287,14 +287,14 @@ def test_the_dashboard_leads_with_one_row_per_area_with_intervals_and_a_small_sa
     page = open_page(qtbot, context)
     assert page.tabs.currentIndex() == 0 and page.tabs.widget(0).isAncestorOf(page.area_table)
     headings = [page.areas.headerData(c, Qt.Orientation.Horizontal) for c in range(page.areas.columnCount())]
-    assert headings[:3] == ["Area", "Cases", "Good (95% CI)"] and headings[-1] == "Note"
+    assert headings[:3] == ["Area", "Cases", "Good"] and headings[-1] == "Note"
     rows = {row[0]: row for row in table_rows(page.areas)}
     assert list(rows)[0] == "All areas" and rows["All areas"][1] == str(page.figures.overall.total)
     cp = rows[CP_AREA]
     good = stats.wilson(2, 5)
     assert cp[1] == "5" and cp[2] == f"{good.point_text()} ({good.interval_text()})"
     assert cp[-1] == SMALL_SAMPLE_FLAG
-    partially = headings.index("Partially compliant (95% CI)")
+    partially = headings.index("Partially compliant")
     assert cp[partially] == "–"  # a grade of another scale than the area's
 
 

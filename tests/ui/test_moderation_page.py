@@ -211,4 +211,4 @@ def test_the_case_list_has_most_of_the_height_until_a_case_is_chosen(qtbot, item
     assert upper > 1.5 * lower  # nothing chosen: the list, not an empty comparison
     page.select_case(items[1].id)
     upper, lower = page.splitter.sizes()
-    assert lower > upper  # a case chosen: its comparison gets the room
+    assert lower >= upper  # a case chosen: its comparison gets at least half the room

@@ -187,7 +187,7 @@ def compliance_rows(items: Sequence[reports.ComplianceItem]) -> List[Tuple[Any, 
 def area_columns(grades: Sequence[reports.GradeShare]) -> List[Tuple[str, int, Any]]:
     """Area, cases, one column per grade of the scales in use (share and 95% interval), the flag."""
     return ([("Area", 0, None), ("Cases", 1, _text)]
-            + [(f"{g.label} (95% CI)", 2 + i, _share) for i, g in enumerate(grades)]
+            + [(g.label, 2 + i, _share) for i, g in enumerate(grades)]
             + [("Note", 2 + len(grades), None)])
 
 
@@ -497,6 +497,8 @@ class DashboardPage(QWidget):
         self.summary.setAccessibleName("Summary of the grades")
         self.areas = SortableTableModel(area_columns([]), parent=self)
         self.area_table = table_view("Grades by area with 95% confidence intervals", self.areas)
+        self.area_table.setToolTip("Each grade's share of the area's graded reviews, with its 95% confidence interval")
+        self.area_heading = heading("Grades by area: each grade's share with its 95% confidence interval")
 
         self.by_area_view = chart_view("Grades by area chart")
         self.by_month_view = chart_view("Grades by month chart")
@@ -550,7 +552,7 @@ class DashboardPage(QWidget):
         scroll.setAccessibleName("Dashboard charts")
         tabs = QTabWidget()
         tabs.setAccessibleName("Dashboard figures")
-        tabs.addTab(tab_page(self.summary, self.area_table, stretch=self.area_table), "Summar&y by area")
+        tabs.addTab(tab_page(self.summary, self.area_heading, self.area_table, stretch=self.area_table), "Summar&y by area")
         tabs.addTab(scroll, "&Charts")
         tabs.addTab(tab_page(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
                              self.compliance_table, stretch=self.compliance_table), "Comp&liance by item")

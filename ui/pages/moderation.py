@@ -34,7 +34,7 @@ HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
 NOT_COMPARED = "Both reviews must be submitted before they are compared side by side."
 LIST_SHARE_UNCHOSEN = 0.75  # of the height below the sample choice, for the case list until a case is chosen
-LIST_SHARE_CHOSEN = 0.4
+LIST_SHARE_CHOSEN = 0.5
 CHOOSE_CASE = "Choose a case to compare its first and second reviews."
 
 # Row: (sample item id, reference, first review, second review, first grade, second grade, agree?)
@@ -253,6 +253,9 @@ class ModerationPage(QWidget):
         item_id = self.selected_item_id()
         view = self.views.get(item_id) if item_id is not None else None
         self._share_height(item_id is not None)
+        chosen = self.case_table.selectionModel().selectedRows()
+        if chosen:
+            self.case_table.scrollTo(chosen[0])  # the shorter list still shows the chosen case
         if view is None:
             self.comparison_note.setText(html.escape(self.explanations.get(item_id, CHOOSE_CASE)))
             self.first_details.setText("")
