@@ -125,8 +125,9 @@ class DrawDialog(QDialog):
         self.period.setAccessibleName("Period (YYYY-MM)")
         self.method = QComboBox()
         self.method.setAccessibleName("Sampling method")
-        self.method.addItems(list(sampling.METHODS))
-        self.method.currentTextChanged.connect(self._method_changed)
+        for method in sampling.METHODS:  # shown in words, the core takes the id
+            self.method.addItem(sampling.METHOD_LABELS[method].capitalize(), method)
+        self.method.currentIndexChanged.connect(lambda _index: self._method_changed(self.method.currentData()))
 
         self.strata = QListWidget()
         self.strata.setAccessibleName("Columns to stratify by")
@@ -200,7 +201,7 @@ class DrawDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self._lay_out(new_seed_button)
         self._population_changed()
-        self._method_changed(self.method.currentText())
+        self._method_changed(self.method.currentData())
 
     def _lay_out(self, new_seed_button: QPushButton) -> None:
         what = QFormLayout()
@@ -337,7 +338,7 @@ class DrawDialog(QDialog):
     def use_calculated_size(self) -> None:
         if self.calculator.size is None:
             return
-        if self.method.currentText() == "stratified":
+        if self.method.currentData() == "stratified":
             self.proportional_choice.setChecked(True)
             self.proportional.setValue(self.calculator.size)
         else:
@@ -351,11 +352,11 @@ class DrawDialog(QDialog):
 
     def request(self) -> sampling.SampleRequest:
         """The SampleRequest the form describes (the core checks it)."""
-        stratified = self.method.currentText() == "stratified"
+        stratified = self.method.currentData() == "stratified"
         per_stratum = self.per_stratum_choice.isChecked()
         return sampling.SampleRequest(
             population_id=self.population.currentData(),
-            method=self.method.currentText(),
+            method=self.method.currentData(),
             size=None if stratified else self.size.value(),
             per_stratum=self.per_stratum.value() if stratified and per_stratum else None,
             proportional=self.proportional.value() if stratified and not per_stratum else None,

@@ -96,7 +96,7 @@ class SamplesPage(QWidget):
             summary = browse.sample_summary(sample_id)
             self.summary.setText(
                 f"<b>{summary.name or f'Sample {summary.sample_id}'}</b> from “{summary.population_name}”, "
-                f"{summary.method}, drawn by {summary.drawn_by} on {summary.drawn_at:%Y-%m-%d %H:%M}<br>"
+                f"{sampling.METHOD_LABELS.get(summary.method, summary.method)} sample, drawn by {summary.drawn_by} on {summary.drawn_at:%Y-%m-%d %H:%M}<br>"
                 f"Seed: <tt>{summary.seed}</tt><br>Population fingerprint: <tt>{summary.population_fingerprint}</tt>")
             self.items.set_rows(browse.sample_item_rows(sample_id))
         self._enable_buttons()
