@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from qatt import area_forms, browse, forms, sampling
 from qatt.errors import QattError
+from qatt.mapping import FIELD_LABELS
 from qatt.sample_size import sample_size
 from ui.context import AppContext
 from ui.messages import show_problem
@@ -166,7 +167,7 @@ class DrawDialog(QDialog):
         for column in FILTER_COLUMNS:
             box = QComboBox()
             box.setEditable(True)
-            box.setAccessibleName(f"Only cases whose {column} is")
+            box.setAccessibleName(f"Only cases whose {FIELD_LABELS.get(column, column).lower()} is")
             self.filters[column] = box
         self.area_boxes: Dict[str, QComboBox] = {}
         self.limit_dates = QCheckBox("Only cases recorded &between")
@@ -228,7 +229,7 @@ class DrawDialog(QDialog):
         eligible = QGroupBox("Which cases are eligible")
         eligible_form = QFormLayout(eligible)
         for column, box in self.filters.items():
-            eligible_form.addRow(f"{column.capitalize()}:", box)
+            eligible_form.addRow(f"{FIELD_LABELS.get(column, column)}:", box)  # the field's label, not its id
         other = QHBoxLayout()
         other.addWidget(self.other_column)
         other.addWidget(self.other_value, 1)
