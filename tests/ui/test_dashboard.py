@@ -313,3 +313,16 @@ def test_the_long_tables_are_on_their_own_tabs_sortable_and_given_the_height(qtb
     proxy = table.model()
     shares = [proxy.data(proxy.index(r, compliance), SORT_ROLE) for r in range(proxy.rowCount())]
     assert shares == sorted(shares, reverse=True) and len(set(shares)) > 1
+
+
+def test_the_corrected_estimate_is_a_labelled_line_for_moderators_and_absent_for_reviewers(qtbot, context, standard):
+    page = open_page(qtbot, context)  # tester is a QA lead
+    line = page.estimate.text()
+    assert line.startswith("Estimate, not a count") or "withheld" in line
+    assert page.tabs.widget(0).isAncestorOf(page.estimate)
+
+    users.ensure_user("sup.only", "reviewer")
+    reviewer_page = DashboardPage(AppContext(db=context.db, db_label="test database", actor="sup.only"))
+    qtbot.addWidget(reviewer_page)
+    qtbot.waitUntil(lambda: reviewer_page.figures is not None and not reviewer_page.loading, timeout=LOAD_TIMEOUT)
+    assert reviewer_page.estimate.text() == "" and reviewer_page.estimate.isHidden()
