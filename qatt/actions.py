@@ -220,7 +220,8 @@ def reassign(action_id: int, actor: str, owner: str, reason: str = "") -> m.Acti
     with write_transaction(database_proxy.obj):
         action = _load(action_id)
         if action.status in CLOSED:
-            raise QattError(f"Action {action.id} is {action.status}; a closed action cannot be reassigned.")
+            raise QattError(f"Action {action.id} is {STATUS_LABELS.get(action.status, action.status).lower()}; "
+                             "a closed action cannot be reassigned.")
         if actor != action.review.reviewer:
             users.require_role(actor, SUPERVISOR, "reassign an action")
         changed: Dict[str, Dict[str, Any]] = {}
@@ -240,7 +241,8 @@ def extend(action_id: int, actor: str, due_date: Any, reason: str) -> m.Action:
     with write_transaction(database_proxy.obj):
         action = _load(action_id)
         if action.status in CLOSED or action.status == DONE:
-            raise QattError(f"Action {action.id} is {action.status}; only an open or in-progress action can be extended.")
+            raise QattError(f"Action {action.id} is {STATUS_LABELS.get(action.status, action.status).lower()}; "
+                             "only an open or in-progress action can be extended.")
         if actor != action.review.reviewer:
             users.require_role(actor, SUPERVISOR, "extend an action")
         changed: Dict[str, Dict[str, Any]] = {}

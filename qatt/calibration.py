@@ -223,7 +223,8 @@ def profile_from_pairs(reviewer: str, pairs: Iterable[Tuple[str, str]], categori
     pairs = list(pairs)
     categories = tuple(categories)
     rank = {grade: i for i, grade in enumerate(categories)}
-    agreement = stats.agreement(pairs, categories, confidence)
+    agreement = stats.agreement(pairs, categories, confidence,
+                                labels=dict(zip(categories, labels)) if labels else None)
     # Positive: the reviewer's grade is that many steps better than the independent grade.
     differences = [rank[second] - rank[first] for first, second in pairs]
     by_steps: Dict[int, int] = defaultdict(int)

@@ -42,8 +42,10 @@ class MissingAnswers(QattError):
 
     def __init__(self, missing: list) -> None:
         self.missing = missing
-        listed = "; ".join(f"{q.id} ({q.text})" for q in missing)
-        super().__init__(f"Answer the required questions before submitting: {listed}.")
+        listed = "\n".join(f"• {q.text}" for q in missing)
+        many = len(missing) != 1
+        super().__init__(f"Answer {'these required questions' if many else 'this required question'} "
+                         f"before submitting:\n{listed}")
 
 
 class RefusedNotApplicable(QattError):
@@ -332,10 +334,9 @@ def save_details(review_id: int, actor: str, expected_version: int, *, strengths
 
 # --------------------------------------------------------------------------- submitting and amending
 
-def _finalise(review: m.Review, form) -> Dict[str, Dict[str, Any]]:
-    """Check completeness, drop hidden answers, compute the suggested grade and check any override.
-
-    Returns the answers it dropped as {question id: {old, new: None}} for the audit record."""
+def _check_complete(review: m.Review, form) -> str:
+    """Raise what would refuse the submission (missing answers, N/A refused, a grade differing from
+    the suggested one without a rationale); return the suggested grade. Writes nothing."""
     from qatt import forms, grading
 
     answers = answers_of(review)
@@ -346,18 +347,39 @@ def _finalise(review: m.Review, form) -> Dict[str, Dict[str, Any]]:
     if refused:
         raise RefusedNotApplicable(refused)
     visible = {q.id for q in forms.visible_questions(form, answers)}
-    dropped = _write_answers(review, {qid: None for qid in answers if qid not in visible})
-    suggestion = grading.suggest_grade(form, {k: v for k, v in answers.items() if k in visible})
-    review.suggested_grade = suggestion.grade or ""
-    if not review.grade:
-        if not review.suggested_grade:
-            raise QattError(f"The form {form.id} suggests no grade; choose the overall grade before submitting.")
-        review.grade = review.suggested_grade
-    if review.suggested_grade and review.grade != review.suggested_grade and not review.override_rationale.strip():
+    suggested = grading.suggest_grade(form, {k: v for k, v in answers.items() if k in visible}).grade or ""
+    grade = review.grade or suggested
+    if not grade:
+        raise QattError(f"The form “{form.title}” suggests no grade; choose the overall grade before submitting.")
+    if suggested and grade != suggested and not review.override_rationale.strip():
         raise QattError(
-            f"The grade {form.scale.label(review.grade)} differs from the suggested "
-            f"{form.scale.label(review.suggested_grade)}; write a rationale for the difference."
+            f"The grade {form.scale.label(grade)} differs from the suggested "
+            f"{form.scale.label(suggested)}; write a rationale for the difference."
         )
+    return suggested
+
+
+def check_submittable(review_id: int, actor: str) -> None:
+    """Raise MissingAnswers, RefusedNotApplicable or QattError if submitting the saved draft now
+    would be refused, so the desktop can say so before asking the reviewer to confirm the lock."""
+    review = get_review(review_id)
+    _require_own(review, actor, "submit it")
+    _require_draft(review)
+    _check_complete(review, form_of(review))
+
+
+def _finalise(review: m.Review, form) -> Dict[str, Dict[str, Any]]:
+    """Check completeness, drop hidden answers, compute the suggested grade and check any override.
+
+    Returns the answers it dropped as {question id: {old, new: None}} for the audit record."""
+    from qatt import forms
+
+    review.suggested_grade = _check_complete(review, form)
+    answers = answers_of(review)
+    visible = {q.id for q in forms.visible_questions(form, answers)}
+    dropped = _write_answers(review, {qid: None for qid in answers if qid not in visible})
+    if not review.grade:
+        review.grade = review.suggested_grade
     if review.grade == review.suggested_grade:
         review.override_rationale = ""
     return dropped

@@ -37,6 +37,8 @@ from qatt.storage.db import database_proxy, is_sqlite, write_transaction
 
 ALGORITHM = "qatt-sampling/1"
 METHODS = ("simple", "stratified", "systematic")
+# What users read for each method (the desktop, messages); the id stays in the database and on the CLI.
+METHOD_LABELS = {"simple": "simple random", "stratified": "stratified random", "systematic": "systematic"}
 # Case columns a draw may filter or stratify on; anything else must be a column kept in Case.extra.
 CASE_COLUMNS = ("area", "division", "team", "officer", "supervisor", "risk", "status")
 # Who may do what: anyone with moderator rights draws and replaces (every draw is recorded and

@@ -404,8 +404,12 @@ def _stuart_maxwell(matrix: List[List[int]]) -> StuartMaxwell:
 
 
 def agreement_from_matrix(matrix: Sequence[Sequence[int]], categories: Sequence[str],
-                          confidence: float = 0.95) -> Agreement:
-    """Agreement statistics from a cross-table (rows = first reviewer, columns = second)."""
+                          confidence: float = 0.95, labels: Optional[Mapping[str, str]] = None) -> Agreement:
+    """Agreement statistics from a cross-table (rows = first reviewer, columns = second).
+
+    labels: the words users see for each category id ("Requires improvement" for "inadequate");
+    notes name grades by these, never by id. A category without a label is shown as given.
+    """
     categories = tuple(categories)
     k = len(categories)
     if k == 0:
@@ -434,7 +438,8 @@ def agreement_from_matrix(matrix: Sequence[Sequence[int]], categories: Sequence[
                else "Every case fell in one grade of one reviewer")
         notes.append(f"{why}; the large-sample standard error is then 0, so the "
                      "kappa interval shows no uncertainty even though a small sample has plenty.")
-    used_by_neither = [c for i, c in enumerate(categories)
+    words = labels or {}
+    used_by_neither = [words.get(c, c) for i, c in enumerate(categories)
                        if sum(table[i]) == 0 and sum(row[i] for row in table) == 0]
     if used_by_neither and n:
         notes.append(f"Not used by either reviewer: {', '.join(used_by_neither)}.")
@@ -449,7 +454,8 @@ def agreement_from_matrix(matrix: Sequence[Sequence[int]], categories: Sequence[
     )
 
 
-def agreement(pairs: Iterable[Tuple[str, str]], categories: Sequence[str], confidence: float = 0.95) -> Agreement:
+def agreement(pairs: Iterable[Tuple[str, str]], categories: Sequence[str], confidence: float = 0.95,
+              labels: Optional[Mapping[str, str]] = None) -> Agreement:
     """Agreement between a first and a second grade on the same cases.
 
     pairs: (first reviewer's grade, second reviewer's grade), one per case, using the ids in
@@ -463,7 +469,7 @@ def agreement(pairs: Iterable[Tuple[str, str]], categories: Sequence[str], confi
             if grade not in index:
                 raise ValueError(f"grade {grade!r} is not one of {list(categories)}")
         table[index[first]][index[second]] += 1
-    return agreement_from_matrix(table, categories, confidence)
+    return agreement_from_matrix(table, categories, confidence, labels)
 
 
 # --------------------------------------------------------------------------- when only totals are published

@@ -24,18 +24,20 @@ from PySide6.QtCore import QSettings, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 SIZE = (1200, 750)
-USER = "supervisor.demo"
-# (file name, page index, what the caption in the README says)
+USER = "supervisor.demo"  # the desktop user the demo leaves cases to review for
+QA_LEAD = "demo.qa_lead"  # sees every figure, moderation and every action: what the QA board is shown
+SUPERVISOR = "demo.supervisor1"  # a supervisor whose reviews raised actions in the demo data
+# (file name, page index, what the caption in the README says, who is signed in)
 PAGES = [
-    ("1-populations.png", 0, "Populations"),
-    ("2-samples.png", 1, "Samples"),
-    ("3-review.png", 2, "Review"),
-    ("4-moderation.png", 3, "Moderation"),
-    ("5-dashboard.png", 4, "Dashboard"),
-    ("6-exports.png", 5, "Exports"),
-    ("7-actions.png", 6, "Actions"),
-    ("8-register.png", 6, "Register of recommendations"),
-    ("9-narratives.png", 6, "Pack narratives"),
+    ("1-populations.png", 0, "Populations", USER),
+    ("2-samples.png", 1, "Samples", USER),
+    ("3-review.png", 2, "Review", USER),
+    ("4-moderation.png", 3, "Moderation", QA_LEAD),
+    ("5-dashboard.png", 4, "Dashboard", QA_LEAD),
+    ("6-exports.png", 5, "Exports", QA_LEAD),
+    ("7-actions.png", 6, "Actions", SUPERVISOR),
+    ("8-register.png", 6, "Register of recommendations", QA_LEAD),
+    ("9-narratives.png", 6, "Pack narratives", QA_LEAD),
 ]
 # The Actions page's tabs the screenshots show (file name -> tab index).
 ACTION_TABS = {"7-actions.png": 0, "8-register.png": 2, "9-narratives.png": 3}
@@ -94,6 +96,7 @@ def show_action_tab(window, tab: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", nargs="*", default=[], help="file names to take (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -114,12 +117,19 @@ def main() -> int:
     database = open_database(str(work / "qatt.sqlite3"))
     demo.load_demo_with_reviews(USER)
     database.close()
-    window = qatt_app.start(str(work / "qatt.sqlite3"), USER)
-    window.resize(*SIZE)
-    window.show()
-    window.page(0).refresh()
-    settle(app)
-    for file_name, index, _caption in PAGES:
+    window = None
+    for file_name, index, _caption, user in PAGES:
+        if args.only and file_name not in args.only:
+            continue
+        if window is None or window.context.actor != user:
+            if window is not None:
+                window.close()
+                window.context.db.close()
+            window = qatt_app.start(str(work / "qatt.sqlite3"), user)
+            window.resize(*SIZE)
+            window.show()
+            window.page(0).refresh()
+            settle(app)
         window.show_page(index)
         if index == 2:
             open_a_review(window)
@@ -131,8 +141,9 @@ def main() -> int:
         target = args.out / file_name
         window.grab().save(str(target))
         print(f"wrote {target}")
-    window.close()
-    window.context.db.close()
+    if window is not None:
+        window.close()
+        window.context.db.close()
     return 0
 
 

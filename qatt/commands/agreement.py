@@ -29,7 +29,8 @@ def _agreement(args: argparse.Namespace, ctx: Context) -> int:
         source = f"pairs from {Path(args.pairs).name}"
     else:
         pairs, skipped, source = _sample_pairs(args.sample, scale, ctx)
-    result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades)
+    result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades,
+                             labels=dict(scale.labels))
     data = dict(result.as_dict(), scale=scale.id, labels=dict(scale.labels), source=source,
                 skipped_cases=len(skipped))
     text = agreement_text(result, scale.labels, source)

@@ -273,7 +273,8 @@ def calibration(pairs: Sequence[Tuple[str, str, str, str]], catalogue: FormCatal
     for group in sorted(grouped):
         categories = vocab.scale_for([g for pair in grouped[group] for g in pair])
         result.append(Calibration(group, catalogue.titles.get(group, group), [vocab.grade_label(c) for c in categories],
-                                  stats.agreement(grouped[group], categories)))
+                                  stats.agreement(grouped[group], categories,
+                                                  labels={c: vocab.grade_label(c) for c in categories})))
     return result
 
 

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QApplication
 from qatt import stats, users
 from tests.report_factories import CP_AREA, MOSOVO_AREA, standard_data
 from ui.context import AppContext
-from ui.pages.dashboard import ALL_AREAS, EMPTY_TEXT, DashboardPage, chart_height, chart_theme, short_month
+from ui.pages.dashboard import (
+    ALL_AREAS, CHARTS_TAB, COMPLIANCE_TAB, EMPTY_TEXT, SMALL_SAMPLE_FLAG, SORT_ROLE, DashboardPage, chart_height, chart_theme, short_month,
+)
 
 LOAD_TIMEOUT = 20000
 
@@ -210,6 +212,7 @@ def test_charts_are_one_per_row_in_the_application_font_and_tall_enough_for_thei
     page = open_page(qtbot, context)
     page.resize(1000, 700)
     page.show()
+    page.tabs.setCurrentIndex(CHARTS_TAB)
     qtbot.waitExposed(page)
     views = [page.by_area_view, page.by_month_view, page.trend_view, page.themes_view]
     assert len({(view.x(), view.width()) for view in views}) == 1  # stacked at the full width
@@ -278,3 +281,48 @@ def test_a_moderator_holding_a_blind_second_review_sees_no_figure_counting_the_f
     reviews.start_review(item.id, "mod", role="second", forms_dir=folder)
     assert gather(viewer="lead").overall.total == 1
     assert gather(viewer="mod").overall.total == 0
+
+
+def test_the_dashboard_leads_with_one_row_per_area_with_intervals_and_a_small_sample_flag(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    assert page.tabs.currentIndex() == 0 and page.tabs.widget(0).isAncestorOf(page.area_table)
+    headings = [page.areas.headerData(c, Qt.Orientation.Horizontal) for c in range(page.areas.columnCount())]
+    assert headings[:3] == ["Area", "Cases", "Good"] and headings[-1] == "Note"
+    rows = {row[0]: row for row in table_rows(page.areas)}
+    assert list(rows)[0] == "All areas" and rows["All areas"][1] == str(page.figures.overall.total)
+    cp = rows[CP_AREA]
+    good = stats.wilson(2, 5)
+    assert cp[1] == "5" and cp[2] == f"{good.point_text()} ({good.interval_text()})"
+    assert cp[-1] == SMALL_SAMPLE_FLAG
+    partially = headings.index("Partially compliant")
+    assert cp[partially] == "–"  # a grade of another scale than the area's
+
+
+def test_the_long_tables_are_on_their_own_tabs_sortable_and_given_the_height(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    page.resize(1000, 700)
+    page.show()
+    page.tabs.setCurrentIndex(COMPLIANCE_TAB)
+    qtbot.waitExposed(page)
+    table = page.compliance_table
+    assert table.height() > page.height() // 2  # not a box squeezed into a long page
+    assert "(" in page.tabs.tabText(COMPLIANCE_TAB)  # says how many items it holds
+    compliance = [c for c in range(page.compliance.columnCount())
+                  if page.compliance.headerData(c, Qt.Orientation.Horizontal) == "Compliance"][0]
+    table.sortByColumn(compliance, Qt.SortOrder.DescendingOrder)
+    proxy = table.model()
+    shares = [proxy.data(proxy.index(r, compliance), SORT_ROLE) for r in range(proxy.rowCount())]
+    assert shares == sorted(shares, reverse=True) and len(set(shares)) > 1
+
+
+def test_the_corrected_estimate_is_a_labelled_line_for_moderators_and_absent_for_reviewers(qtbot, context, standard):
+    page = open_page(qtbot, context)  # tester is a QA lead
+    line = page.estimate.text()
+    assert line.startswith("Estimate, not a count") or "withheld" in line
+    assert page.tabs.widget(0).isAncestorOf(page.estimate)
+
+    users.ensure_user("sup.only", "reviewer")
+    reviewer_page = DashboardPage(AppContext(db=context.db, db_label="test database", actor="sup.only"))
+    qtbot.addWidget(reviewer_page)
+    qtbot.waitUntil(lambda: reviewer_page.figures is not None and not reviewer_page.loading, timeout=LOAD_TIMEOUT)
+    assert reviewer_page.estimate.text() == "" and reviewer_page.estimate.isHidden()

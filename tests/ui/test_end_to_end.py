@@ -52,7 +52,7 @@ def import_through_the_wizard(qtbot, window, csv_path) -> int:
 
 def draw_stratified(qtbot, window) -> int:
     dialog = window.draw_sample()
-    dialog.method.setCurrentText("stratified")
+    dialog.method.setCurrentIndex(dialog.method.findData("stratified"))
     dialog.set_stratify("area")
     dialog.per_stratum_choice.setChecked(True)
     dialog.per_stratum.setValue(3)

@@ -64,7 +64,7 @@ def test_the_draw_dialog_stratifies_by_an_extract_column_and_keeps_a_form_for_an
     bicycle = dialog.area_boxes["Bicycle theft"]
     bicycle.setCurrentIndex(bicycle.findData(form_id))
     assert "Bicycle theft" not in dialog.area_note.text()
-    dialog.method.setCurrentText("stratified")
+    dialog.method.setCurrentIndex(dialog.method.findData("stratified"))
     dialog.set_stratify("LSOA name")
     dialog.per_stratum.setValue(2)
     dialog.seed.setText("11")

@@ -125,6 +125,26 @@ def test_missing_required_answers_are_pointed_out_and_nothing_is_submitted(qtbot
     assert m.Review.get_by_id(review_id).status == "draft"
 
 
+def test_submit_checks_completeness_before_asking_to_confirm_the_lock(qtbot, page, problems):
+    asked = []
+    page.confirm_submit = lambda _parent, reference: asked.append(reference) or True
+    review_id = start_first_case(qtbot, page)
+    answer(qtbot, page, "da_dash", "yes")
+    page.submit()
+    assert asked == []  # an incomplete form is never offered for locking
+    title, message = problems[-1]
+    assert title == "Some required questions are unanswered"
+    text = page.form.question("da_children_seen").text
+    assert text in message and "da_children_seen" not in message  # the question's words, not its id
+    assert m.Review.get_by_id(review_id).status == "draft"
+
+    answer_everything_yes(qtbot, page)
+    with qtbot.waitSignal(page.review_submitted):
+        page.submit()
+    assert asked == ["REF0001"]  # complete: now, and only now, the lock is confirmed
+    assert m.Review.get_by_id(review_id).status == "submitted"
+
+
 def test_changes_save_themselves_and_are_there_when_the_case_is_opened_again(qtbot, page):
     review_id = start_first_case(qtbot, page)
     with qtbot.waitSignal(page.review_saved, timeout=5000):

@@ -35,7 +35,7 @@ def draw_through_the_dialog(qtbot, page, population_id, configure):
 
 
 def stratified_by_area(dialog):
-    dialog.method.setCurrentText("stratified")
+    dialog.method.setCurrentIndex(dialog.method.findData("stratified"))
     dialog.set_stratify("area")
     dialog.per_stratum_choice.setChecked(True)
     dialog.per_stratum.setValue(4)
@@ -61,7 +61,7 @@ def test_filters_and_the_sample_size_calculator_shape_a_simple_draw(qtbot, page)
     population = add_population(300)
 
     def configure(dialog):
-        dialog.method.setCurrentText("simple")
+        dialog.method.setCurrentIndex(dialog.method.findData("simple"))
         dialog.filters["area"].setCurrentText("Missing children")
         dialog.calculator.confidence.setValue(90)
         dialog.calculator.tolerable.setValue(20)
@@ -79,7 +79,7 @@ def test_filters_and_the_sample_size_calculator_shape_a_simple_draw(qtbot, page)
 def test_a_problem_with_the_request_is_shown_and_the_dialog_stays_open(qtbot, page):
     population = add_population(30)
     dialog = page.open_draw_dialog(population.id)
-    dialog.method.setCurrentText("stratified")  # but no column ticked
+    dialog.method.setCurrentIndex(dialog.method.findData("stratified"))  # but no column ticked
     dialog.draw_button.click()
     qtbot.waitUntil(lambda: bool(dialog.findChildren(QMessageBox)), timeout=20000)
     assert "stratify" in dialog.findChildren(QMessageBox)[0].text()
@@ -137,3 +137,12 @@ def test_replace_without_a_reason_is_refused_with_a_message(qtbot, page):
     assert m.SampleItem.select().where(m.SampleItem.sample == result.sample_id,
                                        m.SampleItem.active == False).count() == 0  # noqa: E712
     assert sampling.verify_sample(result.sample_id).verified
+
+
+def test_the_draw_dialog_names_methods_in_words_and_hands_the_core_the_id(qtbot, page):
+    from qatt import sampling
+
+    dialog = page.open_draw_dialog(None)
+    shown = [dialog.method.itemText(i) for i in range(dialog.method.count())]
+    assert shown == ["Simple random", "Stratified random", "Systematic"]
+    assert [dialog.method.itemData(i) for i in range(dialog.method.count())] == list(sampling.METHODS)

@@ -52,3 +52,53 @@ def _ancestors(widget):
     while widget is not None:
         yield widget
         widget = widget.parentWidget()
+
+
+def mnemonic(text: str):
+    """The letter Alt+ presses for `text` ('&&' is a literal '&'), lower case, or None."""
+    cleaned = text.replace("&&", "")
+    position = cleaned.find("&")
+    return cleaned[position + 1].lower() if 0 <= position < len(cleaned) - 1 else None
+
+
+def shown_mnemonics(window) -> dict:
+    """{letter: [texts]} of the mnemonics on screen: menus, visible buttons, buddied labels, tabs."""
+    from PySide6.QtWidgets import QAbstractButton, QGroupBox, QTabBar
+
+    found: dict = {}
+    texts = [action.text() for action in window.menuBar().actions()]
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QLabel) and widget.buddy() is not None:
+            texts.append(widget.text())
+        elif isinstance(widget, QAbstractButton) and widget.isEnabled() or isinstance(widget, QGroupBox) and widget.isCheckable():
+            texts.append(widget.text() if isinstance(widget, QAbstractButton) else widget.title())
+        elif isinstance(widget, QTabBar):
+            texts += [widget.tabText(tab) for tab in range(widget.count())]
+    for text in texts:
+        letter = mnemonic(text)
+        if letter:
+            found.setdefault(letter, []).append(text)
+    return found
+
+
+def test_no_two_shortcuts_on_screen_share_a_letter(qtbot, sqlite_db):
+    """Alt+letter must reach one thing: two widgets (or a widget and a menu) on the same letter make
+    Qt cycle between them or do nothing, so the keyboard user cannot rely on the underlined letter."""
+    from PySide6.QtWidgets import QApplication, QTabWidget
+
+    window = visited_window(qtbot, sqlite_db)
+    clashes = {}
+    for index, (name, _module, _class) in enumerate(PAGES):
+        window.show_page(index)
+        tab_widgets = [t for t in window.page(index).findChildren(QTabWidget) if t.isVisible()] or [None]
+        for tabs in tab_widgets:
+            for tab in range(tabs.count() if tabs else 1):
+                if tabs:
+                    tabs.setCurrentIndex(tab)
+                QApplication.processEvents()
+                for letter, texts in shown_mnemonics(window).items():
+                    if len(texts) > 1:
+                        clashes[f"{name}{' / ' + tabs.tabText(tab) if tabs else ''}: Alt+{letter.upper()}"] = texts
+    assert not clashes, "\n".join(f"{where}: {texts}" for where, texts in clashes.items())

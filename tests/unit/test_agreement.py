@@ -182,6 +182,13 @@ def test_perfect_agreement_on_several_grades_is_kappa_one_with_a_warning_about_i
     assert any("Not used by either reviewer: requires_improvement" in note for note in result.notes)
 
 
+def test_notes_name_grades_by_their_labels_when_given():
+    labels = {"good": "Good", "requires_improvement": "Requires improvement", "inadequate": "Inadequate"}
+    result = stats.agreement([("good", "good")] * 5 + [("good", "inadequate")] * 2, G3, labels=labels)
+    note = next(n for n in result.notes if n.startswith("Not used by either reviewer"))
+    assert note == "Not used by either reviewer: Requires improvement."
+
+
 def test_small_samples_carry_the_warning_in_notes():
     assert not any("Small sample" in note for note in stats.agreement_from_matrix(FORCE_VS_HMICFRS, G3).notes)
     small = stats.agreement([("good", "requires_improvement")] * 6 + [("good", "good")] * 4, G3)

@@ -91,8 +91,11 @@ def test_calibration_compares_first_and_second_grades_of_the_same_cases(data, vo
     assert sorted(p[2:] for p in pairs) == [("good", "requires_improvement"), ("requires_improvement", "requires_improvement")]
     (result,) = reports.calibration(pairs, reports.FormCatalogue.for_filter(MAY), vocab)
     expected = stats.agreement([("good", "requires_improvement"), ("requires_improvement", "requires_improvement")],
-                               ["good", "requires_improvement", "inadequate"])
+                               ["good", "requires_improvement", "inadequate"],
+                               labels={"good": "Good", "requires_improvement": "Requires improvement",
+                                       "inadequate": "Inadequate"})
     assert result.agreement == expected
+    assert "Not used by either reviewer: Inadequate." in result.agreement.notes  # words, not ids
     assert (result.agreement.same, result.agreement.higher) == (1, 1)
     assert result.labels == ["Good", "Requires improvement", "Inadequate"]
 

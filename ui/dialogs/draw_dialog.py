@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from qatt import area_forms, browse, forms, sampling
 from qatt.errors import QattError
+from qatt.mapping import FIELD_LABELS
 from qatt.sample_size import sample_size
 from ui.context import AppContext
 from ui.messages import show_problem
@@ -125,8 +126,9 @@ class DrawDialog(QDialog):
         self.period.setAccessibleName("Period (YYYY-MM)")
         self.method = QComboBox()
         self.method.setAccessibleName("Sampling method")
-        self.method.addItems(list(sampling.METHODS))
-        self.method.currentTextChanged.connect(self._method_changed)
+        for method in sampling.METHODS:  # shown in words, the core takes the id
+            self.method.addItem(sampling.METHOD_LABELS[method].capitalize(), method)
+        self.method.currentIndexChanged.connect(lambda _index: self._method_changed(self.method.currentData()))
 
         self.strata = QListWidget()
         self.strata.setAccessibleName("Columns to stratify by")
@@ -165,7 +167,7 @@ class DrawDialog(QDialog):
         for column in FILTER_COLUMNS:
             box = QComboBox()
             box.setEditable(True)
-            box.setAccessibleName(f"Only cases whose {column} is")
+            box.setAccessibleName(f"Only cases whose {FIELD_LABELS.get(column, column).lower()} is")
             self.filters[column] = box
         self.area_boxes: Dict[str, QComboBox] = {}
         self.limit_dates = QCheckBox("Only cases recorded &between")
@@ -200,7 +202,7 @@ class DrawDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self._lay_out(new_seed_button)
         self._population_changed()
-        self._method_changed(self.method.currentText())
+        self._method_changed(self.method.currentData())
 
     def _lay_out(self, new_seed_button: QPushButton) -> None:
         what = QFormLayout()
@@ -227,7 +229,7 @@ class DrawDialog(QDialog):
         eligible = QGroupBox("Which cases are eligible")
         eligible_form = QFormLayout(eligible)
         for column, box in self.filters.items():
-            eligible_form.addRow(f"{column.capitalize()}:", box)
+            eligible_form.addRow(f"{FIELD_LABELS.get(column, column)}:", box)  # the field's label, not its id
         other = QHBoxLayout()
         other.addWidget(self.other_column)
         other.addWidget(self.other_value, 1)
@@ -337,7 +339,7 @@ class DrawDialog(QDialog):
     def use_calculated_size(self) -> None:
         if self.calculator.size is None:
             return
-        if self.method.currentText() == "stratified":
+        if self.method.currentData() == "stratified":
             self.proportional_choice.setChecked(True)
             self.proportional.setValue(self.calculator.size)
         else:
@@ -351,11 +353,11 @@ class DrawDialog(QDialog):
 
     def request(self) -> sampling.SampleRequest:
         """The SampleRequest the form describes (the core checks it)."""
-        stratified = self.method.currentText() == "stratified"
+        stratified = self.method.currentData() == "stratified"
         per_stratum = self.per_stratum_choice.isChecked()
         return sampling.SampleRequest(
             population_id=self.population.currentData(),
-            method=self.method.currentText(),
+            method=self.method.currentData(),
             size=None if stratified else self.size.value(),
             per_stratum=self.per_stratum.value() if stratified and per_stratum else None,
             proportional=self.proportional.value() if stratified and not per_stratum else None,

@@ -70,8 +70,8 @@ class ActionsPage(QWidget):
         self.overdue_only.toggled.connect(self.refresh)
 
         filters = QHBoxLayout()
-        for label, widget in (("&Status:", self.status_filter), ("O&wner:", self.owner_filter),
-                              ("&Team:", self.team_filter)):
+        for label, widget in (("Stat&us:", self.status_filter), ("O&wner:", self.owner_filter),
+                              ("Tea&m:", self.team_filter)):
             caption = QLabel(label)
             caption.setBuddy(widget)
             filters.addWidget(caption)
@@ -91,7 +91,7 @@ class ActionsPage(QWidget):
 
         self.buttons: Dict[str, QPushButton] = {}
         button_row = QHBoxLayout()
-        for kind, label in (("start", "S&tart"), ("done", "Mark &done…"), ("verify", "&Verify…"),
+        for kind, label in (("start", "S&tart"), ("done", "Mark &done…"), ("verify", "Ver&ify…"),
                             ("send_back", "Send &back…"), ("reassign", "&Reassign…"), ("extend", "E&xtend…"),
                             ("cancel", "&Cancel action…")):
             button = QPushButton(label)
@@ -119,7 +119,7 @@ class ActionsPage(QWidget):
         self.feedback = FeedbackTab(context, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(action_tab, "&Actions")
-        self.tabs.addTab(self.feedback, "&Feedback acknowledgement")
+        self.tabs.addTab(self.feedback, "Feedback ac&knowledgement")
         from ui.pages.register_tab import RegisterTab
 
         self.register = RegisterTab(context, self)

@@ -1,6 +1,10 @@
 """The Dashboard page: grades, themes, checklist compliance, MOSOVO figures and monthly trends for a
 period and an area, read at a glance by a QA lead.
 
+It leads with a compact summary, one row per area (cases, each grade's share with its 95% interval,
+a small-sample flag); charts and the long tables (compliance per checklist item, MOSOVO) are on
+tabs of their own, each table sortable and as tall as the window allows.
+
 Every figure comes from qatt.reports (the same numbers as the monthly report and the exports); the
 page only draws them. The figures are gathered in a background worker so the window never freezes,
 and QtCharts is imported here only, so the window still opens quickly (pages are built lazily).
@@ -17,11 +21,11 @@ from PySide6.QtCharts import (
     QAbstractBarSeries, QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QHorizontalStackedBarSeries,
     QLineSeries, QStackedBarSeries, QValueAxis,
 )
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCursor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget,
-    QTableView, QToolTip, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QStackedWidget,
+    QTableView, QTabWidget, QToolTip, QVBoxLayout, QWidget,
 )
 
 from qatt import monitoring, reports, stats
@@ -41,12 +45,47 @@ CHART_LINES = 22          # a chart with few categories (months): title, plot, a
 CHART_FRAME_LINES = 9     # what a horizontal bar chart needs besides its bars: title, axis, legend, margins
 AREA_LINES = 2.2          # one area's stacked bar, with the gap to the next
 THEME_LINES = 2.2         # one theme's pair of bars (strength, weakness), with the gap to the next
-TABLE_SPARE = 4  # pixels below the last row, so the table does not look clipped
+SORT_ROLE = Qt.ItemDataRole.UserRole  # what the dashboard's tables sort by: numbers as numbers
 
-COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, None),
-                      ("Compliance", 3, None), ("95% CI", 4, None), ("N/A", 5, None), ("Note", 6, None)]
+
+def _counted(p: stats.Proportion) -> str:
+    return f"{p.count}/{p.total}"
+
+
+def _share(p: Optional[stats.Proportion]) -> str:
+    """A grade's share with its interval, "41.4% (30.6–53.1%)"; "–" for a grade not on the group's scale."""
+    return "–" if p is None else f"{p.point_text()} ({p.interval_text()})" if p.total else "–"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+COMPLIANCE_COLUMNS = [("Form", 0, None), ("Checklist item", 1, None), ("Yes / counted", 2, _counted),
+                      ("Compliance", 2, lambda p: p.point_text()), ("95% CI", 2, lambda p: p.interval_text()),
+                      ("N/A", 3, _text), ("Note", 4, None)]
 MOSOVO_COLUMNS = [("Item", 0, None), ("Yes / counted", 1, None), ("Compliance", 2, None), ("95% CI", 3, None),
                   ("Force target", 4, None), ("Reported rate (source)", 5, None), ("Statement", 6, None)]
+SMALL_SAMPLE_FLAG = f"Small sample (under {stats.SMALL_SAMPLE})"
+ALL_AREAS_ROW = "All areas"
+# The dashboard's tabs, in order (tests and the screenshots tool pick them by these indexes).
+SUMMARY_TAB, CHARTS_TAB, COMPLIANCE_TAB, MOSOVO_TAB, ROUNDS_TAB = range(5)
+
+
+class SortableTableModel(TupleTableModel):
+    """A TupleTableModel that also answers SORT_ROLE: a proportion sorts by its share, a number as a number."""
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != SORT_ROLE:
+            return super().data(index, role)
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()][self.columns[index.column()][1]]
+        if isinstance(value, stats.Proportion):
+            return value.p if value.total else -1.0
+        if isinstance(value, (int, float)):
+            return float(value)
+        return "" if value is None else str(value).lower()
 
 
 # --------------------------------------------------------------------------- the figures (no Qt needed)
@@ -68,6 +107,7 @@ class DashboardFigures:
     purged: int = 0  # reviews deleted under retention that the grade figures still count
     change: Optional[reports.PeriodChange] = None  # against the months just before
     plans: List[Any] = field(default_factory=list)  # qatt.monitoring.PlanMonth per plan and month shown
+    estimate: str = ""  # the corrected estimate as one labelled line (moderators and above), or why not shown
 
     @property
     def mixed_scales(self) -> bool:
@@ -112,7 +152,33 @@ def gather(period_from: str = "", period_to: str = "", area: str = "", viewer: s
         scales=scales_in_use(vocab, [s.grade for s in overall.shares if s.proportion.count]),
         purged=reports.purged_review_count(flt),
         change=reports.period_change(flt, overall, vocab),
-        plans=monitoring.plan_completion(monitoring.months_of(period_from, period_to)))
+        plans=monitoring.plan_completion(monitoring.months_of(period_from, period_to)),
+        estimate=estimate_line(flt, viewer))
+
+
+ESTIMATE_REPLICATES = 1000  # as on the Moderation page: about 0.1 s for a year of demo reviews
+
+
+def estimate_line(flt: reports.ReportFilter, viewer: str) -> str:
+    """The corrected estimate of the period's main scale as one clearly labelled line, for a moderator or
+    above, when there are enough independent second reviews ('' otherwise, or the reason it is withheld)."""
+    from qatt import corrected_estimate, users
+    from qatt.errors import QattError
+
+    if not viewer or not users.has_role(viewer, "moderator"):
+        return ""
+    try:
+        result = corrected_estimate.estimate_for_period(flt, viewer, replicates=ESTIMATE_REPLICATES)
+    except QattError as exc:
+        return f"Corrected estimate not shown: {exc}"
+    if not result.estimates:
+        return ""
+    title, estimate = result.estimates[0]
+    if estimate.withheld:
+        return f"Corrected estimate ({title}) withheld: {estimate.withheld}"
+    shares = "; ".join(f"{s.label} {s.estimate_text()}" for s in estimate.shares if s.estimate is not None)
+    return (f"Estimate, not a count ({title}): from {estimate.pairs} cases with an independent second review, "
+            f"independent reviewers would most likely have given {shares}. Assumptions: Moderation > Reviewer profiles.")
 
 
 def scales_in_use(vocab: reports.Vocabulary, grades: Sequence[str]) -> List[List[str]]:
@@ -139,10 +205,31 @@ def share_of(distribution: reports.GradeDistribution, grade: str) -> stats.Propo
     return share.proportion if share is not None else stats.wilson(0, distribution.total)
 
 
-def compliance_rows(items: Sequence[reports.ComplianceItem]) -> List[Tuple[str, ...]]:
-    return [(item.form_title, item.question.header, f"{item.overall.count}/{item.overall.total}",
-             item.overall.point_text(), item.overall.interval_text(), str(item.not_applicable),
+def compliance_rows(items: Sequence[reports.ComplianceItem]) -> List[Tuple[Any, ...]]:
+    """(form, item, proportion, N/A count, note): the columns format the proportion, the table sorts by it."""
+    return [(item.form_title, item.question.header, item.overall, item.not_applicable,
              stats.small_sample_warning(item.overall.total)) for item in items]
+
+
+def area_columns(grades: Sequence[reports.GradeShare]) -> List[Tuple[str, int, Any]]:
+    """Area, cases, one column per grade of the scales in use (share and 95% interval), the flag."""
+    return ([("Area", 0, None), ("Cases", 1, _text)]
+            + [(g.label, 2 + i, _share) for i, g in enumerate(grades)]
+            + [("Note", 2 + len(grades), None)])
+
+
+def area_rows(figures: "DashboardFigures") -> List[Tuple[Any, ...]]:
+    """All areas first, then one row per area: cases, each grade's proportion (None off the area's
+    scale) and the small-sample flag."""
+    grades = [g.grade for g in figures.overall.shares] if figures.overall else []
+    groups = ([figures.overall] if figures.overall is not None and len(figures.by_area) != 1 else []) + list(figures.by_area)
+    rows = []
+    for position, group in enumerate(groups):
+        shares = {s.grade: s.proportion for s in group.shares}
+        name = ALL_AREAS_ROW if position == 0 and group is figures.overall else group.group
+        rows.append((name, group.total, *[shares.get(g) for g in grades],
+                     SMALL_SAMPLE_FLAG if group.total < stats.SMALL_SAMPLE else ""))
+    return rows
 
 
 def mosovo_rows(mosovo: Optional[reports.MosovoCompliance]) -> List[Tuple[str, ...]]:
@@ -358,24 +445,41 @@ def replace_chart(view: QChartView, chart: QChart, description: str, categories:
 
 
 def table_view(name: str, model: TupleTableModel) -> QTableView:
+    """A sortable table (click a heading; Ctrl+Tab leaves it) over `model`, through a proxy that sorts by SORT_ROLE."""
     view = QTableView()
     view.setAccessibleName(name)
-    view.setModel(model)
+    proxy = QSortFilterProxyModel(view)
+    proxy.setSortRole(SORT_ROLE)
+    proxy.setSourceModel(model)
+    view.setModel(proxy)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setWordWrap(True)
+    view.setSortingEnabled(True)
+    view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the core's order until a heading is clicked
+    view.verticalHeader().hide()
     view.horizontalHeader().setStretchLastSection(True)
-    view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return view
 
 
-def fit_table(view: QTableView) -> None:
-    """Size every column but the last (long text, stretched and wrapped) to its contents, and the
-    table to its rows: the page scrolls as a whole, so a table never needs a scroll bar of its own."""
+def fit_columns(view: QTableView) -> None:
+    """Every column but the last (long text, stretched and wrapped) as wide as its contents and heading."""
+    header = view.horizontalHeader()
     for column in range(view.model().columnCount() - 1):
         view.resizeColumnToContents(column)
+        header.resizeSection(column, max(header.sectionSize(column), header.sectionSizeHint(column)))
     view.resizeRowsToContents()
-    rows = sum(view.rowHeight(row) for row in range(view.model().rowCount()))
-    view.setFixedHeight(view.horizontalHeader().height() + rows + 2 * view.frameWidth() + TABLE_SPARE)
+
+
+def tab_page(*widgets: QWidget, stretch: Optional[QWidget] = None) -> QWidget:
+    """A tab's content: the widgets one under the other, `stretch` taking the spare height (else the end does)."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if widget is stretch else 0)
+    if stretch is None:
+        layout.addStretch(1)
+    return page
 
 
 def heading(text: str) -> QLabel:
@@ -418,6 +522,14 @@ class DashboardPage(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setAccessibleName("Summary of the grades")
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
+        self.estimate.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimate.setAccessibleName("Corrected estimate of the grades independent reviewers would have given")
+        self.areas = SortableTableModel(area_columns([]), parent=self)
+        self.area_table = table_view("Grades by area with 95% confidence intervals", self.areas)
+        self.area_table.setToolTip("Each grade's share of the area's graded reviews, with its 95% confidence interval")
+        self.area_heading = heading("Grades by area: each grade's share with its 95% confidence interval")
 
         self.by_area_view = chart_view("Grades by area chart")
         self.by_month_view = chart_view("Grades by month chart")
@@ -426,9 +538,9 @@ class DashboardPage(QWidget):
         self.baselines = QLabel("")
         self.baselines.setWordWrap(True)
         self.baselines.setAccessibleName("Change against the previous period and the inspection baselines")
-        self.compliance = TupleTableModel(COMPLIANCE_COLUMNS, parent=self)
+        self.compliance = SortableTableModel(COMPLIANCE_COLUMNS, parent=self)
         self.compliance_table = table_view("Compliance by checklist item", self.compliance)
-        self.mosovo = TupleTableModel(MOSOVO_COLUMNS, parent=self)
+        self.mosovo = SortableTableModel(MOSOVO_COLUMNS, parent=self)
         self.mosovo_table = table_view("MOSOVO compliance, force targets and reported rates", self.mosovo)
         self.rounds = QLabel("")
         self.rounds.setWordWrap(True)
@@ -441,8 +553,9 @@ class DashboardPage(QWidget):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setAccessibleName("No reviews to chart")
+        self.tabs = self._figures_tabs()
         self.stack = QStackedWidget()
-        self.stack.addWidget(self._figures_area())
+        self.stack.addWidget(self.tabs)
         self.stack.addWidget(self.empty_label)
 
         layout = QVBoxLayout(self)
@@ -456,23 +569,29 @@ class DashboardPage(QWidget):
         combo.activated.connect(lambda _index: self._filter_chosen(combo))
         return combo
 
-    def _figures_area(self) -> QScrollArea:
-        """One figure per row at the full width, so no chart has to cut its labels or legend short."""
-        content = QWidget()
-        column = QVBoxLayout(content)
-        for widget in (self.summary, self.by_area_view, self.by_month_view, self.trend_view, self.baselines,
-                       self.themes_view,
-                       heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
-                       self.compliance_table, heading("Monthly rounds (planned, submitted, outstanding)"),
-                       self.rounds, heading("MOSOVO compliance: force targets and the rates the sources reported"),
-                       self.mosovo_summary, self.mosovo_table):
+    def _figures_tabs(self) -> QTabWidget:
+        """The summary first; charts and each long table on a tab of its own, with the window's height."""
+        charts = QWidget()
+        column = QVBoxLayout(charts)
+        # One chart per row at the full width, so no chart has to cut its labels or legend short.
+        for widget in (self.by_area_view, self.by_month_view, self.trend_view, self.baselines, self.themes_view):
             column.addWidget(widget)
         column.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        scroll.setAccessibleName("Dashboard figures")
-        return scroll
+        scroll.setWidget(charts)
+        scroll.setAccessibleName("Dashboard charts")
+        tabs = QTabWidget()
+        tabs.setAccessibleName("Dashboard figures")
+        tabs.addTab(tab_page(self.summary, self.estimate, self.area_heading, self.area_table,
+                             stretch=self.area_table), "Summar&y by area")
+        tabs.addTab(scroll, "&Charts")
+        tabs.addTab(tab_page(heading("Compliance by checklist item (yes ÷ yes + no, 95% confidence interval)"),
+                             self.compliance_table, stretch=self.compliance_table), "Comp&liance by item")
+        tabs.addTab(tab_page(heading("MOSOVO compliance: force targets and the rates the sources reported"),
+                             self.mosovo_summary, self.mosovo_table, stretch=self.mosovo_table), "M&OSOVO")
+        tabs.addTab(tab_page(heading("Monthly rounds (planned, submitted, outstanding)"), self.rounds), "Monthly &rounds")
+        return tabs
 
     # -- loading ------------------------------------------------------------------------------------
 
@@ -541,6 +660,11 @@ class DashboardPage(QWidget):
     def _show_figures(self, figures: DashboardFigures) -> None:
         grades = figures.overall.shares if figures.overall else []
         self.summary.setText(overall_summary(figures))
+        self.estimate.setText(figures.estimate)
+        self.estimate.setVisible(bool(figures.estimate))
+        self.areas.columns = area_columns(grades)
+        self.areas.set_rows(area_rows(figures))
+        fit_columns(self.area_table)
         replace_chart(self.by_area_view, grade_chart(by_area_title(figures), figures.by_area, grades, horizontal=True),
                       describe_distributions(figures.by_area), len(figures.by_area), AREA_LINES)
         by_month = grade_chart("Grades by month", figures.by_month, grades, category=short_month)
@@ -557,8 +681,9 @@ class DashboardPage(QWidget):
                                          f"{f', {t.grades}' if t.grades else ''}: {c.statement}."
                                          for t in [*changes, *figures.trends] for c in t.comparisons))
         self.compliance.set_rows(compliance_rows(figures.compliance))
-        fit_table(self.compliance_table)
+        fit_columns(self.compliance_table)
+        self.tabs.setTabText(COMPLIANCE_TAB, f"Comp&liance by item ({len(figures.compliance)})")
         self.rounds.setText(rounds_text(figures.plans))
         self.mosovo_summary.setText(mosovo_summary(figures.mosovo))
         self.mosovo.set_rows(mosovo_rows(figures.mosovo))
-        fit_table(self.mosovo_table)
+        fit_columns(self.mosovo_table)

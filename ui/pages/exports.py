@@ -71,6 +71,12 @@ class ExportsPage(QWidget):
         self.review = QComboBox()
         self.review.setAccessibleName("Review to print the feedback sheet for")
         self.review.currentIndexChanged.connect(self._enable_export)
+        for combo in (self.report, self.review):
+            # A long report name or review label must not make the window wider than the screen: the
+            # box takes the width it is given and its list opens as wide as the longest entry.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(40)
+        self.report.view().setMinimumWidth(self.report.view().sizeHintForColumn(0))
 
         self.filters = self._build_filters()
         self.marking = QLineEdit()
@@ -99,7 +105,7 @@ class ExportsPage(QWidget):
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.setAccessibleName("Export result")
-        self.open_button = QPushButton("&Open file")
+        self.open_button = QPushButton("Ope&n file")
         self.open_button.setAccessibleName("Open the exported file")
         self.open_button.setVisible(False)
         self.open_button.clicked.connect(lambda: self.open_file(self.last_path))
@@ -130,7 +136,7 @@ class ExportsPage(QWidget):
         period.addWidget(self.period_to, 1)
         form.addRow(self._buddy("&Months:", self.period_from), period)
         lists = QHBoxLayout()
-        for label, box in (("&Areas", self.areas), ("&Teams", self.teams), ("&Forms", self.forms)):
+        for label, box in (("&Areas", self.areas), ("&Teams", self.teams), ("Fo&rms", self.forms)):
             column = QVBoxLayout()
             column.addWidget(self._buddy(label, box))
             column.addWidget(box)
@@ -146,12 +152,12 @@ class ExportsPage(QWidget):
 
     def _lay_out(self) -> None:
         form = QFormLayout()
-        form.addRow(self._buddy("&Report:", self.report), self.report)
-        form.addRow(self._buddy("Re&view:", self.review), self.review)
+        form.addRow(self._buddy("Rep&ort:", self.report), self.report)
+        form.addRow(self._buddy("Rev&iew:", self.review), self.review)
         marking = QHBoxLayout()
         marking.addWidget(self.marking, 1)
         marking.addWidget(self.marking_note)
-        form.addRow(self._buddy("Protective &marking:", self.marking), marking)
+        form.addRow(self._buddy("Protective mar&king:", self.marking), marking)
         form.addRow(self._buddy("&Purpose:", self.purpose), self.purpose)
         form.addRow(self._buddy("Re&cipient:", self.recipient), self.recipient)
         buttons = QHBoxLayout()
@@ -198,6 +204,7 @@ class ExportsPage(QWidget):
         self.review.clear()
         for choice in reports.submitted_review_choices(reports.ReportFilter(), reviewer=mine):
             self.review.addItem(choice.label(), choice.id)
+        self.review.view().setMinimumWidth(self.review.view().sizeHintForColumn(0))
         found = self.review.findData(current)
         self.review.setCurrentIndex(found if found >= 0 else 0 if self.review.count() else -1)
 

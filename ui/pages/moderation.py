@@ -33,6 +33,8 @@ from ui.widgets.tables import list_table, select_key, selected_key
 HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
 NOT_COMPARED = "Both reviews must be submitted before they are compared side by side."
+LIST_SHARE_UNCHOSEN = 0.75  # of the height below the sample choice, for the case list until a case is chosen
+LIST_SHARE_CHOSEN = 0.5
 CHOOSE_CASE = "Choose a case to compare its first and second reviews."
 
 # Row: (sample item id, reference, first review, second review, first grade, second grade, agree?)
@@ -60,14 +62,14 @@ class ModerationPage(QWidget):
         self.sample_choice = QComboBox()
         self.sample_choice.setAccessibleName("Sample to moderate")
         self.sample_choice.currentIndexChanged.connect(lambda _index: self.show_sample())
-        sample_label = QLabel("&Sample:")
+        sample_label = QLabel("Sa&mple:")
         sample_label.setBuddy(self.sample_choice)
-        self.start_button = QPushButton("Start &second review")
+        self.start_button = QPushButton("Start a second &review")
         self.start_button.setAccessibleName("Start or reopen your second review of the chosen case")
         self.start_button.setToolTip("Start an independent second review of the chosen case (moderators), "
                                      "or reopen your own, on the Review page.")
         self.start_button.clicked.connect(self.start_second_review)
-        self.pairs_button = QPushButton("Compare grades in a &file…")
+        self.pairs_button = QPushButton("Compare grades in a f&ile…")
         self.pairs_button.setToolTip("Agreement between two gradings of the same cases kept outside QATT, e.g. the "
                                      "force's grades against an inspectorate's: a CSV with the columns "
                                      "case_ref, first_grade, second_grade")
@@ -142,9 +144,24 @@ class ModerationPage(QWidget):
         self.lower_tabs.addTab(profiles, "Reviewer &profiles")
         self.case_table.selectionModel().selectionChanged.connect(lambda *_: self.lower_tabs.setCurrentIndex(0))
         splitter.addWidget(self.lower_tabs)
+        # Until a case is chosen the case list has most of the height; choosing one gives the comparison its share.
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        self.case_shown: Optional[bool] = None
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+
+    def _share_height(self, case_chosen: bool) -> None:
+        """Case list over the lower tabs: 3:1 with no case chosen, 2:3 once one is (only when that changes,
+        so a splitter the user moved stays where they put it while they go from case to case)."""
+        if case_chosen == self.case_shown:
+            return
+        self.case_shown = case_chosen
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        upper = LIST_SHARE_CHOSEN if case_chosen else LIST_SHARE_UNCHOSEN
+        self.splitter.setSizes([round(total * upper), total - round(total * upper)])
 
     # -- samples -----------------------------------------------------------------------------------------
 
@@ -235,6 +252,10 @@ class ModerationPage(QWidget):
     def show_case(self) -> None:
         item_id = self.selected_item_id()
         view = self.views.get(item_id) if item_id is not None else None
+        self._share_height(item_id is not None)
+        chosen = self.case_table.selectionModel().selectedRows()
+        if chosen:
+            self.case_table.scrollTo(chosen[0])  # the shorter list still shows the chosen case
         if view is None:
             self.comparison_note.setText(html.escape(self.explanations.get(item_id, CHOOSE_CASE)))
             self.first_details.setText("")
@@ -294,7 +315,7 @@ class ModerationPage(QWidget):
         return "<br><br>".join(blocks)
 
     def _agreement_lines(self, pairs: List[Tuple[str, str]], categories: List[str]) -> str:
-        result = stats.agreement(pairs, categories)
+        result = stats.agreement(pairs, categories, labels={c: self.vocab.grade_label(c) for c in categories})
         lines = [f"Pairs of submitted reviews: <b>{result.n}</b>",
                  f"Same grade: {html.escape(result.observed_agreement.percent_text())}",
                  kappa_line("Cohen's kappa", result.kappa, result.kappa_ci)
@@ -316,7 +337,8 @@ class ModerationPage(QWidget):
         except QattError as exc:
             show_problem(self, "The grades could not be read", str(exc))
             return
-        result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades)
+        result = stats.agreement([(first, second) for _, first, second in pairs], scale.grades,
+                                 labels=dict(scale.labels))
         text = grade_pairs.agreement_text(result, scale.labels, f"pairs from {Path(path).name}")
         self.pairs_dialog = AgreementDialog(f"Agreement: {Path(path).name}", text, self)
         self.pairs_dialog.show()

@@ -16,7 +16,7 @@ from qatt.reporting import narrative
 from ui.context import AppContext
 from ui.messages import show_problem
 
-LABELS = {"judgement": "&Judgement:", "strengths": "&Strengths:", "work_in_progress": "&Work in progress:",
+LABELS = {"judgement": "&Judgement:", "strengths": "Stre&ngths:", "work_in_progress": "&Work in progress:",
           "improvements": "Areas for &improvement:", "developing": "&Developing practice:"}
 
 
@@ -37,7 +37,7 @@ class NarrativeTab(QWidget):
         self.period_to.setAccessibleName("Last month")
         self.load_button = QPushButton("&Load")
         self.load_button.clicked.connect(self.load)
-        self.keep_button = QPushButton("&Keep this version")
+        self.keep_button = QPushButton("K&eep this version")
         self.keep_button.setAccessibleName("Keep the narrative as a new version")
         self.keep_button.clicked.connect(self.keep)
         self.provenance = QLabel("Choose an area and a period, then Load.")

@@ -62,6 +62,10 @@ class PopulationsPage(QWidget):
         # Long references (a published extract's are 64 characters) keep both ends visible; the
         # tooltip holds the whole value.
         self.case_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # Columns as wide as the rows on screen need (precision 0: only those, so the lazy model
+        # fetches no further page); the table scrolls sideways rather than cut a team or an officer.
+        self.case_table.horizontalHeader().setResizeContentsPrecision(0)
+        self.cases.modelReset.connect(self.case_table.resizeColumnsToContents)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Populations</b> (imported case lists)"))

@@ -83,7 +83,7 @@ class EntryDialog(QDialog):
         evidence_row.addWidget(self.evidence_kind)
         evidence_row.addWidget(self.evidence_ref, 1)
         form = QFormLayout()
-        form.addRow("&Status:", self.status)
+        form.addRow("Stat&us:", self.status)
         form.addRow("&Owner:", self.owner)
         form.addRow("&Timescale:", self.timescale)
         form.addRow("", due_row)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
+    QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSplitter,
     QVBoxLayout, QWidget,
 )
 
@@ -39,6 +39,7 @@ ROLES = (("first", "First review"), ("second", "Second review (moderation)"))
 # Positions in browse.WorkItem; status first, so a narrow list still shows what is left to do.
 WORKLIST_COLUMNS = [("#", 1, None), ("Reference", 2, None), ("Status", 6, None), ("Grade", 7, None),
                     ("Area", 3, None), ("Officer", 4, None), ("Reviewer", 5, None)]
+WORKLIST_STRETCH = 4  # the area: the long column, stretched (the others fit their contents)
 
 
 def ask_to_submit(parent: QWidget, reference: str) -> bool:
@@ -111,25 +112,37 @@ class ReviewPage(QWidget):
         self.role_choice.currentIndexChanged.connect(lambda _index: self.show_worklist())
         self.worklist = TupleTableModel(WORKLIST_COLUMNS, parent=self)
         self.table = list_table("Cases in the sample", self.worklist)
-        self.table.setMinimumWidth(self.table.fontMetrics().averageCharWidth() * 48)
+        # Every column as wide as its contents ("Requires improvement" in full), the area taking what
+        # is left; the panel is wide enough at 1200x750 for the columns up to the grade and some area.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column in range(len(WORKLIST_COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(WORKLIST_STRETCH, QHeaderView.ResizeMode.Stretch)
+        metrics = self.table.fontMetrics()
+        needed = sum(metrics.horizontalAdvance(text) for text in ("00", "DE/24/000000", "not started",
+                                                                  "Requires improvement", "Area  "))
+        padding = 5 * metrics.averageCharWidth()  # a cell's margins and grid line, for the five columns
+        self.table.setMinimumWidth(needed + padding + self.table.verticalScrollBar().sizeHint().width())
         self.table.selectionModel().selectionChanged.connect(lambda *_args: self.open_selected())
 
         self.worklist_panel = QWidget()
         layout = QVBoxLayout(self.worklist_panel)
         layout.setContentsMargins(0, 0, 0, 0)
-        sample_label = QLabel("&Sample:")
+        sample_label = QLabel("Sa&mple:")
         sample_label.setBuddy(self.sample_choice)
         layout.addWidget(sample_label)
         layout.addWidget(self.sample_choice)
         layout.addWidget(self.role_choice)
         layout.addWidget(self.table, 1)
+        self.worklist_layout = layout  # the review area adds "Suggested case studies…" under the list
 
     def _build_review_area(self) -> None:
         self.header = QLabel("Choose a case on the left to review it.")
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.header.setAccessibleName("The case under review")
-        self.start_button = QPushButton("&Start the review of this case")
+        self.start_button = QPushButton("S&tart the review of this case")
         self.start_button.setAccessibleName("Start the review of this case")
         self.start_button.clicked.connect(self.start_selected)
         self.start_button.hide()
@@ -162,7 +175,7 @@ class ReviewPage(QWidget):
         self.next_button.setAccessibleName("Next case in the sample")
         self.next_button.setToolTip("Next case (Ctrl+Page Down)")
         self.next_button.clicked.connect(lambda: self.move(1))
-        self.save_button = QPushButton("Save dra&ft")
+        self.save_button = QPushButton("Save d&raft")
         self.save_button.setToolTip("Drafts also save themselves as you work (Ctrl+S)")
         self.save_button.clicked.connect(self.save_now)
         self.submit_button = QPushButton("S&ubmit review")
@@ -175,20 +188,28 @@ class ReviewPage(QWidget):
         self.case_study_button.setToolTip("Choose this submitted review as a good- or poor-practice example for the "
                                           "inspection pack")
         self.case_study_button.clicked.connect(self.edit_case_study)
-        self.suggested_button = QPushButton("Su&ggested case studies…")
+        self.suggested_button = QPushButton("Suggested cas&e studies…")
         self.suggested_button.setToolTip("Reviews whose reviewers suggested them as good- or poor-practice case studies")
         self.suggested_button.clicked.connect(self.show_suggested_case_studies)
-        bar = QHBoxLayout()
-        bar.addWidget(self.status, 1)
-        for button in (self.previous_button, self.next_button, self.save_button, self.submit_button,
-                       self.amend_button, self.case_study_button, self.suggested_button):
-            bar.addWidget(button)
+        self.worklist_layout.addWidget(self.suggested_button)  # about every review, not the one shown
+        # Two rows, so that every button and the whole status fit the panel at 1200x750 and at 150%:
+        # moving between cases beside the status, then what the reviewer does with this review.
+        self.status.setWordWrap(True)
+        moving = QHBoxLayout()
+        moving.addWidget(self.previous_button)
+        moving.addWidget(self.next_button)
+        moving.addWidget(self.status, 1)
+        doing = QHBoxLayout()
+        doing.addStretch(1)
+        for button in (self.save_button, self.submit_button, self.amend_button, self.case_study_button):
+            doing.addWidget(button)
 
         self.review_panel = QWidget()
         layout = QVBoxLayout(self.review_panel)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
-        layout.addLayout(bar)
+        layout.addLayout(moving)
+        layout.addLayout(doing)
         self._enable_buttons()
 
     def _add_shortcuts(self) -> None:
@@ -435,9 +456,19 @@ class ReviewPage(QWidget):
         if self.form_view.invalid_questions():
             show_problem(self, "Check the answers", "Some answers are not valid; they are marked in the form.")
             return
+        review_id = self.view.id
+        # Completeness first: the reviewer is asked to confirm the lock only for a form that can be locked.
+        try:
+            reviews.check_submittable(review_id, self.context.actor)
+        except reviews.MissingAnswers as exc:
+            self.form_view.mark_missing(q.id for q in exc.missing)
+            show_problem(self, "Some required questions are unanswered", str(exc))
+            return
+        except QattError as exc:
+            show_problem(self, "The review cannot be submitted yet", str(exc))
+            return
         if not self.confirm_submit(self, self.view.case_reference):
             return
-        review_id = self.view.id
         try:
             reviews.submit_review(review_id, self.context.actor, self.view.version)
         except reviews.MissingAnswers as exc:

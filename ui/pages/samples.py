@@ -35,7 +35,7 @@ class SamplesPage(QWidget):
         self.replace_button = QPushButton("&Replace case…")
         self.replace_button.setAccessibleName("Replace the chosen case with a reserve")
         self.replace_button.clicked.connect(self.ask_and_replace)
-        self.verify_button = QPushButton("&Verify")
+        self.verify_button = QPushButton("Ver&ify")
         self.verify_button.setAccessibleName("Verify the sample by drawing it again from its seed")
         self.verify_button.clicked.connect(self.verify)
 
@@ -96,7 +96,7 @@ class SamplesPage(QWidget):
             summary = browse.sample_summary(sample_id)
             self.summary.setText(
                 f"<b>{summary.name or f'Sample {summary.sample_id}'}</b> from “{summary.population_name}”, "
-                f"{summary.method}, drawn by {summary.drawn_by} on {summary.drawn_at:%Y-%m-%d %H:%M}<br>"
+                f"{sampling.METHOD_LABELS.get(summary.method, summary.method)} sample, drawn by {summary.drawn_by} on {summary.drawn_at:%Y-%m-%d %H:%M}<br>"
                 f"Seed: <tt>{summary.seed}</tt><br>Population fingerprint: <tt>{summary.population_fingerprint}</tt>")
             self.items.set_rows(browse.sample_item_rows(sample_id))
         self._enable_buttons()

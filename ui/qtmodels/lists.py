@@ -8,6 +8,13 @@ import json
 
 from ui.qtmodels.tuple_model import TupleTableModel, show_timestamp, show_yes_no
 
+def show_method(method: Any) -> str:
+    """"stratified random", not the stored id "stratified" (imported here: the core loads lazily)."""
+    from qatt.sampling import METHOD_LABELS
+
+    return METHOD_LABELS.get(str(method), str(method))
+
+
 def show_stratum(key: Any) -> str:
     """A stratum is stored as a JSON list of its column values; show them as "North / PC 7"."""
     try:
@@ -23,7 +30,7 @@ POPULATION_COLUMNS = [
     ("File", 5, None), ("Fingerprint", 6, lambda value: (value or "")[:16]),
 ]
 SAMPLE_COLUMNS = [
-    ("Sample", 1, None), ("Population", 2, None), ("Method", 3, None), ("Period", 4, None),
+    ("Sample", 1, None), ("Population", 2, None), ("Method", 3, show_method), ("Period", 4, None),
     ("Cases", 5, None), ("Seed", 6, None), ("Drawn", 7, show_timestamp), ("By", 8, None),
 ]
 SAMPLE_ITEM_COLUMNS = [

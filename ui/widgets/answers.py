@@ -154,6 +154,8 @@ class ThemesAnswer(AnswerWidget):
         if question.more_options:
             self.more = QComboBox()
             self.more.setAccessibleName("Add another theme")
+            self.more.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.more.setMinimumContentsLength(24)
             self.more.addItem("Add another theme…", None)
             for option in question.more_options:
                 self.more.addItem(option.label, option.id)
@@ -168,9 +170,11 @@ class ThemesAnswer(AnswerWidget):
         combo.currentIndexChanged.connect(lambda _index: self.changed.emit())
         label = QLabel(text)
         label.setBuddy(combo)
+        # One theme a row: two a row made the form wider than the Review page at 1200x750.
         row = len(self.combos)
-        self.grid.addWidget(label, row // 2, (row % 2) * 2)
-        self.grid.addWidget(combo, row // 2, (row % 2) * 2 + 1)
+        label.setWordWrap(True)
+        self.grid.addWidget(label, row, 0)
+        self.grid.addWidget(combo, row, 1)
         self.combos[theme] = combo
         return combo
 

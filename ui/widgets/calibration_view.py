@@ -116,7 +116,7 @@ class CalibrationView(QWidget):
         self.report: Optional[calibration.CalibrationReport] = None
         self.period_from = self._combo("Reviewer profiles from month")
         self.period_to = self._combo("Reviewer profiles to month")
-        self.coded = QCheckBox("Show reviewers as &codes")
+        self.coded = QCheckBox("Show reviewers as co&des")
         self.coded.setToolTip("Reviewer A, B... instead of names, e.g. before sharing the screen")
         self.coded.toggled.connect(lambda _on: self.show_profiles())
         self.profiles = TupleTableModel(PROFILE_COLUMNS, parent=self)
@@ -133,7 +133,7 @@ class CalibrationView(QWidget):
         self.estimate.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.estimate.setAccessibleName("Self-grades and the corrected estimate")
         choices = QHBoxLayout()
-        for text, combo in (("Profiles &from:", self.period_from), ("&to:", self.period_to)):
+        for text, combo in (("Profiles fr&om:", self.period_from), ("&to:", self.period_to)):
             label = QLabel(text)
             label.setBuddy(combo)
             choices.addWidget(label)

@@ -29,7 +29,7 @@ class FormChooser(QWidget):
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow(self.note)
-        layout.addRow("&Form:", self.form)
+        layout.addRow("F&orm:", self.form)
         layout.addRow(self.keep_for_area)
         self.hide()
 

@@ -63,8 +63,8 @@ class GradePanel(QWidget):
 
         notes = QGroupBox("Feedback")
         notes_layout = QFormLayout(notes)
-        for text, widget in (("&Strengths:", self.strengths), ("Areas for &improvement:", self.improvements),
-                             ("&Feedback to the officer:", self.feedback), ("Feedback &date:", self.feedback_date)):
+        for text, widget in (("S&trengths:", self.strengths), ("Areas for &improvement:", self.improvements),
+                             ("Feed&back to the officer:", self.feedback), ("Feedback &date:", self.feedback_date)):
             label = QLabel(text)
             label.setBuddy(widget)
             notes_layout.addRow(label, widget)
@@ -81,7 +81,7 @@ class GradePanel(QWidget):
         self.action_due = QLineEdit()
         self.action_due.setPlaceholderText("Due YYYY-MM-DD")
         self.action_due.setAccessibleName("Due date of the new action")
-        self.add_action_button = QPushButton("Add a&ction")
+        self.add_action_button = QPushButton("Add an acti&on")
         self.add_action_button.setAccessibleName("Add the action")
         self.add_action_button.clicked.connect(self._request_action)
         actions = QGroupBox("Actions")
