@@ -239,6 +239,8 @@ _pg_schemas = _PgSchemas()
 def pytest_sessionfinish(session, exitstatus):
     if _pg_schemas.known:
         _pg_schemas.drop_all()
+    if "path" in _sqlite_template:
+        shutil.rmtree(_sqlite_template.pop("path").parent, ignore_errors=True)
 
 
 def mark_training(database) -> None:
