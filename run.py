@@ -22,6 +22,11 @@ def main() -> int:
         from ui.self_test import main as self_test
 
         return self_test()
+    import gc
+
+    # Start-up is one thread allocating many long-lived objects (modules, Qt types): no cyclic
+    # collection until ui.gc_guard's timer collects on the GUI thread, about a second after the window.
+    gc.disable()
     from ui.app import main as ui_main
 
     return ui_main(db_url=args.db, user=args.user, qt_args=[sys.argv[0], *qt_args])

@@ -31,7 +31,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from ui import app as desktop
 qt_app = QApplication(["qatt"])
-window = desktop.start({db!r}, "bench")
+window = desktop.start({db!r}, None)  # as the OS account
 window.show()
 qt_app.processEvents()
 start = float({start!r})
@@ -41,6 +41,7 @@ print(time.time() - start)
 
 def startup_seconds(db_path: str) -> float:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env.pop("QATT_USER", None)
     start = time.time()
     code = CHILD.format(root=str(ROOT), db=db_path, start=start)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
+from typing import Optional
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QATT_USER", "tester")
@@ -56,6 +60,189 @@ def drop_pg_schema(schema: str) -> None:
     admin.close()
 
 
+# -- databases migrated once per test process ------------------------------------------------------
+# Migrating a new database through every step (on PostgreSQL with group roles, grants, policies and
+# triggers) is most of what a database test's set-up costs. Each test process (each pytest-xdist
+# worker) migrates one SQLite file and copies it for each test, and keeps its PostgreSQL schemas: a
+# schema a test used is emptied and given back the rows the migration wrote, unless the test changed
+# its definition (tables, columns, indexes, triggers, policies, functions, grants, role memberships),
+# in which case it is dropped and the next test gets a newly migrated one.
+
+_sqlite_template: dict = {}
+
+
+def fresh_sqlite_file(target: Path) -> str:
+    """Make `target` a fresh, migrated SQLite database (a copy of this process's template, which is
+    migrated by open_database the first time) and return its path as a URL for open_database."""
+    if "path" not in _sqlite_template:
+        path = Path(tempfile.mkdtemp(prefix="qatt-test-template-")) / "template.sqlite3"
+        dbmod.open_database(str(path)).close()  # the last connection's close checkpoints the WAL
+        _sqlite_template["path"] = path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_sqlite_template["path"], target)
+    os.chmod(target, 0o600)
+    return str(target)
+
+
+# Every catalog row that defines the schema and its group roles, by its row version (xmin): DDL, a
+# grant or a role membership writes a new row version, so a test that changed any of them changes this.
+_PG_DEFINITION_SQL = """
+WITH ns AS (SELECT oid, xmin, nspacl FROM pg_namespace WHERE nspname = %(s)s),
+     rel AS (SELECT c.oid, c.xmin FROM pg_class c JOIN ns ON c.relnamespace = ns.oid),
+     roles AS (SELECT oid, xmin FROM pg_authid WHERE starts_with(rolname, %(p)s))
+SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
+  SELECT 'n' || xmin::text || coalesce(nspacl::text, '') FROM ns
+  UNION ALL SELECT 'c' || oid || ':' || xmin::text FROM rel
+  UNION ALL SELECT 'a' || a.attrelid || ':' || a.attnum || ':' || a.xmin::text FROM pg_attribute a JOIN rel ON a.attrelid = rel.oid
+  UNION ALL SELECT 'd' || d.oid || ':' || d.xmin::text FROM pg_attrdef d JOIN rel ON d.adrelid = rel.oid
+  UNION ALL SELECT 'k' || k.oid || ':' || k.xmin::text FROM pg_constraint k JOIN ns ON k.connamespace = ns.oid
+  UNION ALL SELECT 't' || t.oid || ':' || t.xmin::text FROM pg_trigger t JOIN rel ON t.tgrelid = rel.oid
+  UNION ALL SELECT 'p' || p.oid || ':' || p.xmin::text FROM pg_policy p JOIN rel ON p.polrelid = rel.oid
+  UNION ALL SELECT 'f' || f.oid || ':' || f.xmin::text FROM pg_proc f JOIN ns ON f.pronamespace = ns.oid
+  UNION ALL SELECT 'g' || g.oid || ':' || g.xmin::text FROM pg_default_acl g JOIN ns ON g.defaclnamespace = ns.oid
+  UNION ALL SELECT 'r' || oid || ':' || xmin::text FROM roles
+  UNION ALL SELECT 'm' || am.roleid || ':' || am.member || ':' || am.xmin::text FROM pg_auth_members am
+    WHERE am.roleid IN (SELECT oid FROM roles) OR am.member IN (SELECT oid FROM roles)
+) parts(x)
+"""
+
+
+class _PgSchemas:
+    """This process's migrated PostgreSQL schemas: take() one for a test, give_back() it afterwards."""
+
+    def __init__(self) -> None:
+        self.free: list = []
+        self.known: dict = {}  # schema -> (definition, delete order or None, seeded tables, sequences, tables)
+
+    @staticmethod
+    def url(schema: str) -> str:
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+    @staticmethod
+    def _admin():
+        admin = dbmod.make_database(PG_URL)
+        admin.connect()
+        # The catalogs' row estimates (many schemas come and go) would make the server JIT-compile the
+        # definition query: a second of compiling for a few milliseconds of work.
+        admin.execute_sql("SET jit = off")
+        return admin
+
+    def _definition(self, admin, schema: str) -> str:
+        from qatt.storage import pg_security
+
+        prefix = pg_security.role_prefix(admin.database, schema)
+        return admin.execute_sql(_PG_DEFINITION_SQL, {"s": schema, "p": prefix}).fetchone()[0]
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop()
+        url, schema = make_pg_schema_url()
+        dbmod.open_database(url).close()  # migrated as a test's database always was
+        admin = self._admin()
+        try:
+            tables = all_tables = [r[0] for r in admin.execute_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema]).fetchall()]
+            sequences = admin.execute_sql(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = %s", [schema]).fetchall()
+            seed = schema + "_seed"  # the rows the migration wrote, to put back after each test
+            with admin.atomic():
+                admin.execute_sql(f'CREATE SCHEMA "{seed}"')
+                for table in tables:
+                    admin.execute_sql(f'CREATE TABLE "{seed}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            seeded = [t for t in tables
+                      if admin.execute_sql(f'SELECT EXISTS (SELECT 1 FROM "{seed}"."{t}")').fetchone()[0]]
+            tables = self._delete_order(admin, schema, tables)
+            self.known[schema] = (self._definition(admin, schema), tables, seeded, sequences, all_tables)
+        finally:
+            admin.close()
+        return schema
+
+    @staticmethod
+    def _delete_order(admin, schema: str, tables: list) -> Optional[list]:
+        """The tables with every referencing table before the tables it references and the row-change
+        log last (emptying a table writes to it), or None when foreign keys form a cycle."""
+        from graphlib import CycleError, TopologicalSorter
+
+        from qatt.storage import pg_security
+
+        order = TopologicalSorter({t: set() for t in tables})
+        for child, parent in admin.execute_sql(
+                "SELECT ch.relname, pa.relname FROM pg_constraint k JOIN pg_class ch ON ch.oid = k.conrelid "
+                "JOIN pg_class pa ON pa.oid = k.confrelid JOIN pg_namespace n ON n.oid = k.connamespace "
+                "WHERE n.nspname = %s AND k.contype = 'f'", [schema]).fetchall():
+            if child != parent:
+                order.add(parent, child)  # the parent is emptied after the child
+        try:
+            ordered = list(order.static_order())
+        except CycleError:
+            return None
+        return [t for t in ordered if t != pg_security.ROW_CHANGE] + [t for t in ordered if t == pg_security.ROW_CHANGE]
+
+    def give_back(self, schema: str) -> None:
+        """Reset the schema for the next test, or drop it when the test changed its definition."""
+        definition, tables, seeded, sequences, all_tables = self.known[schema]
+        admin = self._admin()
+        try:
+            if self._definition(admin, schema) != definition:
+                raise LookupError("changed")
+            with admin.atomic():
+                admin.execute_sql("SET LOCAL lock_timeout = '10s'")
+                if tables is not None:  # DELETE: cheaper than TRUNCATE for a test's few rows
+                    for table in tables:
+                        admin.execute_sql(f'DELETE FROM "{schema}"."{table}"')
+                else:
+                    listed = ", ".join(f'"{schema}"."{t}"' for t in all_tables)
+                    admin.execute_sql(f"TRUNCATE {listed} CASCADE")
+                for table in seeded:
+                    admin.execute_sql(f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{schema}_seed"."{table}"')
+                # Putting the rows back fired the row-change triggers: the migration's own rows stand instead.
+                from qatt.storage import pg_security
+
+                if pg_security.ROW_CHANGE in all_tables:
+                    admin.execute_sql(f'DELETE FROM "{schema}"."{pg_security.ROW_CHANGE}"')
+                    if pg_security.ROW_CHANGE in seeded:
+                        admin.execute_sql(f'INSERT INTO "{schema}"."{pg_security.ROW_CHANGE}" '
+                                          f'SELECT * FROM "{schema}_seed"."{pg_security.ROW_CHANGE}"')
+                for name, value in sequences:
+                    if value is None:
+                        admin.execute_sql("SELECT setval(%s, 1, false)", [f'"{schema}"."{name}"'])
+                    else:
+                        admin.execute_sql("SELECT setval(%s, %s, true)", [f'"{schema}"."{name}"', value])
+            if tables is None:  # TRUNCATE gave the tables new catalog row versions
+                self.known[schema] = (self._definition(admin, schema), tables, seeded, sequences, all_tables)
+        except (LookupError, peewee.DatabaseError):
+            admin.close()
+            self.drop(schema)
+            return
+        admin.close()
+        self.free.append(schema)
+
+    def drop(self, schema: str) -> None:
+        self.known.pop(schema, None)
+        admin = self._admin()
+        try:
+            admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}_seed" CASCADE')
+        finally:
+            admin.close()
+        drop_pg_schema(schema)
+
+    def drop_all(self) -> None:
+        for schema in list(self.known):
+            self.drop(schema)
+        self.free.clear()
+
+
+_pg_schemas = _PgSchemas()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _pg_schemas.known:
+        _pg_schemas.drop_all()
+    if "path" in _sqlite_template:
+        shutil.rmtree(_sqlite_template.pop("path").parent, ignore_errors=True)
+
+
 def mark_training(database) -> None:
     """Make the bound database a training database, as the demo data would (qatt.identity): tests act as
     many people (--user, QATT_USER) while the process runs as one operating-system account. Tests of the
@@ -79,15 +266,18 @@ def accept_setup_changes(database) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request, tmp_path):
-    """A fresh, migrated database bound to the models: once on SQLite, once on PostgreSQL."""
+    """A fresh, migrated database bound to the models: once on SQLite, once on PostgreSQL. Either is
+    a copy of (SQLite) or reset to (PostgreSQL) a database migrated once per test process; see
+    fresh_sqlite_file and _PgSchemas. Tests of migrations themselves make their own databases."""
     if request.param == "sqlite":
-        url = str(tmp_path / "qatt.sqlite3")
+        url = fresh_sqlite_file(tmp_path / "qatt.sqlite3")
         schema = None
     else:
         reason = postgres_unavailable_reason()
         if reason:
             pytest.skip(reason)
-        url, schema = make_pg_schema_url()
+        schema = _pg_schemas.take()
+        url = _pg_schemas.url(schema)
     database = dbmod.open_database(url)
     database.qatt_url = url  # so tests can open a second connection to the same database
     mark_training(database)
@@ -97,13 +287,13 @@ def db(request, tmp_path):
         if not database.is_closed():
             database.close()
         if schema:
-            drop_pg_schema(schema)
+            _pg_schemas.give_back(schema)
 
 
 @pytest.fixture
 def sqlite_db(tmp_path):
     """A fresh, migrated SQLite database, for tests where the backend does not matter."""
-    url = str(tmp_path / "qatt.sqlite3")
+    url = fresh_sqlite_file(tmp_path / "qatt.sqlite3")
     database = dbmod.open_database(url)
     database.qatt_url = url
     mark_training(database)
@@ -126,7 +316,7 @@ def pg_url():
 def training_db_path(tmp_path):
     """The path of a fresh, migrated SQLite training database (closed), for tests that run the CLI on
     their own file with --user or QATT_USER (see mark_training)."""
-    path = tmp_path / "q.sqlite3"
+    path = Path(fresh_sqlite_file(tmp_path / "q.sqlite3"))
     database = dbmod.open_database(str(path))
     mark_training(database)
     database.close()

@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import build  # noqa: E402  tools/build.py
 
-pytestmark = pytest.mark.slow
+# One worker builds once for the whole module (pytest-xdist runs the group on one worker).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("frozen_build")]
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ APP_PACKAGES = ["qatt", "exports", "ui"]
 TEST_ONLY = {
     "pytest": ["pytest", "_pytest"],
     "pytest-qt": ["pytestqt"],
+    "pytest-xdist": ["xdist", "execnet"],
     "hypothesis": ["hypothesis"],
     "pypdf": ["pypdf"],
     "scikit-learn": ["sklearn", "scipy", "numpy", "joblib", "threadpoolctl"],

@@ -1,8 +1,8 @@
 """Build the frozen desktop application: `python tools/build.py [--dist DIR] [--work DIR] [--smoke]`.
 
-Stamps the version from the repository (`git describe`) into qatt/_build_version.py, runs
-PyInstaller on packaging/qatt.spec, and removes the stamp again, so a source checkout never shows
-a stale build number. The result is one folder, DIST/QATT/, with QATT (the desktop) and qatt-cli.
+Stamps the version from the repository (`git describe`) into a qatt/_build_version.py that only the
+build holds (written in the work folder and added by packaging/qatt.spec), so a source checkout never
+shows a build number, not even to a process started while a build runs. The result is one folder, DIST/QATT/, with QATT (the desktop) and qatt-cli.
 `--smoke` then runs `QATT --self-test` and `qatt-cli --version` from the built folder.
 Needs requirements-build.txt (PyInstaller); on Linux also binutils (objdump).
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from qatt.version import write_stamp  # noqa: E402
 
-STAMP = ROOT / "qatt" / "_build_version.py"
+STAMP_ENV = "QATT_BUILD_STAMP"  # tells packaging/qatt.spec where the stamp is
 
 
 def folder_size(folder: Path) -> int:
@@ -33,14 +33,13 @@ def executable(folder: Path, name: str) -> Path:
 
 
 def build(dist: Path, work: Path) -> Path:
-    stamp = write_stamp(STAMP)
+    stamp_file = work / "stamp" / "_build_version.py"  # not under work/qatt/, which --clean empties
+    stamp_file.parent.mkdir(parents=True, exist_ok=True)
+    stamp = write_stamp(stamp_file)
     print(f"building QATT, version stamp {stamp}", flush=True)
-    try:
-        subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-                        "--distpath", str(dist), "--workpath", str(work), str(ROOT / "packaging" / "qatt.spec")],
-                       check=True, cwd=ROOT)
-    finally:
-        STAMP.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+                    "--distpath", str(dist), "--workpath", str(work), str(ROOT / "packaging" / "qatt.spec")],
+                   check=True, cwd=ROOT, env=dict(os.environ, **{STAMP_ENV: str(stamp_file)}))
     folder = dist / "QATT"
     # PyInstaller links each Qt library into _internal/; the ones the spec left out leave dangling links.
     for link in [p for p in folder.rglob("*") if p.is_symlink() and not p.exists()]:

@@ -17,6 +17,9 @@ from qatt.storage import models as m
 
 ACTOR = "desk.user"
 
+# One worker builds the module's demo database once (pytest-xdist runs the group on one worker).
+pytestmark = pytest.mark.xdist_group("test_comparison")
+
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):

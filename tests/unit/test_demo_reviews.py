@@ -19,6 +19,9 @@ from qatt.storage.db import database_proxy
 ACTOR = "desk.user"
 CASES = 600  # a fifth of the real demo: every month still has cases of most areas
 
+# One worker builds the module's demo database once (pytest-xdist runs the group on one worker).
+pytestmark = pytest.mark.xdist_group("test_demo_reviews")
+
 
 def _fresh_database(path):
     database = dbmod.open_database(str(path))
