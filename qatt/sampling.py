@@ -10,6 +10,8 @@ and is pure (no database), so `verify_sample` re-runs exactly what `draw_sample`
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import hashlib
 import itertools
 import json
@@ -480,6 +482,23 @@ def _record_digest(sample: Dict[str, Any], items: Sequence[Tuple[int, str, str, 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _without_cycle_collector(function):
+    """Run `function` with Python's cyclic garbage collector paused: a draw or verification holds a
+    million references in lists, and every full collection walks each element of every list (in a
+    profile, ~0.1-0.2 s of a verification went to collections triggered by unrelated allocations).
+    Nothing here makes reference cycles; the collector's previous state is restored after."""
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+    return paused
+
+
 def _prepare_strata_order(population_id: int, stratify: Sequence[str], progress: ProgressFn,
                           cancel: Optional[CancelToken]) -> None:
     """Build the population's sort index on the stratification columns the first time it is needed
@@ -497,6 +516,7 @@ def _prepare_strata_order(population_id: int, stratify: Sequence[str], progress:
                                 progress=lambda done, total, message: progress(0, 3, message), cancel=cancel)
 
 
+@_without_cycle_collector
 def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressFn] = None,
                 cancel: Optional[CancelToken] = None) -> DrawResult:
     """Draw and record a sample in one transaction (nothing is written if it fails or is cancelled)."""
@@ -736,6 +756,7 @@ def _replacements(sample_id: int) -> List[str]:
             for pos, ref, old_pos, old_ref, at, who, why in database_proxy.obj.execute_sql(*query.sql()).fetchall()]
 
 
+@_without_cycle_collector
 def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
     """Re-derive the sample from its record and the population as it is now, and compare.
 

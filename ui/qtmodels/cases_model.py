@@ -33,7 +33,7 @@ class CasesModel(QAbstractTableModel):
         self.descending = False
         self.total = 0
         self._rows: List[Tuple[Any, ...]] = []
-        self._next_key: Optional[Tuple[Any, int]] = None
+        self._next_key: Optional[Tuple[Any, str]] = None
         self._more = False
         self._fetching = False
 
