@@ -157,10 +157,13 @@ def ensure_index(population_id: int, columns: Sequence[str], progress: Optional[
         connection.set_progress_handler(stop, 200_000)
     try:
         with db.atomic():
-            db.cursor().execute(sql)  # no parameters: a % in a header must reach PostgreSQL as it is
+            # No parameters in DDL: psycopg2 reads % as a placeholder, so a % in a header is doubled.
+            db.execute_sql(sql if is_sqlite(db) else sql.replace("%", "%%"))
     except peewee.DatabaseError as exc:
         if interrupted:
             raise Cancelled() from exc
+        if name in _existing(db):
+            return True  # built meanwhile by another session (PostgreSQL: a duplicate name)
         log.info("no sort index for population %s (%s): %s", population_id, name, type(exc).__name__)
         return False
     finally:
@@ -176,7 +179,7 @@ def drop_indexes(population_id: int) -> int:
     prefix = f"{PREFIX}{int(population_id)}_"
     names = [name for name in _existing(db) if name.startswith(prefix)]
     for name in names:
-        db.cursor().execute(f'DROP INDEX IF EXISTS "{name}"')
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     return len(names)
 
 
