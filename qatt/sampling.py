@@ -408,30 +408,6 @@ def _population_fingerprint(population_id: int) -> str:
     return fingerprint_references(_as_list(db.execute_sql(*query.sql()).fetchone()[0]))
 
 
-def _population_fingerprint_matches(population_id: int, recorded: str) -> bool:
-    """Whether the population's cases now give the recorded fingerprint, without sorting them in Python.
-
-    The database joins the references in the order of the (population, reference) index, which on
-    SQLite is code point order and on PostgreSQL is asked for with the "C" collation, and the joined
-    text is hashed as it comes. Equal digests prove the canonical text is the recorded one; a
-    database that joined them in another order (or stored a reference unstripped) can only make the
-    digests differ, so a mismatch is settled by the exact computation (_population_fingerprint)."""
-    db = database_proxy.obj
-    table = m.Case._meta.table_name
-    if is_sqlite(db):
-        sql = (f"SELECT group_concat(reference, char(10)), COUNT(*) FROM \"{table}\" "
-               f"INDEXED BY {table}_population_id_reference WHERE population_id = ?")
-    else:
-        sql = (f"SELECT string_agg(reference, E'\\n' ORDER BY reference COLLATE \"C\"), COUNT(*) FROM \"{table}\" "
-               "WHERE population_id = %s")
-    try:
-        text, count = db.execute_sql(sql, (population_id,)).fetchone()
-    except peewee.DatabaseError:  # e.g. an index of another name: the exact computation decides
-        return False
-    digest = hashlib.sha256((text + "\n").encode("utf-8") if count else b"").hexdigest()
-    return digest == recorded
-
-
 def _recently_sampled(months: int, now: dt.datetime) -> set:
     """References (from any population) sampled since `months` calendar months before `now`.
 
@@ -804,16 +780,14 @@ def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
     stratify = spec.stratify if spec else ()
     everything = _read_strata(sample.population_id, stratify, filters, iso_date(params.get("date_from"), "date_from"),
                               iso_date(params.get("date_to"), "date_to"), params.get("date_precision") or "")
-    population_ok = _population_fingerprint_matches(sample.population_id, sample.population_fingerprint)
-    if not population_ok:  # the exact computation settles it (and gives the figure to report)
-        # Without filters every case of the population was just read: no need to read them again.
-        unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
-        population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered
-                          else _population_fingerprint(sample.population_id))
-        population_ok = population_now == sample.population_fingerprint
+    # Without filters every case of the population was just read: no need to read them again.
+    unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
+    population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered
+                      else _population_fingerprint(sample.population_id))
     strata = _without(everything, excluded)
     if sample.method != "stratified":
         strata = {"": strata.get("", [])}
+    population_ok = population_now == sample.population_fingerprint
     if not population_ok:
         differences.append("the population has changed since the draw (cases added, removed or re-referenced): "
                            f"fingerprint now {population_now[:16]}..., recorded {sample.population_fingerprint[:16]}...")
