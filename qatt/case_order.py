@@ -154,7 +154,7 @@ def ensure_index(population_id: int, columns: Sequence[str], progress: Optional[
                 interrupted.append(True)
                 return 1
             return 0
-        connection.set_progress_handler(stop, 200_000)
+        connection.set_progress_handler(stop, 20_000)
     try:
         with db.atomic():
             # No parameters in DDL: psycopg2 reads % as a placeholder, so a % in a header is doubled.

@@ -62,3 +62,24 @@ def test_a_small_population_sorts_at_once_without_building_anything(qtbot, conte
     assert not case_order.has_index(population.id, ("officer",))
     officers = shown(page.cases, 5)
     assert officers == sorted(officers)
+
+
+def test_a_cancelled_build_keeps_the_order_and_the_header_says_so(qtbot, context, monkeypatch):
+    from qatt.errors import Cancelled
+
+    def cancelled_build(population_id, sort_by, progress=None, cancel=None):
+        raise Cancelled()
+
+    monkeypatch.setattr(cases_model, "LAZY_SORT_CASES", 100)
+    monkeypatch.setattr(browse, "prepare_sort", cancelled_build)
+    population = add_population(300)
+    page = PopulationsPage(context)
+    qtbot.addWidget(page)
+    page.cases.set_population(population.id)
+    before = shown(page.cases, 0)
+    page.case_table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)  # a click on Officer
+    assert page.sort_worker is not None
+    qtbot.waitUntil(lambda: page.sort_worker is None, timeout=20000)
+    assert page.cases.pending_sort is None and shown(page.cases, 0) == before
+    assert page.case_table.horizontalHeader().sortIndicatorSection() == 0
+    assert not case_order.has_index(population.id, ("officer",))

@@ -9,6 +9,8 @@ import re
 import pytest
 
 from qatt import browse, case_order, retention, sampling, users
+from qatt.errors import Cancelled
+from qatt.progress import CancelToken
 from qatt.fingerprint import fingerprint_references
 from qatt.storage import models as m
 from qatt.storage.db import is_sqlite
@@ -104,3 +106,14 @@ def test_sort_orders_are_per_population_and_a_purge_drops_them(db):
     assert not case_order.has_index(old.id, ("officer",)) and not case_order.has_index(old.id, ("extra:" + HEADER,))
     assert case_order.has_index(kept.id, ("officer",)) and case_order.has_index(kept.id, ("extra:" + HEADER,))
     assert case_order.drop_indexes(kept.id) == 2 and not case_order.has_index(kept.id, ("officer",))
+
+
+def test_a_cancelled_build_on_sqlite_leaves_no_index_and_the_pages_still_read(sqlite_db):
+    population = make_population(n=3000)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        case_order.ensure_index(population.id, ("officer",), cancel=token)
+    assert not case_order.has_index(population.id, ("officer",))
+    assert len(browse.case_page(population.id, sort_by="officer", limit=10).rows) == 10
+    assert case_order.ensure_index(population.id, ("officer",), cancel=CancelToken())  # not cancelled: built

@@ -154,6 +154,10 @@ class PopulationsPage(QWidget):
         if message:  # the sort still happens, only without the index: say why it is slow
             self.case_count.setText(message)
         if cancelled or population_id != self.cases.population_id or self.cases.pending_sort_key() != key:
+            if cancelled:  # the header shows the order the rows are really in
+                self.cases.pending_sort = None
+                order = Qt.SortOrder.DescendingOrder if self.cases.descending else Qt.SortOrder.AscendingOrder
+                self.case_table.horizontalHeader().setSortIndicator(self.cases.sort_column, order)
             return
         self.cases.apply_pending_sort()  # from the index now (or, if it could not be built, sorted as before)
 
