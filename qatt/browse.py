@@ -140,26 +140,39 @@ def case_page(population_id: int, *, sort_by: str = "reference", descending: boo
     (id, reference, area, recorded_date, division, team, officer, supervisor, risk, status), then
     the value of each of the extract's own columns (population_columns) as text, "" when empty.
     Cases with the same value are ordered by reference (unique in a population), so the key is
-    (value, reference), compared as a row value: with the population's sort index on the column
-    (prepare_sort) a page is read straight from the index, with no sort."""
+    (value, reference). A page after a key is read as the rest of that value's cases (value equal,
+    reference after) and then the cases of the next values (value after): each part is a seek in
+    the population's sort index on the column (prepare_sort), so a page costs the same at any
+    depth. (SQLite does not seek an expression index by a row value, which made the extract's
+    columns and the recorded date scan from the start of the index on every page.)"""
     sort_key = _sort_expression(sort_by)
     query = _filtered_cases(population_id, filter_text)
     by_reference = sort_by == "reference"
     tie = case_order.reference_order()
-    if after is not None:
-        last_value, last_reference = after
-        if by_reference:
-            query = query.where((m.Case.reference < last_value) if descending else (m.Case.reference > last_value))
-        else:
-            mine, theirs = peewee.Tuple(sort_key, tie), peewee.Tuple(peewee.Value(last_value), peewee.Value(last_reference))
-            query = query.where((mine < theirs) if descending else (mine > theirs))
     keys = (sort_key,) if by_reference else (sort_key, tie)
     order = tuple(key.desc() for key in keys) if descending else tuple(key.asc() for key in keys)
     shown = population_columns(population_id)
     columns = [m.Case.id] + [getattr(m.Case, name) for name, _ in CASE_COLUMNS]
     columns += [_extra_expression(key[len(EXTRA):]) for key, _ in shown[len(CASE_COLUMNS):]]
     sort_index = 1 + [name for name, _ in shown].index(sort_by)
-    rows = list(query.select(*columns).order_by(*order).limit(limit).tuples())
+
+    def read(part: peewee.ModelSelect, count: int, by: Tuple[Any, ...] = order) -> List[Tuple[Any, ...]]:
+        return list(part.select(*columns).order_by(*by).limit(count).tuples())
+
+    def after_value(expression: Any, value: Any) -> Any:
+        return (expression < value) if descending else (expression > value)
+
+    if after is None:
+        rows = read(query, limit)
+    elif by_reference:
+        rows = read(query.where(after_value(m.Case.reference, after[0])), limit)
+    else:
+        last_value, last_reference = after
+        # Ordered by the reference alone: the value is fixed, and SQLite would otherwise sort the tied rows.
+        rows = read(query.where(sort_key == peewee.Value(last_value), after_value(tie, last_reference)), limit,
+                    order[1:])
+        if len(rows) < limit:
+            rows += read(query.where(after_value(sort_key, peewee.Value(last_value))), limit - len(rows))
     if len(rows) < limit or not rows:
         return CasePage(rows, None)
     last = rows[-1]

@@ -117,3 +117,21 @@ def test_a_cancelled_build_on_sqlite_leaves_no_index_and_the_pages_still_read(sq
     assert not case_order.has_index(population.id, ("officer",))
     assert len(browse.case_page(population.id, sort_by="officer", limit=10).rows) == 10
     assert case_order.ensure_index(population.id, ("officer",), cancel=CancelToken())  # not cancelled: built
+
+
+@pytest.mark.parametrize("sort_by", ["officer", "recorded_date", "extra:" + HEADER])
+def test_a_deep_page_seeks_the_sort_index_without_sorting(sqlite_db, monkeypatch, sort_by):
+    population = make_population(n=300)
+    assert browse.prepare_sort(population.id, sort_by)
+    first = browse.case_page(population.id, sort_by=sort_by, filter_text="north", limit=40)
+    seen = []
+    real = sqlite_db.execute_sql
+    monkeypatch.setattr(sqlite_db, "execute_sql", lambda sql, params=None, *a, **k: seen.append((sql, params)) or real(sql, params, *a, **k))
+    browse.case_page(population.id, sort_by=sort_by, filter_text="north", after=first.next_key, limit=40)
+    monkeypatch.undo()
+    pages = [(sql, params) for sql, params in seen if sql.startswith("SELECT") and "ORDER BY" in sql]
+    assert len(pages) >= 1
+    name = case_order.index_name(population.id, (sort_by,))
+    for sql, params in pages:  # each part seeks the index by the key (no scan from its start, no sort)
+        plan = " ".join(str(row) for row in real("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert name in plan and "TEMP B-TREE" not in plan and "population_id=? AND " in plan, plan
