@@ -17,7 +17,7 @@ from typing import Dict, List, Tuple
 
 import peewee
 
-from qatt import audit, users
+from qatt import audit, case_order, users
 from qatt.errors import QattError
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, write_transaction
@@ -105,6 +105,8 @@ def purge(before: dt.date, actor: str, reason: str = "") -> PurgePlan:
         m.Case.delete().where(m.Case.recorded_date < before).execute()
         if touched:
             m.Population.update(purged=True).where(m.Population.id.in_(touched)).execute()
+            for population_id in touched:
+                case_order.drop_indexes(population_id)  # its cases' sort orders (qatt.case_order) go with them
         event = audit.record(actor, audit.ERASURE, "retention", before.isoformat(),
                              {**summary.as_dict(), "reason": reason, "erased_events": erased})
         audit.erase_details(erased, event.id)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 
 from qatt import audit, browse
 from ui.context import AppContext
+from ui.workers import ProgressPanel, Worker
 from ui.qtmodels.cases_model import CasesModel
 from ui.qtmodels.lists import populations_model
 from ui.widgets.tables import list_table, select_key, selected_key
@@ -52,6 +53,14 @@ class PopulationsPage(QWidget):
 
         self.cases = CasesModel(parent=self)
         self.cases.modelReset.connect(self._show_count)
+        # A first sort by a column of a large population builds its sort order in a worker.
+        self.cases.sort_in_background = True
+        self.cases.sortOrderNeeded.connect(self._prepare_sort)
+        self.sort_worker: Optional[Worker] = None
+        self._sort_job: Optional[tuple] = None  # (population id, sort key) being prepared
+        self.sort_progress = ProgressPanel(self)
+        self.sort_progress.setAccessibleName("Preparing the sort order")
+        self.sort_progress.hide()
         self.case_table = QTableView()
         self.case_table.setAccessibleName("Cases of the chosen population")
         self.case_table.setModel(self.cases)
@@ -83,6 +92,7 @@ class PopulationsPage(QWidget):
         filter_row.addWidget(self.filter_box, 1)
         filter_row.addWidget(self.case_count)
         lower_layout.addLayout(filter_row)
+        lower_layout.addWidget(self.sort_progress)
         lower_layout.addWidget(self.case_table)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(upper)
@@ -112,6 +122,48 @@ class PopulationsPage(QWidget):
             # Opening a case list is a consultation of personal data (DPA 2018 s.62).
             audit.record(self.context.actor, audit.CONSULTATION, "population", population_id, {"view": "case list"})
         self.cases.set_population(population_id)
+
+    def _prepare_sort(self, population_id: int, key: str) -> None:
+        """Build the population's sort order for `key` in a worker; the table keeps its order meanwhile."""
+        if self._sort_job == (population_id, key):
+            return  # already being built
+        if self.sort_worker is not None:
+            self.sort_worker.cancel()  # the user asked for another column: that one is no longer wanted
+        heading = dict(self.cases.columns).get(key, key)
+        worker = Worker(browse.prepare_sort, population_id, key)
+        self.sort_worker, self._sort_job = worker, (population_id, key)
+        worker.signals.finished.connect(self._sort_finished)
+        worker.signals.failed.connect(self._sort_failed)
+        worker.signals.cancelled.connect(self._sort_cancelled)
+        self.sort_progress.attach(worker, f"Preparing the sort by {heading} for this population (once; the "
+                                          "table keeps its order until it is ready)…")
+        self.sort_progress.show()
+        worker.start()
+
+    def _sort_finished(self, _built: bool) -> None:
+        self._sort_prepared()
+
+    def _sort_failed(self, message: str) -> None:
+        self._sort_prepared(message)
+
+    def _sort_cancelled(self) -> None:
+        self._sort_prepared(cancelled=True)
+
+    def _sort_prepared(self, message: str = "", cancelled: bool = False) -> None:
+        if self.sort_worker is None or self.sender() is not self.sort_worker.signals:
+            return  # an earlier, replaced build
+        population_id, key = self._sort_job or (None, None)
+        self.sort_worker, self._sort_job = None, None
+        self.sort_progress.hide()
+        if message:  # the sort still happens, only without the index: say why it is slow
+            self.case_count.setText(message)
+        if cancelled or population_id != self.cases.population_id or self.cases.pending_sort_key() != key:
+            if cancelled:  # the header shows the order the rows are really in
+                self.cases.pending_sort = None
+                order = Qt.SortOrder.DescendingOrder if self.cases.descending else Qt.SortOrder.AscendingOrder
+                self.case_table.horizontalHeader().setSortIndicator(self.cases.sort_column, order)
+            return
+        self.cases.apply_pending_sort()  # from the index now (or, if it could not be built, sorted as before)
 
     def apply_filter(self) -> None:
         self._filter_timer.stop()

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from qatt import browse
 from qatt.extract_dates import show_date
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
+# From this many cases, a sort by a column whose sort order is not built yet waits for it to be built
+# in the background (sortOrderNeeded), rather than sorting every case for each page on the GUI thread.
+LAZY_SORT_CASES = 50_000
+
 
 class CasesModel(QAbstractTableModel):
     """Cases of one population, loaded with canFetchMore/fetchMore in pages of `page_size` rows.
 
-    `total` is the number of cases matching the filter; `rowCount` is how many are loaded so far."""
+    `total` is the number of cases matching the filter; `rowCount` is how many are loaded so far.
+    With `sort_in_background` set (the Populations page sets it), sorting a large population by a
+    column without its sort order (qatt.browse.sort_ready) emits sortOrderNeeded(population, key) and
+    keeps the current order until the page has built it and calls apply_pending_sort()."""
+
+    sortOrderNeeded = Signal(int, str)  # noqa: N815 - Qt naming
 
     def __init__(self, page_size: int = 500, parent: Any = None) -> None:
         super().__init__(parent)
@@ -33,13 +42,16 @@ class CasesModel(QAbstractTableModel):
         self.descending = False
         self.total = 0
         self._rows: List[Tuple[Any, ...]] = []
-        self._next_key: Optional[Tuple[Any, int]] = None
+        self._next_key: Optional[Tuple[Any, str]] = None
         self._more = False
         self._fetching = False
+        self.sort_in_background = False
+        self.pending_sort: Optional[Tuple[int, bool]] = None  # (column, descending) waiting for its sort order
 
     # -- what to show ---------------------------------------------------------------------------
 
     def set_population(self, population_id: Optional[int]) -> None:
+        self.pending_sort = None
         self.population_id = population_id
         self.columns = browse.population_columns(population_id)
         self.date_precision = browse.date_precision(population_id)
@@ -55,9 +67,31 @@ class CasesModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
             return
+        descending = order == Qt.SortOrder.DescendingOrder
+        key = self.columns[column][0]
+        if (self.sort_in_background and self.population_id is not None
+                and browse.population_size(self.population_id) >= LAZY_SORT_CASES
+                and not browse.sort_ready(self.population_id, key)):
+            self.pending_sort = (column, descending)
+            self.sortOrderNeeded.emit(self.population_id, key)
+            return
+        self.pending_sort = None
         self.sort_column = column
-        self.descending = order == Qt.SortOrder.DescendingOrder
+        self.descending = descending
         self._reload()
+
+    def apply_pending_sort(self) -> None:
+        """Sort as last asked, now that its sort order is built (or could not be: then slowly)."""
+        if self.pending_sort is None:
+            return
+        column, descending = self.pending_sort
+        self.pending_sort = None
+        self.sort_column = column
+        self.descending = descending
+        self._reload()
+
+    def pending_sort_key(self) -> Optional[str]:
+        return self.columns[self.pending_sort[0]][0] if self.pending_sort is not None else None
 
     def _reload(self) -> None:
         # Listeners of the reset signals may call fetchMore; rows must not arrive in the middle of a reset.
