@@ -17,6 +17,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
@@ -30,7 +31,7 @@ from qatt import audit
 from qatt.errors import Cancelled, QattError
 from qatt.extract_dates import DAY, EXPECTED as _EXPECTED, MONTH, parse_case_date, parse_day
 from qatt.extract_files import check_workbook_archive, detect_encoding, file_error, reading
-from qatt.fingerprint import fingerprint_references
+from qatt.fingerprint import OrderedFingerprint, fingerprint_references
 from qatt.mapping import FIELD_LABELS, check_date_format, check_mapping, check_name, suggest_mapping
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
@@ -442,8 +443,12 @@ class _RowChecker:
     reports exactly what is wrong (through `_problems`) and applies the import options."""
 
     def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str, population_id: int = 0,
-                 options: ImportOptions = ImportOptions()) -> None:
+                 options: ImportOptions = ImportOptions(), streaming: bool = False) -> None:
         headers = table.headers
+        # Streaming (the first pass of an import): references are not remembered across batches; the
+        # database's unique index finds a repeat instead, and any row needing a decision or a report
+        # stops the pass (_scan raises _ExactPassNeeded), so the import is read again exactly.
+        self.streaming = streaming
         self.index = index = {h: i for i, h in enumerate(headers)}
         self.unnamed = table.unnamed
         self.file_name = table.file_name
@@ -607,6 +612,7 @@ class _RowChecker:
         generate = self.generate
         is_generated = methodcaller("startswith", GENERATED_PREFIX)
         strip = str.strip
+        streaming = self.streaming
 
         def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
             """Case values (population id first) for every row of a non-empty batch of non-blank
@@ -625,7 +631,7 @@ class _RowChecker:
                 return None
             unique = set(references)
             if (max(map(len, references)) > reference_limit
-                    or len(unique) != len(references) or not seen.keys().isdisjoint(unique)):
+                    or len(unique) != len(references) or not (streaming or seen.keys().isdisjoint(unique))):
                 return None
             blanks = [""] * len(rows)
             texts = [list(map(strip, columns[i])) if i is not None else blanks for i in text_indexes]
@@ -656,7 +662,8 @@ class _RowChecker:
             if pending:
                 self.blank_occurrences.update(pending)
                 self.generated += sum(map(is_generated, references))
-            seen.update(zip(references, numbers))
+            if not streaming:
+                seen.update(zip(references, numbers))
             return list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
 
         return check_batch
@@ -787,14 +794,24 @@ def preview(path: Path, sheet: Optional[str] = None, rows: int = 20) -> Preview:
                        table.encoding, table.delimiter, table.sheets)
 
 
+class _ExactPassNeeded(Exception):
+    """The streaming pass met a row that needs the exact pass (a problem, a repeated or colliding
+    reference): the import rolls back to before its first case and reads the file again."""
+
+
 @dataclass
 class _ScanResult:
-    references: Set[str]
     problems: List[Problem]
     problem_count: int
     rows_with_problems: int
     extra_columns: List[str]
     checker: "_RowChecker"
+
+    @property
+    def references(self) -> Set[str]:
+        """The references imported (the exact pass only: a streaming pass does not keep them)."""
+        assert not self.checker.streaming
+        return self.checker.imported_references()
 
 
 @dataclass
@@ -844,12 +861,13 @@ def _same_cases(fingerprint: str, other_than: int = 0) -> Optional[m.Population]
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
           keep_going: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int = 0,
-          options: ImportOptions = ImportOptions()) -> _ScanResult:
-    """Validate every row; hand valid rows to `write` in batches while that can still be useful."""
-    checker = _RowChecker(table, mapping, date_format, population_id, options)
+          options: ImportOptions = ImportOptions(), streaming: bool = False) -> _ScanResult:
+    """Validate every row; hand valid rows to `write` in batches while that can still be useful.
+    streaming: see _RowChecker; raises _ExactPassNeeded at the first row that is not simply valid."""
+    checker = _RowChecker(table, mapping, date_format, population_id, options, streaming)
     problems: List[Problem] = []
     problem_count = rows_with_problems = 0
-    message = f"Reading {table.file_name}"
+    message = f"Reading {table.file_name}" if streaming or write is None else f"Reading {table.file_name} again"
     first, second = itemgetter(0), itemgetter(1)
 
     def take(batch: List[Tuple[int, list]]) -> None:
@@ -863,8 +881,12 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         valid = checker.check_batch(list(map(first, batch)), rows)
         if valid is None:
             valid = []
+            if streaming:
+                checker.seen.clear()  # this batch's references only: earlier ones are in the database
             for number, cells in batch:
                 row, row_problems = checker.check(number, cells)
+                if streaming and row is None:
+                    raise _ExactPassNeeded()
                 if row_problems:
                     rows_with_problems += 1
                     problem_count += len(row_problems)
@@ -905,8 +927,7 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)
-    return _ScanResult(checker.imported_references(), problems, problem_count, rows_with_problems,
-                       checker.extra_columns(), checker)
+    return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker)
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:
@@ -972,6 +993,65 @@ def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[st
     return check_extract(path, mapping, sheet, date_format, options, progress, cancel).problems
 
 
+def _load_cases(db: Any, path: Path, sheet: Optional[str], mapping: Optional[Dict[str, str]], date_format: str,
+                skip_invalid: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int,
+                options: ImportOptions, streaming: bool) -> Tuple[_Table, Dict[str, str], _ScanResult]:
+    """One pass over the file writing its cases; streaming: see _RowChecker (raises _ExactPassNeeded,
+    the caller rolls back what this pass wrote). Raises ImportProblems at the end of an exact pass
+    that found problems (without skip_invalid)."""
+    with _open_table(path, sheet) as table:
+        mapping = _resolve_mapping(table, mapping)
+        try:
+            with _case_writer(db) as write:
+                result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population_id,
+                               options, streaming)
+        except Exception as exc:
+            # The unique (population, reference) index refused a reference that an earlier batch
+            # wrote: a repeat, which the exact pass names with both rows.
+            if streaming and any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__):
+                raise _ExactPassNeeded() from exc
+            raise
+        checker = result.checker
+        _compare_repeats(path, sheet, mapping, result)
+        if result.problem_count and not skip_invalid:
+            raise ImportProblems(table.file_name, result.problems, result.problem_count, result.rows_with_problems,
+                                 checker.blank_refused, checker.exact_repeats, checker.conflicting_repeats)
+        done, total = table.position()
+        progress(done, total, "Saving to the database")
+    return table, mapping, result
+
+
+# References hashed per query: ~1.5 MB of text, so the fingerprint holds no more whatever the size.
+FINGERPRINT_CHUNK = 100_000
+
+
+def _stored_fingerprint(db: Any, population_id: int) -> Tuple[str, int]:
+    """(fingerprint, number of cases) of a population as stored, streamed from the database in
+    reference order through the unique (population, reference) index, a chunk of references
+    joined by the database at a time. qatt.fingerprint.OrderedFingerprint checks each chunk, so a
+    collation that orders otherwise (or a reference holding a newline) falls back to sorting them
+    all in Python: the bytes hashed are those of the documented rule either way."""
+    table = f'"{m.Case._meta.table_name}"'
+    p = db.param
+    join = "group_concat(reference, char(10))" if is_sqlite(db) else "string_agg(reference, E'\\n')"
+    sql = (f"SELECT {join}, count(*), max(reference) FROM (SELECT reference FROM {table} "
+           f"WHERE population_id = {p} AND reference > {p} ORDER BY reference LIMIT {FINGERPRINT_CHUNK}) AS chunk")
+    cursor = db.cursor()
+    digest = OrderedFingerprint()
+    last = ""
+    while True:
+        cursor.execute(sql, (population_id, last))
+        text, count, last = cursor.fetchone()
+        if not count:
+            return digest.hexdigest(), digest.count
+        references = text.split("\n")
+        if len(references) != count or not digest.add(references):
+            break
+    cursor.execute(f"SELECT reference FROM {table} WHERE population_id = {p}", (population_id,))
+    references = [reference for (reference,) in cursor.fetchall()]
+    return fingerprint_references(references), len(references)
+
+
 def _apply_replacements(db: Any, population_id: int, replacements: Dict[str, tuple]) -> None:
     """keep-last: overwrite each repeated reference's case with the values of its last row."""
     if not replacements:
@@ -1025,30 +1105,25 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     progress = progress or no_progress
     name = check_name("population", name, m.Population.name.max_length)
     db = database_proxy.obj
-    with _open_table(path, sheet) as table, _write_errors(table.file_name):
-        mapping = _resolve_mapping(table, mapping)
+    with _write_errors(path.name):
         with write_transaction(db):
             population = m.Population.create(name=name, source_file=str(path), imported_by=actor, mapping=mapping)
-            with _case_writer(db) as write:
-                result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population.id,
-                               options)
-                checker = result.checker
-                _compare_repeats(path, sheet, mapping, result)
-                if result.problem_count and not skip_invalid:
-                    raise ImportProblems(table.file_name, result.problems, result.problem_count,
-                                         result.rows_with_problems, checker.blank_refused, checker.exact_repeats,
-                                         checker.conflicting_repeats)
-                done, total = table.position()
-                progress(done, total, "Saving to the database")
+            load = functools.partial(_load_cases, db, path, sheet, mapping, date_format, skip_invalid, progress, cancel,
+                                     population.id, options)
+            try:
+                with db.savepoint():
+                    table, mapping, result = load(streaming=True)
+            except _ExactPassNeeded:
+                table, mapping, result = load(streaming=False)
+            checker = result.checker
             _apply_replacements(db, population.id, checker.replacements)
-            if not result.references:
+            fingerprint, rows = _stored_fingerprint(db, population.id)
+            if not rows:
                 raise QattError(f"{table.file_name} has no valid case rows under its header; nothing was imported.")
-            fingerprint = fingerprint_references(result.references)
             if not allow_duplicate:
                 existing = _same_cases(fingerprint, population.id)
                 if existing is not None:
                     raise DuplicatePopulation(table.file_name, existing)
-            rows = len(result.references)
             recorded_options = {
                 "blank_references": blank_references, "generated_references": checker.generated,
                 "duplicate_references": duplicate_references, "exact_repeats": checker.exact_repeats,
@@ -1056,7 +1131,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 "encoding": table.encoding,
             }
             (m.Population.update(row_count=rows, fingerprint=fingerprint, extra_columns=result.extra_columns,
-                                 import_options=recorded_options)
+                                 import_options=recorded_options, mapping=mapping)
              .where(m.Population.id == population.id).execute())
             audit.record(actor, audit.COLLECTION, "population", population.id, {
                 "file": table.file_name, "rows": rows, "skipped_rows": result.rows_with_problems,
