@@ -806,6 +806,7 @@ class _ScanResult:
     rows_with_problems: int
     extra_columns: List[str]
     checker: "_RowChecker"
+    written: int  # rows handed to `write`: the cases stored, when the import goes ahead
 
     @property
     def references(self) -> Set[str]:
@@ -866,12 +867,12 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     streaming: see _RowChecker; raises _ExactPassNeeded at the first row that is not simply valid."""
     checker = _RowChecker(table, mapping, date_format, population_id, options, streaming)
     problems: List[Problem] = []
-    problem_count = rows_with_problems = 0
+    problem_count = rows_with_problems = written = 0
     message = f"Reading {table.file_name}" if streaming or write is None else f"Reading {table.file_name} again"
     first, second = itemgetter(0), itemgetter(1)
 
     def take(batch: List[Tuple[int, list]]) -> None:
-        nonlocal write, problem_count, rows_with_problems
+        nonlocal write, problem_count, rows_with_problems, written
         rows = list(map(second, batch))
         if not all(map(any, rows)):  # blank rows (common at the end of Excel exports) are not cases
             batch = [(number, cells) for number, cells in batch if any(cells)]
@@ -897,6 +898,7 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
                     valid.append(row)
         if write is not None:
             write(valid)
+            written += len(valid)
         if cancel is not None:
             cancel.check()
         progress(*table.position(), message)
@@ -927,7 +929,7 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)
-    return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker)
+    return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker, written)
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:
@@ -1025,31 +1027,34 @@ def _load_cases(db: Any, path: Path, sheet: Optional[str], mapping: Optional[Dic
 FINGERPRINT_CHUNK = 100_000
 
 
-def _stored_fingerprint(db: Any, population_id: int) -> Tuple[str, int]:
-    """(fingerprint, number of cases) of a population as stored, streamed from the database in
+def _stored_fingerprint(db: Any, population_id: int, cases: int) -> str:
+    """The fingerprint of a population as stored (`cases` rows), streamed from the database in
     reference order through the unique (population, reference) index, a chunk of references
-    joined by the database at a time. qatt.fingerprint.OrderedFingerprint checks each chunk, so a
-    collation that orders otherwise (or a reference holding a newline) falls back to sorting them
-    all in Python: the bytes hashed are those of the documented rule either way."""
+    joined by the database at a time. qatt.fingerprint.OrderedFingerprint checks each chunk and the
+    count is checked at the end, so a collation that orders otherwise (or a reference holding a
+    newline, which would split in two) falls back to sorting them all in Python: the bytes hashed
+    are those of the documented rule either way."""
     table = f'"{m.Case._meta.table_name}"'
     p = db.param
     join = "group_concat(reference, char(10))" if is_sqlite(db) else "string_agg(reference, E'\\n')"
-    sql = (f"SELECT {join}, count(*), max(reference) FROM (SELECT reference FROM {table} "
-           f"WHERE population_id = {p} AND reference > {p} ORDER BY reference LIMIT {FINGERPRINT_CHUNK}) AS chunk")
+    sql = (f"SELECT {join} FROM (SELECT reference FROM {table} WHERE population_id = {p} AND reference > {p} "
+           f"ORDER BY reference LIMIT {FINGERPRINT_CHUNK}) AS chunk")
     cursor = db.cursor()
     digest = OrderedFingerprint()
     last = ""
-    while True:
+    while digest.count <= cases:
         cursor.execute(sql, (population_id, last))
-        text, count, last = cursor.fetchone()
-        if not count:
-            return digest.hexdigest(), digest.count
-        references = text.split("\n")
-        if len(references) != count or not digest.add(references):
+        text = cursor.fetchone()[0]
+        if text is None:
+            if digest.count == cases:
+                return digest.hexdigest()
             break
+        references = text.split("\n")
+        if not digest.add(references):
+            break
+        last = references[-1]
     cursor.execute(f"SELECT reference FROM {table} WHERE population_id = {p}", (population_id,))
-    references = [reference for (reference,) in cursor.fetchall()]
-    return fingerprint_references(references), len(references)
+    return fingerprint_references(reference for (reference,) in cursor.fetchall())
 
 
 def _apply_replacements(db: Any, population_id: int, replacements: Dict[str, tuple]) -> None:
@@ -1117,7 +1122,8 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 table, mapping, result = load(streaming=False)
             checker = result.checker
             _apply_replacements(db, population.id, checker.replacements)
-            fingerprint, rows = _stored_fingerprint(db, population.id)
+            rows = result.written
+            fingerprint = _stored_fingerprint(db, population.id, rows)
             if not rows:
                 raise QattError(f"{table.file_name} has no valid case rows under its header; nothing was imported.")
             if not allow_duplicate:
