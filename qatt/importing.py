@@ -254,6 +254,7 @@ class _Table:
     # Workbooks only: the column whose Excel dates stay dates (set once the mapping is known).
     native_date_index: Optional[int] = None
     header_row: int = 0
+    path: Optional[Path] = None  # CSV: to read it again up to a row that cannot be read
 
     @property
     def unnamed(self) -> Set[str]:
@@ -313,7 +314,7 @@ def _open_csv(path: Path) -> Iterator[_Table]:
                 raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
         yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter, header_row=header_row,
-                     encoding_note=note)
+                     encoding_note=note, path=path)
 
 
 def _first_non_blank(rows: Iterator[Tuple[int, list]]) -> Tuple[int, Optional[list]]:
@@ -613,6 +614,7 @@ class _RowChecker:
         is_generated = methodcaller("startswith", GENERATED_PREFIX)
         strip = str.strip
         streaming = self.streaming
+        categories = [i is not None for i in text_indexes]  # until a batch shows a column is free text
 
         def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
             """Case values (population id first) for every row of a non-empty batch of non-blank
@@ -623,8 +625,8 @@ class _RowChecker:
             references = list(map(strip, columns[reference_index]))
             pending: Optional[Dict[bytes, int]] = None
             if not all(references):
-                if not generate or any(map(is_generated, references)):
-                    return None
+                if not generate or any(map(is_generated, references)) or not all(map(any, rows)):
+                    return None  # (a blank row is no case: the caller drops it and tries again)
                 pending = {}
                 references = [ref or self._generate(cells, pending) for ref, cells in zip(references, rows)]
             elif generate and any(map(is_generated, references)):
@@ -634,9 +636,29 @@ class _RowChecker:
                     or len(unique) != len(references) or not (streaming or seen.keys().isdisjoint(unique))):
                 return None
             blanks = [""] * len(rows)
-            texts = [list(map(strip, columns[i])) if i is not None else blanks for i in text_indexes]
-            if any(limit is not None and max(map(len, column)) > limit for column, limit in zip(texts, text_limits)):
-                return None
+            texts: List[Sequence[str]] = []
+            for k, i in enumerate(text_indexes):
+                if i is None:
+                    texts.append(blanks)
+                    continue
+                column, limit = columns[i], text_limits[k]
+                if categories[k]:
+                    # Most text columns hold few values (areas, teams, officers): stripping and
+                    # measuring each distinct value once is cheaper than doing it on every cell.
+                    distinct = list(set(column))
+                    if len(distinct) * 4 <= len(column):
+                        stripped = list(map(strip, distinct))
+                        if stripped != distinct:
+                            column = list(map(strip, column))
+                        if limit is not None and max(map(len, stripped)) > limit:
+                            return None
+                        texts.append(column)
+                        continue
+                    categories[k] = False  # free text: the set is wasted work from now on
+                column = list(map(strip, column))
+                if limit is not None and max(map(len, column)) > limit:
+                    return None
+                texts.append(column)
             precision = None
             if date_index is None:
                 recorded = [None] * len(rows)
@@ -874,12 +896,16 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
     def take(batch: List[Tuple[int, list]]) -> None:
         nonlocal write, problem_count, rows_with_problems, written
         rows = list(map(second, batch))
-        if not all(map(any, rows)):  # blank rows (common at the end of Excel exports) are not cases
-            batch = [(number, cells) for number, cells in batch if any(cells)]
+        start = batch[0][0]
+        numbers: Sequence[int] = (range(start, start + len(batch)) if batch[-1][0] - start == len(batch) - 1
+                                  else list(map(first, batch)))
+        valid = checker.check_batch(numbers, rows)
+        if valid is None and not all(map(any, rows)):  # blank rows (common at the end of Excel exports)
+            batch = [(number, cells) for number, cells in batch if any(cells)]  # are not cases
             if not batch:
                 return
             rows = list(map(second, batch))
-        valid = checker.check_batch(list(map(first, batch)), rows)
+            valid = checker.check_batch(list(map(first, batch)), rows)
         if valid is None:
             valid = []
             if streaming:
@@ -904,32 +930,41 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         progress(*table.position(), message)
 
     batch_rows = BATCH_ROWS
-    batch: List[Tuple[int, list]] = []
-    last = table.header_row  # the last row of the last whole batch, for a CSV error in the next
     writing = False  # an OSError while writing is the database's, not the file's
     try:
-        for pair in table.rows:  # the one Python step per row: everything else works on batches
-            batch.append(pair)
-            if len(batch) == batch_rows:
-                writing = True
-                take(batch)
-                writing = False
-                last = batch[-1][0]
-                batch = []
+        while True:
+            batch = list(itertools.islice(table.rows, batch_rows))  # no Python step per row
+            if not batch:
+                break
+            writing = True
+            take(batch)
+            writing = False
     except OSError as exc:
         if writing:
             raise
         raise file_error(Path(table.file_name), exc) from None
     except csv.Error as exc:
-        number = batch[-1][0] if batch else last
+        # The batch being read is lost with the error: read the file up to it again to name the row.
+        number = _last_readable_row(table)
         raise QattError(f"{table.file_name}, row {number + 1}: cannot read the CSV ({exc}). "
                         f"Check the quotes on that row.") from None
-    if batch:
-        take(batch)
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)
     return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker, written)
+
+
+def _last_readable_row(table: _Table) -> int:
+    """The number of the last row read without a CSV error, reading the file again from the start."""
+    assert table.path is not None
+    number = 0
+    with _open_csv(table.path) as again:
+        try:
+            for number, _cells in again.rows:
+                pass
+        except csv.Error:
+            pass
+    return number
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:
