@@ -1,12 +1,17 @@
 """Case-list extracts (CSV or XLSX) -> a Population of Cases, all or nothing.
 
-The file is read once, as a stream: each row is validated and, while no problem has been found
-(or with skip_invalid), written in batches through the raw DB-API cursor (executemany on SQLite,
-COPY on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole
-import back, so "nothing written" costs no second read of the file. Only the references are
-kept in memory (for duplicate checks and the fingerprint), each with the row it came from, so a
-repeat names the earlier row. Only a file with repeated references is read a second time, for
-those rows alone, to tell exact repeats from repeats with different values.
+The file is read as a stream: each batch of rows is validated and, while no problem has been
+found (or with skip_invalid), written through the raw DB-API cursor (executemany on SQLite, COPY
+on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole import back.
+
+The first pass keeps no references in memory, so memory stays flat in the number of rows: the
+database's unique (population, reference) index finds a reference that repeats one from an earlier
+batch. Any row that is not simply valid (a problem, a repeat, a blank reference with a colliding
+generated one) stops that pass; the import rolls back to a savepoint and reads the file again in
+the exact pass, which keeps every reference with the row it came from, so a repeat names the
+earlier row. Only a file with repeated references is read once more, for those rows alone, to tell
+exact repeats from repeats with different values. The fingerprint is streamed from the database
+in reference order (same bytes as qatt.fingerprint's documented rule).
 Blank and repeated references are refused unless ImportOptions say otherwise; month-only dates
 are read with month precision (qatt.extract_dates); files are opened through qatt.extract_files.
 """
@@ -1067,8 +1072,9 @@ def _stored_fingerprint(db: Any, population_id: int, cases: int) -> str:
     reference order through the unique (population, reference) index, a chunk of references
     joined by the database at a time. qatt.fingerprint.OrderedFingerprint checks each chunk and the
     count is checked at the end, so a collation that orders otherwise (or a reference holding a
-    newline, which would split in two) falls back to sorting them all in Python: the bytes hashed
-    are those of the documented rule either way."""
+    newline, which would split in two) falls back to one reference a row in code point order, and
+    as a last resort to sorting them all in Python: the bytes hashed are those of the documented
+    rule either way."""
     table = f'"{m.Case._meta.table_name}"'
     p = db.param
     join = "group_concat(reference, char(10))" if is_sqlite(db) else "string_agg(reference, E'\\n')"
@@ -1088,6 +1094,26 @@ def _stored_fingerprint(db: Any, population_id: int, cases: int) -> str:
         if not digest.add(references):
             break
         last = references[-1]
+    # One reference a row, in code point order (PostgreSQL: the "C" collation, sorted by the server
+    # once), still streamed: only a database that cannot give that order costs memory.
+    # (WITH HOLD: peewee runs psycopg2 in autocommit mode and issues BEGIN itself; closed before commit.)
+    order = "reference" if is_sqlite(db) else 'reference COLLATE "C"'
+    sql = f"SELECT reference FROM {table} WHERE population_id = {p} ORDER BY {order}"
+    cursor = db.cursor() if is_sqlite(db) else db.connection().cursor(name="qatt_fingerprint", withhold=True)
+    try:
+        cursor.execute(sql, (population_id,))
+        digest = OrderedFingerprint()
+        while True:
+            references = [reference for (reference,) in cursor.fetchmany(FINGERPRINT_CHUNK)]
+            if not references:
+                if digest.count == cases:
+                    return digest.hexdigest()
+                break
+            if not digest.add(references):
+                break
+    finally:
+        cursor.close()
+    cursor = db.cursor()
     cursor.execute(f"SELECT reference FROM {table} WHERE population_id = {p}", (population_id,))
     return fingerprint_references(reference for (reference,) in cursor.fetchall())
 
