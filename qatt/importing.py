@@ -962,8 +962,8 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
 def _last_readable_row(table: _Table) -> int:
     """The number of the last row read without a CSV error, reading the file again from the start."""
     assert table.path is not None
-    number = 0
     with _open_csv(table.path) as again:
+        number = again.header_row
         try:
             for number, _cells in again.rows:
                 pass
