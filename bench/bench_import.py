@@ -7,13 +7,18 @@ peak memory figure is its own) measures:
   (a2) bare-indexed: the same into a table with the Case table's keys and indexes (integer
              primary key, population id, unique (population, reference) index),
              to show what the schema itself costs;
+  (a3) pandas: pandas read_csv + DataFrame.to_sql into a 12-column table, then a unique index
+             on (population, reference) (SQLite only; pandas is in the dev requirements);
   (b) qatt:  importing.import_population (sniffing, validation, dates, extra JSON, duplicate
-             check, fingerprint, audit, one transaction) into a migrated QATT database.
+             check, fingerprint, audit, one transaction) into a migrated QATT database (opening and
+             migrating it is not timed: a running app has done that already).
              --keep-fk-checks: on PostgreSQL, as a role that may not skip the per-row foreign-key
              check (see the README's shared-database set-up).
 
-The two are run alternately --repeat times and the best time of each is compared, because
-a shared machine's load changes from one run to the next.
+All are run in turn (bare, bare-indexed, pandas, qatt, bare, ...) --repeat times; the ratios are
+taken run by run against the baselines of the same round, because a shared machine's load changes
+from one run to the next, and printed as median (min-max).
+--qatt-root runs the QATT import from another checkout (e.g. the code before a change).
 
     python bench/bench_import.py [--rows 1000000] [--repeat 3] [--db postgresql://postgres@127.0.0.1:5432/test] [--keep-fk-checks]
 """
@@ -26,6 +31,7 @@ import json
 import os
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +49,13 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=wal", "PRAGMA synchronous=normal")
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time: on SQLite all of the work, and less moved by other load than the
+    wall clock (PostgreSQL's server time is not in it: compare wall seconds there)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bare_sqlite(csv_path: Path, workdir: Path, indexed: bool) -> int:
@@ -67,6 +80,21 @@ def bare_sqlite(csv_path: Path, workdir: Path, indexed: bool) -> int:
     return con.execute("SELECT COUNT(*) FROM bare").fetchone()[0]
 
 
+def pandas_sqlite(csv_path: Path, workdir: Path) -> int:
+    import pandas
+
+    con = sqlite3.connect(str(workdir / "pandas.sqlite3"))
+    for pragma in SQLITE_PRAGMAS:
+        con.execute(pragma)
+    frame = pandas.read_csv(csv_path, dtype=str, keep_default_na=False)
+    frame.columns = [f"c{i}" for i in range(len(frame.columns))]
+    frame.insert(0, "population_id", 1)
+    frame.to_sql("bare", con, index=False, chunksize=10_000)
+    con.execute("CREATE UNIQUE INDEX bare_population_reference ON bare (population_id, c0)")
+    con.commit()
+    return con.execute("SELECT COUNT(*) FROM bare").fetchone()[0]
+
+
 def bare_postgres(csv_path: Path, url: str, indexed: bool) -> int:
     db = make_database(url)
     db.connect()
@@ -84,24 +112,33 @@ def bare_postgres(csv_path: Path, url: str, indexed: bool) -> int:
     return db.execute_sql("SELECT COUNT(*) FROM bare").fetchone()[0]
 
 
-def qatt_import(csv_path: Path, url: str, keep_fk_checks: bool) -> int:
+def qatt_open(url: str, keep_fk_checks: bool):
+    """The set-up a running app has already done (modules loaded, database opened and migrated):
+    not timed, as it is not part of an import (a fresh PostgreSQL schema takes seconds to migrate)."""
     from qatt import importing
     from qatt.storage.db import open_database
 
     if keep_fk_checks:  # as for a database role without the README's optional grant
         importing.may_skip_row_triggers = lambda db: False
     open_database(url)
-    return importing.import_population(csv_path, name="bench", actor="bench").rows
+    return lambda csv_path: importing.import_population(csv_path, name="bench", actor="bench").rows
 
 
 def worker(kind: str, csv_path: Path, url: str, workdir: Path, keep_fk_checks: bool) -> None:
-    start = time.perf_counter()
-    if kind.startswith("bare"):
+    if kind == "qatt":
+        load = qatt_open(url, keep_fk_checks)
+    elif kind == "pandas":
+        import pandas  # noqa: F401 - loaded before the clock starts, as QATT's modules are
+    start, cpu_start = time.perf_counter(), cpu_seconds()
+    if kind == "pandas":
+        rows = pandas_sqlite(csv_path, workdir)
+    elif kind.startswith("bare"):
         indexed = kind == "bare-indexed"
         rows = bare_postgres(csv_path, url, indexed) if is_postgres_url(url) else bare_sqlite(csv_path, workdir, indexed)
     else:
-        rows = qatt_import(csv_path, url, keep_fk_checks)
-    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "peak_mb": peak_mb()}))
+        rows = load(csv_path)
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - start, "cpu": cpu_seconds() - cpu_start,
+                      "peak_mb": peak_mb()}))
 
 
 def fresh_target(db_url: str | None, workdir: Path, label: str) -> tuple[str, str | None]:
@@ -124,11 +161,13 @@ def drop_schema(db_url: str, schema: str) -> None:
     admin.close()
 
 
-def run(kind: str, csv_path: Path, db_url: str | None, workdir: Path, keep_fk_checks: bool) -> dict:
+def run(kind: str, csv_path: Path, db_url: str | None, workdir: Path, keep_fk_checks: bool,
+        qatt_root: str | None = None) -> dict:
     url, schema = fresh_target(db_url, workdir, kind)
     try:
         out = subprocess.run([sys.executable, __file__, "--worker", kind, "--csv", str(csv_path), "--url", url,
-                              "--workdir", str(workdir)] + (["--keep-fk-checks"] if keep_fk_checks else []),
+                              "--workdir", str(workdir)] + (["--keep-fk-checks"] if keep_fk_checks else [])
+                             + (["--qatt-root", qatt_root] if qatt_root else []),
                              check=True, capture_output=True, text=True)
     finally:
         if schema:
@@ -143,12 +182,18 @@ def main() -> None:
     parser.add_argument("--db", help="postgresql:// URL to benchmark PostgreSQL (default: SQLite files)")
     parser.add_argument("--keep-fk-checks", action="store_true",
                         help="PostgreSQL: check each row's foreign key, as for a role without the optional grant")
-    parser.add_argument("--worker", choices=("bare", "bare-indexed", "qatt"), help=argparse.SUPPRESS)
+    parser.add_argument("--csv-file", help="import this CSV instead of generating one (qatt.demo columns)")
+    parser.add_argument("--qatt-root", help="run the QATT import from this checkout (default: this one)")
+    parser.add_argument("--worker", choices=("bare", "bare-indexed", "pandas", "qatt"), help=argparse.SUPPRESS)
     parser.add_argument("--csv", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        if args.qatt_root:
+            sys.path.insert(0, str(Path(args.qatt_root).resolve()))
+            for name in [n for n in sys.modules if n == "qatt" or n.startswith("qatt.")]:
+                del sys.modules[name]
         worker(args.worker, Path(args.csv), args.url, Path(args.workdir), args.keep_fk_checks)
         return
 
@@ -156,29 +201,42 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="qatt-bench-") as folder:
         workdir = Path(folder)
-        csv_path = workdir / "extract.csv"
-        start = time.perf_counter()
-        demo.write_csv(csv_path, args.rows, seed=1)
-        size_mb = os.path.getsize(csv_path) / 2**20
-        print(f"generated {args.rows:,} rows x {len(demo.HEADERS)} columns ({size_mb:.0f} MB) "
-              f"in {time.perf_counter() - start:.1f} s")
+        if args.csv_file:
+            csv_path = Path(args.csv_file)
+        else:
+            csv_path = workdir / "extract.csv"
+            start = time.perf_counter()
+            demo.write_csv(csv_path, args.rows, seed=1)
+            print(f"generated {args.rows:,} rows x {len(demo.HEADERS)} columns in {time.perf_counter() - start:.1f} s")
+        print(f"{csv_path.name}: {os.path.getsize(csv_path) / 2**20:.0f} MB")
         backend = "PostgreSQL" if args.db else "SQLite"
-        runs: dict = {"bare": [], "bare-indexed": [], "qatt": []}
+        kinds = ["bare", "bare-indexed"] + ([] if args.db else ["pandas"]) + ["qatt"]
+        runs: dict = {kind: [] for kind in kinds}
         for _ in range(args.repeat):
-            for kind in runs:
-                result = run(kind, csv_path, args.db, workdir, args.keep_fk_checks)
+            for kind in kinds:
+                result = run(kind, csv_path, args.db, workdir, args.keep_fk_checks, args.qatt_root)
                 assert result["rows"] == args.rows, result
                 runs[kind].append(result)
-                (workdir / f"{kind}.sqlite3").unlink(missing_ok=True)
-    best = {kind: min(results, key=lambda r: r["seconds"]) for kind, results in runs.items()}
-    print("all runs (s): " + "; ".join(f"{k} " + ", ".join(f"{r['seconds']:.1f}" for r in v) for k, v in runs.items()))
-    for kind, label in (("bare", "bare load"), ("bare-indexed", "bare, Case indexes"), ("qatt", "QATT import")):
-        r = best[kind]
-        print(f"{backend}: {label:<19} {r['seconds']:6.1f} s  {args.rows / r['seconds']:>9,.0f} rows/s  "
-              f"peak {r['peak_mb']:.0f} MB")
-    print(f"ratio QATT / bare: {best['qatt']['seconds'] / best['bare']['seconds']:.2f}; "
-          f"QATT / bare with Case indexes: {best['qatt']['seconds'] / best['bare-indexed']['seconds']:.2f}")
+                print(f"  {kind:<13} {result['seconds']:6.1f} s (cpu {result['cpu']:.1f} s)  peak {result['peak_mb']:.0f} MB",
+                      flush=True)
+                for leftover in workdir.glob("*.sqlite3*"):
+                    leftover.unlink()
 
+    def spread(values: list) -> str:
+        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    for kind, label in (("bare", "bare load"), ("bare-indexed", "bare, Case indexes"), ("pandas", "pandas read_csv+to_sql"),
+                        ("qatt", "QATT import")):
+        if kind not in runs:
+            continue
+        seconds = [r["seconds"] for r in runs[kind]]
+        print(f"{backend}: {label:<23} {spread(seconds)} s  {args.rows / statistics.median(seconds):>9,.0f} rows/s  "
+              f"peak {max(r['peak_mb'] for r in runs[kind]):.0f} MB")
+    for kind in kinds[:-1]:
+        ratios = [q["seconds"] / b["seconds"] for q, b in zip(runs["qatt"], runs[kind])]
+        cpu = [q["cpu"] / b["cpu"] for q, b in zip(runs["qatt"], runs[kind])]
+        print(f"ratio QATT / {kind}, round by round: median {spread(ratios)}"
+              + ("" if args.db else f"; in CPU seconds {spread(cpu)}"))
 
 if __name__ == "__main__":
     main()

@@ -1,12 +1,17 @@
 """Case-list extracts (CSV or XLSX) -> a Population of Cases, all or nothing.
 
-The file is read once, as a stream: each row is validated and, while no problem has been found
-(or with skip_invalid), written in batches through the raw DB-API cursor (executemany on SQLite,
-COPY on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole
-import back, so "nothing written" costs no second read of the file. Only the references are
-kept in memory (for duplicate checks and the fingerprint), each with the row it came from, so a
-repeat names the earlier row. Only a file with repeated references is read a second time, for
-those rows alone, to tell exact repeats from repeats with different values.
+The file is read as a stream: each batch of rows is validated and, while no problem has been
+found (or with skip_invalid), written through the raw DB-API cursor (executemany on SQLite, COPY
+on PostgreSQL) inside one transaction. Problems without skip_invalid roll the whole import back.
+
+The first pass keeps no references in memory, so memory stays flat in the number of rows: the
+database's unique (population, reference) index finds a reference that repeats one from an earlier
+batch. Any row that is not simply valid (a problem, a repeat, a blank reference with a colliding
+generated one) stops that pass; the import rolls back to a savepoint and reads the file again in
+the exact pass, which keeps every reference with the row it came from, so a repeat names the
+earlier row. Only a file with repeated references is read once more, for those rows alone, to tell
+exact repeats from repeats with different values. The fingerprint is streamed from the database
+in reference order (same bytes as qatt.fingerprint's documented rule).
 Blank and repeated references are refused unless ImportOptions say otherwise; month-only dates
 are read with month precision (qatt.extract_dates); files are opened through qatt.extract_files.
 """
@@ -17,6 +22,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import itertools
@@ -30,7 +36,7 @@ from qatt import audit
 from qatt.errors import Cancelled, QattError
 from qatt.extract_dates import DAY, EXPECTED as _EXPECTED, MONTH, parse_case_date, parse_day
 from qatt.extract_files import check_workbook_archive, detect_encoding, file_error, reading
-from qatt.fingerprint import fingerprint_references
+from qatt.fingerprint import OrderedFingerprint, fingerprint_references
 from qatt.mapping import FIELD_LABELS, check_date_format, check_mapping, check_name, suggest_mapping
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
@@ -253,6 +259,7 @@ class _Table:
     # Workbooks only: the column whose Excel dates stay dates (set once the mapping is known).
     native_date_index: Optional[int] = None
     header_row: int = 0
+    path: Optional[Path] = None  # CSV: to read it again up to a row that cannot be read
 
     @property
     def unnamed(self) -> Set[str]:
@@ -312,7 +319,7 @@ def _open_csv(path: Path) -> Iterator[_Table]:
                 raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
         yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter, header_row=header_row,
-                     encoding_note=note)
+                     encoding_note=note, path=path)
 
 
 def _first_non_blank(rows: Iterator[Tuple[int, list]]) -> Tuple[int, Optional[list]]:
@@ -442,8 +449,12 @@ class _RowChecker:
     reports exactly what is wrong (through `_problems`) and applies the import options."""
 
     def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str, population_id: int = 0,
-                 options: ImportOptions = ImportOptions()) -> None:
+                 options: ImportOptions = ImportOptions(), streaming: bool = False) -> None:
         headers = table.headers
+        # Streaming (the first pass of an import): references are not remembered across batches; the
+        # database's unique index finds a repeat instead, and any row needing a decision or a report
+        # stops the pass (_scan raises _ExactPassNeeded), so the import is read again exactly.
+        self.streaming = streaming
         self.index = index = {h: i for i, h in enumerate(headers)}
         self.unnamed = table.unnamed
         self.file_name = table.file_name
@@ -607,6 +618,8 @@ class _RowChecker:
         generate = self.generate
         is_generated = methodcaller("startswith", GENERATED_PREFIX)
         strip = str.strip
+        streaming = self.streaming
+        categories = [i is not None for i in text_indexes]  # until a batch shows a column is free text
 
         def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
             """Case values (population id first) for every row of a non-empty batch of non-blank
@@ -617,20 +630,40 @@ class _RowChecker:
             references = list(map(strip, columns[reference_index]))
             pending: Optional[Dict[bytes, int]] = None
             if not all(references):
-                if not generate or any(map(is_generated, references)):
-                    return None
+                if not generate or any(map(is_generated, references)) or not all(map(any, rows)):
+                    return None  # (a blank row is no case: the caller drops it and tries again)
                 pending = {}
                 references = [ref or self._generate(cells, pending) for ref, cells in zip(references, rows)]
             elif generate and any(map(is_generated, references)):
                 return None
             unique = set(references)
             if (max(map(len, references)) > reference_limit
-                    or len(unique) != len(references) or not seen.keys().isdisjoint(unique)):
+                    or len(unique) != len(references) or not (streaming or seen.keys().isdisjoint(unique))):
                 return None
             blanks = [""] * len(rows)
-            texts = [list(map(strip, columns[i])) if i is not None else blanks for i in text_indexes]
-            if any(limit is not None and max(map(len, column)) > limit for column, limit in zip(texts, text_limits)):
-                return None
+            texts: List[Sequence[str]] = []
+            for k, i in enumerate(text_indexes):
+                if i is None:
+                    texts.append(blanks)
+                    continue
+                column, limit = columns[i], text_limits[k]
+                if categories[k]:
+                    # Most text columns hold few values (areas, teams, officers): stripping and
+                    # measuring each distinct value once is cheaper than doing it on every cell.
+                    distinct = list(set(column))
+                    if len(distinct) * 4 <= len(column):
+                        stripped = list(map(strip, distinct))
+                        if stripped != distinct:
+                            column = list(map(strip, column))
+                        if limit is not None and max(map(len, stripped)) > limit:
+                            return None
+                        texts.append(column)
+                        continue
+                    categories[k] = False  # free text: the set is wasted work from now on
+                column = list(map(strip, column))
+                if limit is not None and max(map(len, column)) > limit:
+                    return None
+                texts.append(column)
             precision = None
             if date_index is None:
                 recorded = [None] * len(rows)
@@ -656,7 +689,8 @@ class _RowChecker:
             if pending:
                 self.blank_occurrences.update(pending)
                 self.generated += sum(map(is_generated, references))
-            seen.update(zip(references, numbers))
+            if not streaming:
+                seen.update(zip(references, numbers))
             return list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
 
         return check_batch
@@ -787,14 +821,25 @@ def preview(path: Path, sheet: Optional[str] = None, rows: int = 20) -> Preview:
                        table.encoding, table.delimiter, table.sheets)
 
 
+class _ExactPassNeeded(Exception):
+    """The streaming pass met a row that needs the exact pass (a problem, a repeated or colliding
+    reference): the import rolls back to before its first case and reads the file again."""
+
+
 @dataclass
 class _ScanResult:
-    references: Set[str]
     problems: List[Problem]
     problem_count: int
     rows_with_problems: int
     extra_columns: List[str]
     checker: "_RowChecker"
+    written: int  # rows handed to `write`: the cases stored, when the import goes ahead
+
+    @property
+    def references(self) -> Set[str]:
+        """The references imported (the exact pass only: a streaming pass does not keep them)."""
+        assert not self.checker.streaming
+        return self.checker.imported_references()
 
 
 @dataclass
@@ -844,27 +889,36 @@ def _same_cases(fingerprint: str, other_than: int = 0) -> Optional[m.Population]
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
           keep_going: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int = 0,
-          options: ImportOptions = ImportOptions()) -> _ScanResult:
-    """Validate every row; hand valid rows to `write` in batches while that can still be useful."""
-    checker = _RowChecker(table, mapping, date_format, population_id, options)
+          options: ImportOptions = ImportOptions(), streaming: bool = False) -> _ScanResult:
+    """Validate every row; hand valid rows to `write` in batches while that can still be useful.
+    streaming: see _RowChecker; raises _ExactPassNeeded at the first row that is not simply valid."""
+    checker = _RowChecker(table, mapping, date_format, population_id, options, streaming)
     problems: List[Problem] = []
-    problem_count = rows_with_problems = 0
-    message = f"Reading {table.file_name}"
+    problem_count = rows_with_problems = written = 0
+    message = f"Reading {table.file_name}" if streaming or write is None else f"Reading {table.file_name} again"
     first, second = itemgetter(0), itemgetter(1)
 
     def take(batch: List[Tuple[int, list]]) -> None:
-        nonlocal write, problem_count, rows_with_problems
+        nonlocal write, problem_count, rows_with_problems, written
         rows = list(map(second, batch))
-        if not all(map(any, rows)):  # blank rows (common at the end of Excel exports) are not cases
-            batch = [(number, cells) for number, cells in batch if any(cells)]
+        start = batch[0][0]
+        numbers: Sequence[int] = (range(start, start + len(batch)) if batch[-1][0] - start == len(batch) - 1
+                                  else list(map(first, batch)))
+        valid = checker.check_batch(numbers, rows)
+        if valid is None and not all(map(any, rows)):  # blank rows (common at the end of Excel exports)
+            batch = [(number, cells) for number, cells in batch if any(cells)]  # are not cases
             if not batch:
                 return
             rows = list(map(second, batch))
-        valid = checker.check_batch(list(map(first, batch)), rows)
+            valid = checker.check_batch(list(map(first, batch)), rows)
         if valid is None:
             valid = []
+            if streaming:
+                checker.seen.clear()  # this batch's references only: earlier ones are in the database
             for number, cells in batch:
                 row, row_problems = checker.check(number, cells)
+                if streaming and row is None:
+                    raise _ExactPassNeeded()
                 if row_problems:
                     rows_with_problems += 1
                     problem_count += len(row_problems)
@@ -875,38 +929,47 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
                     valid.append(row)
         if write is not None:
             write(valid)
+            written += len(valid)
         if cancel is not None:
             cancel.check()
         progress(*table.position(), message)
 
     batch_rows = BATCH_ROWS
-    batch: List[Tuple[int, list]] = []
-    last = table.header_row  # the last row of the last whole batch, for a CSV error in the next
     writing = False  # an OSError while writing is the database's, not the file's
     try:
-        for pair in table.rows:  # the one Python step per row: everything else works on batches
-            batch.append(pair)
-            if len(batch) == batch_rows:
-                writing = True
-                take(batch)
-                writing = False
-                last = batch[-1][0]
-                batch = []
+        while True:
+            batch = list(itertools.islice(table.rows, batch_rows))  # no Python step per row
+            if not batch:
+                break
+            writing = True
+            take(batch)
+            writing = False
     except OSError as exc:
         if writing:
             raise
         raise file_error(Path(table.file_name), exc) from None
     except csv.Error as exc:
-        number = batch[-1][0] if batch else last
+        # The batch being read is lost with the error: read the file up to it again to name the row.
+        number = _last_readable_row(table)
         raise QattError(f"{table.file_name}, row {number + 1}: cannot read the CSV ({exc}). "
                         f"Check the quotes on that row.") from None
-    if batch:
-        take(batch)
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)
-    return _ScanResult(checker.imported_references(), problems, problem_count, rows_with_problems,
-                       checker.extra_columns(), checker)
+    return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker, written)
+
+
+def _last_readable_row(table: _Table) -> int:
+    """The number of the last row read without a CSV error, reading the file again from the start."""
+    assert table.path is not None
+    with _open_csv(table.path) as again:
+        number = again.header_row
+        try:
+            for number, _cells in again.rows:
+                pass
+        except csv.Error:
+            pass
+    return number
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:
@@ -972,6 +1035,116 @@ def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[st
     return check_extract(path, mapping, sheet, date_format, options, progress, cancel).problems
 
 
+def _load_cases(db: Any, path: Path, sheet: Optional[str], mapping: Optional[Dict[str, str]], date_format: str,
+                skip_invalid: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int,
+                options: ImportOptions, streaming: bool) -> Tuple[_Table, Dict[str, str], _ScanResult]:
+    """One pass over the file writing its cases; streaming: see _RowChecker (raises _ExactPassNeeded,
+    the caller rolls back what this pass wrote). Raises ImportProblems at the end of an exact pass
+    that found problems (without skip_invalid)."""
+    with _open_table(path, sheet) as table:
+        mapping = _resolve_mapping(table, mapping)
+        try:
+            with _case_writer(db) as write:
+                result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population_id,
+                               options, streaming)
+        except Exception as exc:
+            # The unique (population, reference) index refused a reference that an earlier batch
+            # wrote: a repeat, which the exact pass names with both rows.
+            if streaming and any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__):
+                raise _ExactPassNeeded() from exc
+            raise
+        checker = result.checker
+        _compare_repeats(path, sheet, mapping, result)
+        if result.problem_count and not skip_invalid:
+            raise ImportProblems(table.file_name, result.problems, result.problem_count, result.rows_with_problems,
+                                 checker.blank_refused, checker.exact_repeats, checker.conflicting_repeats)
+        done, total = table.position()
+        progress(done, total, "Saving to the database")
+    return table, mapping, result
+
+
+# References hashed per query: ~1.5 MB of text, so the fingerprint holds no more whatever the size.
+FINGERPRINT_CHUNK = 100_000
+
+
+def _stored_fingerprint(db: Any, population_id: int, cases: int) -> str:
+    """The fingerprint of a population as stored (`cases` rows), streamed from the database in
+    reference order through the unique (population, reference) index, a chunk of references
+    joined by the database at a time. qatt.fingerprint.OrderedFingerprint checks each chunk and the
+    count is checked at the end, so a collation that orders otherwise (or a reference holding a
+    newline, which would split in two) falls back to one reference a row in code point order, and
+    as a last resort to sorting them all in Python: the bytes hashed are those of the documented
+    rule either way."""
+    table = f'"{m.Case._meta.table_name}"'
+    p = db.param
+    join = "group_concat(reference, char(10))" if is_sqlite(db) else "string_agg(reference, E'\\n')"
+    sql = (f"SELECT {join} FROM (SELECT reference FROM {table} WHERE population_id = {p} AND reference > {p} "
+           f"ORDER BY reference LIMIT {FINGERPRINT_CHUNK}) AS chunk")
+    cursor = db.cursor()
+    with _index_scans(db):
+        return _chunked_fingerprint(db, cursor, sql, population_id, cases)
+
+
+@contextlib.contextmanager
+def _index_scans(db: Any) -> Iterator[None]:
+    """PostgreSQL: plan the fingerprint's queries on the unique index. Rows just loaded in this
+    transaction have no statistics yet (and a desktop role may not ANALYZE the table), so the
+    planner would scan and sort the whole population for every chunk: 10 million cases, 3 s a chunk."""
+    if is_sqlite(db):
+        yield
+        return
+    cursor = db.cursor()
+    cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan')")
+    seqscan, bitmapscan = cursor.fetchone()
+    cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
+    try:
+        yield
+    finally:
+        cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('enable_bitmapscan', %s, true)",
+                       (seqscan, bitmapscan))
+
+
+def _chunked_fingerprint(db: Any, cursor: Any, sql: str, population_id: int, cases: int) -> str:
+    """_stored_fingerprint's work, the planner settings made (see _index_scans)."""
+    table = f'"{m.Case._meta.table_name}"'
+    p = db.param
+    digest = OrderedFingerprint()
+    last = ""
+    while digest.count <= cases:
+        cursor.execute(sql, (population_id, last))
+        text = cursor.fetchone()[0]
+        if text is None:
+            if digest.count == cases:
+                return digest.hexdigest()
+            break
+        references = text.split("\n")
+        if not digest.add(references):
+            break
+        last = references[-1]
+    # One reference a row, in code point order (PostgreSQL: the "C" collation, sorted by the server
+    # once), still streamed: only a database that cannot give that order costs memory.
+    # (WITH HOLD: peewee runs psycopg2 in autocommit mode and issues BEGIN itself; closed before commit.)
+    order = "reference" if is_sqlite(db) else 'reference COLLATE "C"'
+    sql = f"SELECT reference FROM {table} WHERE population_id = {p} ORDER BY {order}"
+    cursor = db.cursor() if is_sqlite(db) else db.connection().cursor(name="qatt_fingerprint", withhold=True)
+    try:
+        cursor.execute(sql, (population_id,))
+        digest = OrderedFingerprint()
+        while True:
+            references = [reference for (reference,) in cursor.fetchmany(FINGERPRINT_CHUNK)]
+            if not references:
+                if digest.count == cases:
+                    return digest.hexdigest()
+                break
+            if not digest.add(references):
+                break
+    finally:
+        cursor.close()
+    cursor = db.cursor()
+    cursor.execute(f"SELECT reference FROM {table} WHERE population_id = {p}", (population_id,))
+    return fingerprint_references(reference for (reference,) in cursor.fetchall())
+
+
 def _apply_replacements(db: Any, population_id: int, replacements: Dict[str, tuple]) -> None:
     """keep-last: overwrite each repeated reference's case with the values of its last row."""
     if not replacements:
@@ -1025,30 +1198,26 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
     progress = progress or no_progress
     name = check_name("population", name, m.Population.name.max_length)
     db = database_proxy.obj
-    with _open_table(path, sheet) as table, _write_errors(table.file_name):
-        mapping = _resolve_mapping(table, mapping)
+    with _write_errors(path.name):
         with write_transaction(db):
             population = m.Population.create(name=name, source_file=str(path), imported_by=actor, mapping=mapping)
-            with _case_writer(db) as write:
-                result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population.id,
-                               options)
-                checker = result.checker
-                _compare_repeats(path, sheet, mapping, result)
-                if result.problem_count and not skip_invalid:
-                    raise ImportProblems(table.file_name, result.problems, result.problem_count,
-                                         result.rows_with_problems, checker.blank_refused, checker.exact_repeats,
-                                         checker.conflicting_repeats)
-                done, total = table.position()
-                progress(done, total, "Saving to the database")
+            load = functools.partial(_load_cases, db, path, sheet, mapping, date_format, skip_invalid, progress, cancel,
+                                     population.id, options)
+            try:
+                with db.savepoint():
+                    table, mapping, result = load(streaming=True)
+            except _ExactPassNeeded:
+                table, mapping, result = load(streaming=False)
+            checker = result.checker
             _apply_replacements(db, population.id, checker.replacements)
-            if not result.references:
+            rows = result.written
+            fingerprint = _stored_fingerprint(db, population.id, rows)
+            if not rows:
                 raise QattError(f"{table.file_name} has no valid case rows under its header; nothing was imported.")
-            fingerprint = fingerprint_references(result.references)
             if not allow_duplicate:
                 existing = _same_cases(fingerprint, population.id)
                 if existing is not None:
                     raise DuplicatePopulation(table.file_name, existing)
-            rows = len(result.references)
             recorded_options = {
                 "blank_references": blank_references, "generated_references": checker.generated,
                 "duplicate_references": duplicate_references, "exact_repeats": checker.exact_repeats,
@@ -1056,7 +1225,7 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 "encoding": table.encoding,
             }
             (m.Population.update(row_count=rows, fingerprint=fingerprint, extra_columns=result.extra_columns,
-                                 import_options=recorded_options)
+                                 import_options=recorded_options, mapping=mapping)
              .where(m.Population.id == population.id).execute())
             audit.record(actor, audit.COLLECTION, "population", population.id, {
                 "file": table.file_name, "rows": rows, "skipped_rows": result.rows_with_problems,
