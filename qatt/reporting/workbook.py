@@ -19,6 +19,7 @@ from qatt.reporting.figures import (
     ActionRow, Calibration, CaseStudyRow, ComplianceItem, GradeDistribution, ReportHeader, SampleRecord,
     ThemeFrequency, _header, calibration, case_studies, compliance, grade_distributions, grade_pairs,
     outstanding_actions, overall_distribution, samples_used, theme_frequencies)
+from qatt import stats
 from qatt.storage import models as m
 
 
@@ -111,6 +112,36 @@ def _answer_texts(first_review: int, last_review: int) -> Iterator[Tuple[int, st
 
 
 @dataclass
+class ScaleSummary:
+    """The first-review grades of one grading scale per area, each share taken over the reviews
+    graded on that scale (an area with case grades and MOSOVO compliance grades has two
+    denominators, never one mixed one). The last group is "All areas"."""
+
+    title: str
+    grades: List[Tuple[str, str]]  # (grade id, label), best first
+    groups: List[Tuple[str, int, List[stats.Proportion]]]  # (area, reviews on the scale, share of each grade)
+
+    def small(self, reviews: int) -> bool:
+        return 0 < reviews < stats.SMALL_SAMPLE
+
+
+def scale_summaries(by_area: List[GradeDistribution], overall: GradeDistribution,
+                    vocab: Vocabulary) -> List[ScaleSummary]:
+    labels = {s.grade: s.label for dist in [overall, *by_area] for s in dist.shares}
+    used = [s.grade for s in overall.shares if s.proportion.count] or [s.grade for s in overall.shares]
+    summaries = []
+    for title, grades in vocab.scale_groups(used):
+        groups = []
+        for name, dist in [(d.group, d) for d in by_area] + [("All areas", overall)]:
+            counts = [dist.count(g) for g in grades]
+            reviews = sum(counts)
+            if reviews or name == "All areas":
+                groups.append((name, reviews, [stats.wilson(c, reviews) for c in counts]))
+        summaries.append(ScaleSummary(title, [(g, labels.get(g) or vocab.grade_label(g)) for g in grades], groups))
+    return summaries
+
+
+@dataclass
 class WorkbookData:
     """Everything the Excel workbook holds: summary, reviews per form, themes, compliance,
     calibration, actions, case studies and the samples the reviews came from."""
@@ -126,6 +157,7 @@ class WorkbookData:
     samples: List[SampleRecord]
     case_studies: List[CaseStudyRow] = field(default_factory=list)
     register: List[RecommendationRow] = field(default_factory=list)  # recommendations and commitments
+    scales: List[ScaleSummary] = field(default_factory=list)  # the Summary sheet: one block per grading scale
 
     @property
     def review_count(self) -> int:
@@ -137,10 +169,12 @@ def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] 
     vocab = vocab or Vocabulary.load()
     today = today or dt.date.today()
     catalogue = FormCatalogue.for_filter(flt)
+    overall, by_area = overall_distribution(flt, vocab), grade_distributions(flt, "area", vocab)
     return WorkbookData(
         header=_header("Quality assurance workbook", flt, marking, actor),
-        overall=overall_distribution(flt, vocab),
-        by_area=grade_distributions(flt, "area", vocab),
+        overall=overall,
+        by_area=by_area,
+        scales=scale_summaries(by_area, overall, vocab),
         review_sheets=[_review_sheet(flt, form_id, catalogue.titles[form_id], questions, vocab)
                        for form_id, questions in sorted(catalogue.questions.items())],
         themes=theme_frequencies(flt, vocab, catalogue)["All"],
