@@ -56,6 +56,11 @@ class _SheetWriter:
         self.sheet.freeze_panes = "A2"  # the heading row stays in view
         self.filter_table = filter_table
         self.rows = 0
+        # Each distinct string's verdict, kept while streaming: None for ordinary text, else its
+        # text cell. Most cells repeat (areas, teams, answers), so the prefix and control-character
+        # checks run once per distinct text, not once per cell; a cached text cell is reused, as
+        # openpyxl writes each appended row before the next one comes.
+        self._verdicts: Dict[str, Optional[WriteOnlyCell]] = {}
 
     def styled(self, value: Any, **style: Any) -> WriteOnlyCell:
         cell = self.text(value) if _risky(value) else WriteOnlyCell(self.sheet, value=value)
@@ -83,13 +88,30 @@ class _SheetWriter:
         self.rows += 1
 
     def safe(self, values: Iterable[Any]) -> List[Any]:
-        # The fast path leaves ordinary values alone; only risky strings get a text cell.
-        return [self.text(v) if _risky(v) else v for v in values]
+        """The row as given when nothing in it is risky; otherwise a copy with a text cell for each
+        risky string (the caller's list is never changed)."""
+        row = values if values.__class__ is list else list(values)
+        verdicts, out = self._verdicts, None
+        for index, value in enumerate(row):
+            if value and isinstance(value, str):
+                cell = verdicts.get(value, verdicts)
+                if cell is verdicts:
+                    if len(verdicts) >= _VERDICTS:
+                        verdicts.clear()  # many distinct free texts: keep memory bounded
+                    cell = verdicts[value] = self.text(value) if _risky(value) else None
+                if cell is not None:
+                    if out is None:
+                        out = list(row)
+                    out[index] = cell
+        return row if out is None else out
 
     def finish(self) -> None:
         if self.filter_table and self.columns:
             last = get_column_letter(len(self.columns))
             self.sheet.auto_filter.ref = f"A1:{last}{1 + max(self.rows, 1)}"
+
+
+_VERDICTS = 50_000  # distinct strings whose verdict a sheet keeps while streaming
 
 
 def _risky(value: Any) -> bool:

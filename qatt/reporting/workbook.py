@@ -62,41 +62,60 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
                          .where(m.Review.status == SUBMITTED), only_form)
 
     column_of = {q.id: i for i, q in enumerate(questions)}
-    cells: Dict[Tuple[int, str], Any] = {}
-
-    def cell(position: int, text: Optional[str]) -> Any:
-        # Most answers repeat ("yes", a choice, a date), so each stored text is decoded and labelled
-        # once per column; answer_value is pure and its cells immutable (str, number, date, None).
-        if text is None or text == "":
-            return None
-        key = (position, text)
-        found = cells.get(key, cells)
-        if found is cells:
-            if len(cells) >= _CELL_CACHE:
-                cells.clear()  # many distinct free-text answers: keep memory bounded
-            found = cells[key] = answer_value(questions[position], json.loads(text), vocab)
-        return found
+    width = len(questions)
+    # Most answers repeat ("yes", a choice, a date), so each stored text is decoded and labelled
+    # once per column; answer_value is pure and its cells immutable (str, number, date, None).
+    decoded: List[Dict[str, Any]] = [{} for _ in questions]
+    grade_labels: Dict[str, Optional[str]] = {"": None, None: None}
+    database = m.database_proxy
 
     def rows() -> Iterator[List[Any]]:
         last_id = 0
         while True:
-            page = list(base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE).tuples())
+            # plain database tuples: no model instances, no per-field conversion but the date
+            query = base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE)
+            page = database.execute(query).fetchall()
             if not page:
                 return
-            answers: Dict[int, List[Any]] = {row[0]: [None] * len(questions) for row in page}
+            answers: Dict[int, List[Any]] = {row[0]: [None] * width for row in page}
             for review_id, question_id, text in _answer_texts(page[0][0], page[-1][0]):
                 position = column_of.get(question_id)
-                if position is not None and review_id in answers:
-                    answers[review_id][position] = cell(position, text)
+                if position is None or not text:
+                    continue
+                cells = answers.get(review_id)
+                if cells is None:
+                    continue
+                known = decoded[position]
+                value = known.get(text, known)
+                if value is known:
+                    if len(known) >= _CELL_CACHE:
+                        known.clear()  # many distinct free-text answers: keep memory bounded
+                    value = known[text] = answer_value(questions[position], json.loads(text), vocab)
+                cells[position] = value
             for row in page:
                 fixed = list(row)
-                fixed[9] = vocab.grade_label(fixed[9]) if fixed[9] else None
-                fixed[10] = vocab.grade_label(fixed[10]) if fixed[10] else None
-                yield fixed + answers[row[0]]
+                for index in (9, 10):
+                    grade = fixed[index]
+                    label = grade_labels.get(grade, grade_labels)
+                    if label is grade_labels:
+                        label = grade_labels[grade] = vocab.grade_label(grade)
+                    fixed[index] = label
+                submitted = fixed[8]
+                if submitted is not None and submitted.__class__ is str:  # SQLite keeps date-times as text
+                    fixed[8] = _date_time(submitted)
+                fixed += answers[row[0]]
+                yield fixed
             last_id = page[-1][0]
 
     columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
     return ReviewSheet(form_id, title, columns, base().count(), rows)
+
+
+def _date_time(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:  # a format only peewee writes or reads
+        return m.Review.submitted_at.python_value(text)
 
 
 _CELL_CACHE = 20000  # decoded answer cells kept per sheet while streaming
