@@ -1,7 +1,9 @@
 """Print settings for every sheet of a workbook, applied in one place when the workbook is saved, so a
 sheet added later gets them too: landscape where the columns are wider than a portrait page, fitted to
 one page wide (as many pages tall as needed), the heading row repeated on every page, the print area
-set to the data (and the chart below it), and the protective marking in the header and footer.
+set to the data (and the chart below it), and the protective marking in the header and footer. A
+writer may print less of a sheet that cannot be read on paper (PRINT_COLUMNS, PRINT_ROWS), and then
+says so in the sheet's page header.
 
 openpyxl's write-only sheets write their sheet properties (where "fit to page" lives) with the first
 row, so `printable(workbook)` marks each sheet as it is created and counts its rows; `apply(workbook)`
