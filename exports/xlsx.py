@@ -28,7 +28,7 @@ from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PROGRESS_EVERY = 1000  # rows between progress reports and cancel checks
 WIDTHS = {"number": 10, "short": 16, "text": 24, "long": 48, "date": 12, "datetime": 18, "percent": 9,
-          "count": 8, "scale": 30, "area": 28, "grade": 24, "flag": 34, "interval": 10}
+          "count": 8, "scale": 30, "area": 28, "grade": 24, "flag": 34, "interval": 10, "about": 64}
 PERCENT = "0.0%"
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
@@ -143,8 +143,9 @@ def _grade_columns(distributions: Sequence[reports.GradeDistribution]) -> List[t
 
 def _write_about(wb: Workbook, data: reports.WorkbookData, purpose: str, recipient: str) -> int:
     header = data.header
-    sheet = _SheetWriter(wb, "About", [("Item", "text"), ("Value", "long")], header.marking, filter_table=False)
+    sheet = _SheetWriter(wb, "About", [("Item", "text"), ("Value", "about")], header.marking, filter_table=False)
     sheet.heading()
+    wrap = Alignment(wrap_text=True, vertical="top")
     for label, value in (
         ("Database", header.training), ("Report", header.title), ("Period", header.filter.label()),
         ("Protective marking", header.marking),
@@ -169,8 +170,14 @@ def _write_about(wb: Workbook, data: reports.WorkbookData, purpose: str, recipie
         ("Note", "Only submitted reviews count. The Samples sheet records how every case was chosen."),
         ("Retention", data.header.purged_note()),
     ):
-        if value not in ("", None):
-            sheet.append([label, value])
+        if value in ("", None):
+            continue
+        if isinstance(value, str) and len(value) > WIDTHS["about"]:
+            # long notes wrap within the page, on rows tall enough (a streamed row does not grow)
+            lines = -(-len(value) // int(WIDTHS["about"] * 0.95))
+            sheet.sheet.row_dimensions[sheet.rows + 2].height = 15 * lines
+            value = sheet.styled(value, alignment=wrap)
+        sheet.append([sheet.styled(label, alignment=wrap), value])
     sheet.finish()
     return sheet.rows
 
