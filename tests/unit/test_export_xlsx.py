@@ -263,3 +263,22 @@ def test_cli_exports_the_workbook_for_a_qa_lead_and_refuses_a_reviewer(data, db,
     assert openpyxl.load_workbook(target)["Summary"].oddHeader.center.text == "OFFICIAL"
     assert cli.main(args + ["--user", "rev1"]) == 2
     assert "only a qa lead" in capsys.readouterr().err
+
+
+def test_a_repeated_formula_looking_text_is_text_every_time_and_the_rows_given_are_left_alone(tmp_path):
+    """The writer decides once per distinct string and reuses the text cell; every occurrence, in one
+    row or many, must still be stored as text, and the caller's rows must not change."""
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = xlsx._SheetWriter(wb, "T", [("A", "text"), ("B", "text"), ("C", "text")], "OFFICIAL")
+    rows = [["=SUM(A1)", "=SUM(A1)", "plain"], ["plain", "=SUM(A1)", "bell\x07"], ["plain", "plain", "plain"]]
+    given = [list(r) for r in rows]
+    for row in rows:
+        sheet.append(row)
+    assert rows == given
+    sheet.finish()
+    wb.save(tmp_path / "t.xlsx")
+    cells = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["T"].iter_rows())
+    assert [[c.value for c in r] for r in cells] == [["=SUM(A1)", "=SUM(A1)", "plain"], ["plain", "=SUM(A1)", "bell"],
+                                                    ["plain", "plain", "plain"]]
+    assert all(c.data_type == "s" for r in cells for c in r)
+    assert cells[0][0].quotePrefix and cells[0][1].quotePrefix and cells[1][1].quotePrefix
