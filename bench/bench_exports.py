@@ -1,9 +1,10 @@
 """Benchmark the exports: `python bench/bench_exports.py [--reviews 100000]`.
 
-Prints (1) the workbook writer (all sheets, chart, text cells for formula-looking values) against a
-bare openpyxl write-only loop writing the same review cells, both from rows already in memory,
-with their ratio; (2) the whole workbook export including the
-database reads; (3) the time to lay out an inspection pack of about 50 pages.
+Runs, alternating, `--repeat` times each: a bare openpyxl write-only loop writing the review cells
+from memory; the whole workbook export (database reads, every sheet, charts, text cells for
+formula-looking values, the disclosure record); and the workbook writer alone from rows in memory.
+Prints medians and ranges of wall and CPU time and of each run's ratio to the bare loop run beside
+it; then the time to lay out an inspection pack of about 50 pages.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -85,9 +87,29 @@ def bare_loop(sheets, path: Path) -> float:
     return time.perf_counter() - start
 
 
+def _timed(work) -> tuple:
+    """(wall seconds, CPU seconds of this process) of work(); CPU time is the steadier of the two on
+    a machine other jobs share."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _summary(name: str, runs: list, base: list) -> str:
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    ratios = sorted(w / b for (w, _), (b, _) in zip(runs, base))  # each run against the bare loop beside it
+    cpu_ratios = sorted(c / b for (_, c), (_, b) in zip(runs, base))
+    return (f"{name}: wall median {statistics.median(walls):.2f} s (range {min(walls):.2f}-{max(walls):.2f}), "
+            f"CPU median {statistics.median(cpus):.2f} s; vs bare: wall ratio median {statistics.median(ratios):.2f} "
+            f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}), CPU ratio median {statistics.median(cpu_ratios):.2f} "
+            f"(range {cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reviews", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs of each (medians and ranges)")
+    parser.add_argument("--no-pack", action="store_true", help="skip the inspection pack")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -97,28 +119,31 @@ def main() -> None:
         print(f"populated {args.reviews} reviews in {time.perf_counter() - t:.1f} s")
         flt = reports.ReportFilter()
 
-        t = time.perf_counter()
+        # The same review rows held in memory for the bare loop (and for our writer alone).
         data = reports.workbook_data(flt, actor="bench")
-        result = xlsx.export_workbook(data, folder / "full.xlsx", actor="bench")
-        print(f"whole workbook export (database reads included): {time.perf_counter() - t:.2f} s, "
-              f"{result.rows}")
-
-        # The same review rows held in memory, so both writers do only the writing.
         in_memory = []
         for sheet in data.review_sheets:
             rows = list(sheet.rows())
             in_memory.append(replace(sheet, rows=lambda rows=rows: iter(rows)))
-        data = replace(data, review_sheets=in_memory)
-        bare, ours = [], []
-        for _ in range(2):  # alternate and keep the best of each, so warm-up favours neither
-            bare.append(bare_loop(in_memory, folder / "bare.xlsx"))
-            t = time.perf_counter()
-            xlsx.write_workbook(data, folder / "ours.xlsx")
-            ours.append(time.perf_counter() - t)
-        bare, ours = min(bare), min(ours)
+        from_memory = replace(data, review_sheets=in_memory)
         cells = sum(s.row_count * len(s.columns) for s in in_memory)
-        print(f"workbook writer: {ours:.2f} s; bare openpyxl write-only loop over the same {cells:,} review cells: "
-              f"{bare:.2f} s; ratio {ours / bare:.2f}")
+
+        def whole() -> None:  # database reads included
+            xlsx.export_workbook(reports.workbook_data(flt, actor="bench"), folder / "full.xlsx", actor="bench")
+
+        bare, ours, writer = [], [], []
+        for _ in range(args.repeat):  # alternate, so load from other jobs falls on all three alike
+            bare.append(_timed(lambda: bare_loop(in_memory, folder / "bare.xlsx")))
+            ours.append(_timed(whole))
+            writer.append(_timed(lambda: xlsx.write_workbook(from_memory, folder / "ours.xlsx")))
+        print(f"{args.repeat} alternating runs; bare openpyxl write-only loop over the same {cells:,} review cells: "
+              f"wall median {statistics.median([w for w, _ in bare]):.2f} s "
+              f"(range {min(w for w, _ in bare):.2f}-{max(w for w, _ in bare):.2f}), "
+              f"CPU median {statistics.median([c for _, c in bare]):.2f} s")
+        print(_summary("whole workbook export (database reads included)", ours, bare))
+        print(_summary("workbook writer alone (rows in memory)", writer, bare))
+        if args.no_pack:
+            return
 
         pack = reports.inspection_pack(flt, actor="bench")
         t = time.perf_counter()

@@ -1,7 +1,9 @@
 """Print settings for every sheet of a workbook, applied in one place when the workbook is saved, so a
 sheet added later gets them too: landscape where the columns are wider than a portrait page, fitted to
 one page wide (as many pages tall as needed), the heading row repeated on every page, the print area
-set to the data (and the chart below it), and the protective marking in the header and footer.
+set to the data (and the chart below it), and the protective marking in the header and footer. A
+writer may print less of a sheet that cannot be read on paper (PRINT_COLUMNS, PRINT_ROWS), and then
+says so in the sheet's page header.
 
 openpyxl's write-only sheets write their sheet properties (where "fit to page" lives) with the first
 row, so `printable(workbook)` marks each sheet as it is created and counts its rows; `apply(workbook)`
@@ -18,6 +20,9 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 PORTRAIT_WIDTH = 90  # column width units (characters) that fit across a portrait A4 page
 CHART_ROWS = 24  # rows a chart anchored below the data covers (openpyxl charts are sized in cm)
+PRINT_COLUMNS, PRINT_ROWS = "_qatt_print_columns", "_qatt_print_rows"  # set on a sheet to print less of it
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 24, 11  # 11 cm is about 21 rows of 15 points: within CHART_ROWS
+CHART_WIDTH_CHARACTERS = 120  # column width units the chart spans (about 0.2 cm each)
 
 
 def printable(workbook: Workbook) -> Workbook:
@@ -49,11 +54,14 @@ def apply(workbook: Workbook, marking: str) -> Dict[str, Dict[str, Any]]:
     text = _header_footer_text(marking)
     applied: Dict[str, Dict[str, Any]] = {}
     for sheet in workbook.worksheets:
-        columns = _column_count(sheet)
+        # A sheet too wide or too long to read on paper prints its readable part, and says so in its
+        # header (set by the writer): PRINT_COLUMNS / PRINT_ROWS.
+        columns = getattr(sheet, PRINT_COLUMNS, None) or _column_count(sheet)
         width = sum((sheet.column_dimensions[get_column_letter(i)].width or 13) for i in range(1, columns + 1))
         rows = max(1, getattr(sheet, "_qatt_rows", 0) or getattr(sheet, "max_row", 1) or 1)
-        if getattr(sheet, "_charts", None):
+        if getattr(sheet, "_charts", None) and not getattr(sheet, "_qatt_rows_cover_charts", False):
             rows += CHART_ROWS
+        rows = getattr(sheet, PRINT_ROWS, None) or rows
         landscape = width > PORTRAIT_WIDTH or bool(getattr(sheet, "_charts", None))
         setup = sheet.page_setup
         setup.orientation = "landscape" if landscape else "portrait"
@@ -64,7 +72,7 @@ def apply(workbook: Workbook, marking: str) -> Dict[str, Dict[str, Any]]:
             sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         sheet.print_title_rows = "1:1"
         sheet.print_area = f"A1:{get_column_letter(columns)}{rows}"
-        sheet.print_options.gridLines = True
+        sheet.print_options.gridLines = getattr(sheet, "_qatt_grid", True)
         if not sheet.oddHeader.center.text:
             sheet.oddHeader.center.text = text
         if not sheet.oddFooter.center.text:

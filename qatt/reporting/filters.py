@@ -91,23 +91,26 @@ class Vocabulary:
     scales: List[Tuple[List[str], List[str]]]  # (value ids best first, special value ids)
     grade_labels: Dict[str, str]
     theme_labels: Dict[str, str]
+    scale_titles: List[str] = field(default_factory=list)  # one per scale, in the order of `scales`
 
     @classmethod
     def load(cls, forms_dir: Path = FORMS_DIR) -> "Vocabulary":
         scales: List[Tuple[List[str], List[str]]] = []
         grade_labels: Dict[str, str] = {}
         theme_labels: Dict[str, str] = {}
+        titles: List[str] = []
         scales_file, themes_file = forms_dir / "_scales.yaml", forms_dir / "_themes.yaml"
         if scales_file.exists():
             for scale in (yaml.safe_load(scales_file.read_text(encoding="utf-8")) or {}).get("scales", []):
                 values, special = list(scale.get("values", [])), list(scale.get("special", []))
                 scales.append(([v["id"] for v in values], [v["id"] for v in special]))
+                titles.append(scale.get("title") or humanise(scale.get("id", "grades")))
                 for value in values + special:
                     grade_labels.setdefault(value["id"], value.get("label", humanise(value["id"])))
         if themes_file.exists():
             for theme in (yaml.safe_load(themes_file.read_text(encoding="utf-8")) or {}).get("themes", []):
                 theme_labels[theme["id"]] = theme.get("label", humanise(theme["id"]))
-        return cls(scales, grade_labels, theme_labels)
+        return cls(scales, grade_labels, theme_labels, titles)
 
     def grade_label(self, grade: str) -> str:
         return self.grade_labels.get(grade, humanise(grade)) if grade else "Not graded"
@@ -126,6 +129,21 @@ class Vocabulary:
             if any(g in values or g in special for g in seen if g not in order):
                 order += [v for v in values if v not in order] + [v for v in special if v in seen and v not in order]
         return order + sorted(g for g in seen if g not in order)
+
+    def scale_groups(self, grades: Sequence[str]) -> List[Tuple[str, List[str]]]:
+        """The grades of `scale_for`, split by scale: (scale title, its grades best first). A grade
+        on no known scale goes in a last group called "Other grades"."""
+        order = self.scale_for(grades)
+        groups: List[Tuple[str, List[str]]] = []
+        placed: set = set()
+        for index, (values, special) in enumerate(self.scales):
+            mine = [g for g in order if g not in placed and (g in values or g in special)]
+            if mine:
+                title = self.scale_titles[index] if index < len(self.scale_titles) else f"Scale {index + 1}"
+                groups.append((title, mine))
+                placed.update(mine)
+        rest = [g for g in order if g not in placed]
+        return groups + ([("Other grades", rest)] if rest else [])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from qatt.reporting.figures import (
     ActionRow, Calibration, CaseStudyRow, ComplianceItem, GradeDistribution, ReportHeader, SampleRecord,
     ThemeFrequency, _header, calibration, case_studies, compliance, grade_distributions, grade_pairs,
     outstanding_actions, overall_distribution, samples_used, theme_frequencies)
+from qatt import stats
 from qatt.storage import models as m
 
 
@@ -61,41 +62,60 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
                          .where(m.Review.status == SUBMITTED), only_form)
 
     column_of = {q.id: i for i, q in enumerate(questions)}
-    cells: Dict[Tuple[int, str], Any] = {}
-
-    def cell(position: int, text: Optional[str]) -> Any:
-        # Most answers repeat ("yes", a choice, a date), so each stored text is decoded and labelled
-        # once per column; answer_value is pure and its cells immutable (str, number, date, None).
-        if text is None or text == "":
-            return None
-        key = (position, text)
-        found = cells.get(key, cells)
-        if found is cells:
-            if len(cells) >= _CELL_CACHE:
-                cells.clear()  # many distinct free-text answers: keep memory bounded
-            found = cells[key] = answer_value(questions[position], json.loads(text), vocab)
-        return found
+    width = len(questions)
+    # Most answers repeat ("yes", a choice, a date), so each stored text is decoded and labelled
+    # once per column; answer_value is pure and its cells immutable (str, number, date, None).
+    decoded: List[Dict[str, Any]] = [{} for _ in questions]
+    grade_labels: Dict[str, Optional[str]] = {"": None, None: None}
+    database = m.database_proxy
 
     def rows() -> Iterator[List[Any]]:
         last_id = 0
         while True:
-            page = list(base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE).tuples())
+            # plain database tuples: no model instances, no per-field conversion but the date
+            query = base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE)
+            page = database.execute(query).fetchall()
             if not page:
                 return
-            answers: Dict[int, List[Any]] = {row[0]: [None] * len(questions) for row in page}
+            answers: Dict[int, List[Any]] = {row[0]: [None] * width for row in page}
             for review_id, question_id, text in _answer_texts(page[0][0], page[-1][0]):
                 position = column_of.get(question_id)
-                if position is not None and review_id in answers:
-                    answers[review_id][position] = cell(position, text)
+                if position is None or not text:
+                    continue
+                cells = answers.get(review_id)
+                if cells is None:
+                    continue
+                known = decoded[position]
+                value = known.get(text, known)
+                if value is known:
+                    if len(known) >= _CELL_CACHE:
+                        known.clear()  # many distinct free-text answers: keep memory bounded
+                    value = known[text] = answer_value(questions[position], json.loads(text), vocab)
+                cells[position] = value
             for row in page:
                 fixed = list(row)
-                fixed[9] = vocab.grade_label(fixed[9]) if fixed[9] else None
-                fixed[10] = vocab.grade_label(fixed[10]) if fixed[10] else None
-                yield fixed + answers[row[0]]
+                for index in (9, 10):
+                    grade = fixed[index]
+                    label = grade_labels.get(grade, grade_labels)
+                    if label is grade_labels:
+                        label = grade_labels[grade] = vocab.grade_label(grade)
+                    fixed[index] = label
+                submitted = fixed[8]
+                if submitted is not None and submitted.__class__ is str:  # SQLite keeps date-times as text
+                    fixed[8] = _date_time(submitted)
+                fixed += answers[row[0]]
+                yield fixed
             last_id = page[-1][0]
 
     columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
     return ReviewSheet(form_id, title, columns, base().count(), rows)
+
+
+def _date_time(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:  # a format only peewee writes or reads
+        return m.Review.submitted_at.python_value(text)
 
 
 _CELL_CACHE = 20000  # decoded answer cells kept per sheet while streaming
@@ -108,6 +128,36 @@ def _answer_texts(first_review: int, last_review: int) -> Iterator[Tuple[int, st
     query = (m.Answer.select(m.Answer.review, m.Answer.question_id, m.Answer.value)
              .where(m.Answer.review.between(first_review, last_review)))
     return iter(m.database_proxy.execute(query).fetchall())
+
+
+@dataclass
+class ScaleSummary:
+    """The first-review grades of one grading scale per area, each share taken over the reviews
+    graded on that scale (an area with case grades and MOSOVO compliance grades has two
+    denominators, never one mixed one). The last group is "All areas"."""
+
+    title: str
+    grades: List[Tuple[str, str]]  # (grade id, label), best first
+    groups: List[Tuple[str, int, List[stats.Proportion]]]  # (area, reviews on the scale, share of each grade)
+
+    def small(self, reviews: int) -> bool:
+        return 0 < reviews < stats.SMALL_SAMPLE
+
+
+def scale_summaries(by_area: List[GradeDistribution], overall: GradeDistribution,
+                    vocab: Vocabulary) -> List[ScaleSummary]:
+    labels = {s.grade: s.label for dist in [overall, *by_area] for s in dist.shares}
+    used = [s.grade for s in overall.shares if s.proportion.count] or [s.grade for s in overall.shares]
+    summaries = []
+    for title, grades in vocab.scale_groups(used):
+        groups = []
+        for name, dist in [(d.group, d) for d in by_area] + [("All areas", overall)]:
+            counts = [dist.count(g) for g in grades]
+            reviews = sum(counts)
+            if reviews or name == "All areas":
+                groups.append((name, reviews, [stats.wilson(c, reviews) for c in counts]))
+        summaries.append(ScaleSummary(title, [(g, labels.get(g) or vocab.grade_label(g)) for g in grades], groups))
+    return summaries
 
 
 @dataclass
@@ -126,6 +176,7 @@ class WorkbookData:
     samples: List[SampleRecord]
     case_studies: List[CaseStudyRow] = field(default_factory=list)
     register: List[RecommendationRow] = field(default_factory=list)  # recommendations and commitments
+    scales: List[ScaleSummary] = field(default_factory=list)  # the Summary sheet: one block per grading scale
 
     @property
     def review_count(self) -> int:
@@ -137,10 +188,12 @@ def workbook_data(flt: ReportFilter, *, actor: str = "", marking: Optional[str] 
     vocab = vocab or Vocabulary.load()
     today = today or dt.date.today()
     catalogue = FormCatalogue.for_filter(flt)
+    overall, by_area = overall_distribution(flt, vocab), grade_distributions(flt, "area", vocab)
     return WorkbookData(
         header=_header("Quality assurance workbook", flt, marking, actor),
-        overall=overall_distribution(flt, vocab),
-        by_area=grade_distributions(flt, "area", vocab),
+        overall=overall,
+        by_area=by_area,
+        scales=scale_summaries(by_area, overall, vocab),
         review_sheets=[_review_sheet(flt, form_id, catalogue.titles[form_id], questions, vocab)
                        for form_id, questions in sorted(catalogue.questions.items())],
         themes=theme_frequencies(flt, vocab, catalogue)["All"],

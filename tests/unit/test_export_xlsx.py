@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import openpyxl
 import pytest
@@ -38,8 +39,9 @@ def table(sheet):
 
 def test_workbook_has_every_sheet(exported):
     _, wb = exported
-    assert wb.sheetnames == ["Summary", "About", "Reviews cp_check", "Reviews mosovo_di_check", "Themes",
-                             "Compliance", "Calibration", "Reviewer calibration", "Actions", "Case studies", "Samples", "Register"]
+    assert wb.sheetnames == ["Summary", "Summary chart", "About", "Reviews cp_check", "Reviews mosovo_di_check",
+                             "Themes", "Compliance", "Calibration", "Reviewer calibration", "Actions", "Case studies",
+                             "Samples", "Register"]
 
 
 def test_the_register_sheet_is_the_updated_action_plan(exported):
@@ -49,30 +51,72 @@ def test_the_register_sheet_is_the_updated_action_plan(exported):
     assert rows["2021-R1"]["Latest progress"].startswith("01 Oct 2022: 2022 re-inspection")
 
 
+def summary_rows(wb):
+    return {(r["Grading scale"], r["Area"], r["Grade"]): r for r in table(wb["Summary"])}
+
+
 def test_summary_grade_counts_and_intervals_match_the_database(exported):
     _, wb = exported
-    rows = {r["Area"]: r for r in table(wb["Summary"])}
-    da = rows[f.CP_AREA]
-    assert (da["Reviews"], da["Good n"], da["Requires improvement n"], da["Inadequate n"]) == (5, 2, 2, 1)
+    rows = summary_rows(wb)
+    da = {grade: rows[("HMICFRS case grade", f.CP_AREA, grade)] for grade in ("Good", "Requires improvement", "Inadequate")}
+    assert [(r["Reviews"], r["n"]) for r in da.values()] == [(5, 2), (5, 2), (5, 1)]
     expected = stats.wilson(2, 5)
-    assert da["Good %"] == pytest.approx(expected.p)
-    assert (da["Good 95% CI low"], da["Good 95% CI high"]) == (pytest.approx(expected.low), pytest.approx(expected.high))
-    assert da["Small sample (<30)"] == "yes"
-    assert rows["All"]["Reviews"] == 9
-    assert wb["Summary"]["E2"].number_format == "0.0%"
+    assert da["Good"]["%"] == pytest.approx(expected.p)
+    assert (da["Good"]["95% low"], da["Good"]["95% high"]) == (pytest.approx(expected.low), pytest.approx(expected.high))
+    assert da["Good"]["Sample size"] == "small (under 30): indicative only"
+    assert rows[("HMICFRS case grade", "All areas", "Good")]["Reviews"] == 6
+    assert wb["Summary"]["F2"].number_format == "0.0%"
 
 
-def test_summary_carries_a_native_bar_chart(data, tmp_path):
+def test_summary_takes_each_share_over_the_reviews_graded_on_its_own_scale(exported):
+    """The MOSOVO checks' compliance grades are not shares of the case grades, nor the reverse: each
+    scale has its own rows and its own denominator, so the sheet stays narrow enough to print."""
+    _, wb = exported
+    rows = summary_rows(wb)
+    compliant = rows[("SOP compliance", f.MOSOVO_AREA, "Compliant")]
+    assert (compliant["Reviews"], compliant["n"]) == (3, 1)
+    assert compliant["%"] == pytest.approx(1 / 3)
+    assert rows[("SOP compliance", "All areas", "Partially compliant")]["n"] == 2
+    assert ("SOP compliance", f.CP_AREA, "Compliant") not in rows  # no area is shown on a scale it never used
+    assert ("HMICFRS case grade", f.MOSOVO_AREA, "Good") not in rows
+    assert all(r["Sample size"].startswith("small") for r in rows.values() if 0 < r["Reviews"] < stats.SMALL_SAMPLE)
+    assert wb["Summary"].max_column == 9
+
+
+def test_a_group_of_ten_reviews_is_flagged_as_a_small_sample():
+    from qatt.reporting.figures import GradeDistribution, GradeShare
+    from qatt.reporting.filters import Vocabulary
+
+    vocab = Vocabulary.load()
+    ten = GradeDistribution("Area A", 10, [GradeShare("good", "Good", stats.wilson(6, 10)),
+                                           GradeShare("inadequate", "Inadequate", stats.wilson(4, 10))])
+    thirty = GradeDistribution("Area B", 30, [GradeShare("good", "Good", stats.wilson(30, 30))])
+    overall = GradeDistribution("All", 40, [GradeShare("good", "Good", stats.wilson(36, 40)),
+                                            GradeShare("inadequate", "Inadequate", stats.wilson(4, 40))])
+    (scale,) = reports.scale_summaries([ten, thirty], overall, vocab)
+    assert scale.title == "HMICFRS case grade"
+    assert [label for _, label in scale.grades] == ["Good", "Requires improvement", "Inadequate"]
+    assert [(area, n, scale.small(n)) for area, n, _ in scale.groups] == [
+        ("Area A", 10, True), ("Area B", 30, False), ("All areas", 40, False)]
+
+
+def test_summary_chart_sheet_carries_a_native_bar_chart_per_scale(data, tmp_path):
     target = tmp_path / "chart.xlsx"
     xlsx.export_workbook(reports.workbook_data(APR_MAY), target, actor="lead")
     import zipfile
 
     with zipfile.ZipFile(target) as archive:
-        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
-        assert charts
+        charts = sorted(n for n in archive.namelist() if n.startswith("xl/charts/chart"))
+        assert len(charts) == 2  # the case grades and the MOSOVO compliance grades
         chart = archive.read(charts[0])
     assert b"<barChart>" in chart
-    assert b"'Summary'!$A$2:$A$4" in chart  # categories: the three areas, not the "All" row
+    sheet = openpyxl.load_workbook(target)["Summary chart"]
+    categories = re.search(rb"<cat><numRef><f>'Summary chart'!\$A\$(\d+):\$A\$(\d+)</f>", chart)
+    first, last = int(categories.group(1)), int(categories.group(2))
+    assert [sheet.cell(row, 1).value for row in range(first, last + 1)] == ["Domestic abuse referrals",
+                                                                             "Missing children"]
+    assert sheet.cell(first - 1, 2).value == "Good" and sheet.cell(first, 2).value == 2  # counts per area
+    assert [b.id for b in sheet.row_breaks.brk]  # the second scale's chart starts a printed page
 
 
 def test_reviews_sheet_has_readable_question_headings_and_real_dates(exported, data):
@@ -219,3 +263,22 @@ def test_cli_exports_the_workbook_for_a_qa_lead_and_refuses_a_reviewer(data, db,
     assert openpyxl.load_workbook(target)["Summary"].oddHeader.center.text == "OFFICIAL"
     assert cli.main(args + ["--user", "rev1"]) == 2
     assert "only a qa lead" in capsys.readouterr().err
+
+
+def test_a_repeated_formula_looking_text_is_text_every_time_and_the_rows_given_are_left_alone(tmp_path):
+    """The writer decides once per distinct string and reuses the text cell; every occurrence, in one
+    row or many, must still be stored as text, and the caller's rows must not change."""
+    wb = openpyxl.Workbook(write_only=True)
+    sheet = xlsx._SheetWriter(wb, "T", [("A", "text"), ("B", "text"), ("C", "text")], "OFFICIAL")
+    rows = [["=SUM(A1)", "=SUM(A1)", "plain"], ["plain", "=SUM(A1)", "bell\x07"], ["plain", "plain", "plain"]]
+    given = [list(r) for r in rows]
+    for row in rows:
+        sheet.append(row)
+    assert rows == given
+    sheet.finish()
+    wb.save(tmp_path / "t.xlsx")
+    cells = list(openpyxl.load_workbook(tmp_path / "t.xlsx")["T"].iter_rows())
+    assert [[c.value for c in r] for r in cells] == [["=SUM(A1)", "=SUM(A1)", "plain"], ["plain", "=SUM(A1)", "bell"],
+                                                    ["plain", "plain", "plain"]]
+    assert all(c.data_type == "s" for r in cells for c in r)
+    assert cells[0][0].quotePrefix and cells[0][1].quotePrefix and cells[1][1].quotePrefix
