@@ -115,7 +115,7 @@ def bare_postgres(csv_path: Path, url: str, indexed: bool) -> int:
 def qatt_open(url: str, keep_fk_checks: bool):
     """The set-up a running app has already done (modules loaded, database opened and migrated):
     not timed, as it is not part of an import (a fresh PostgreSQL schema takes seconds to migrate)."""
-    from qatt import importing
+    from qatt.intake import importing
     from qatt.storage.db import open_database
 
     if keep_fk_checks:  # as for a database role without the README's optional grant

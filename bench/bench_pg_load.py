@@ -35,7 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 os.environ.pop("QATT_USER", None)
 
-from qatt import audit, reviews, sampling, users  # noqa: E402
+from qatt.reviewing import reviews  # noqa: E402
+from qatt.selection import sampling
+from qatt.trust import audit, users
 from qatt.errors import ConflictError, QattError  # noqa: E402
 from qatt.storage import db as dbmod  # noqa: E402
 from qatt.storage import models as m  # noqa: E402
@@ -183,7 +185,7 @@ def main() -> int:
         tmp = tempfile.mkdtemp(prefix="qatt-load-")
         forms_dir = Path(tmp) / "forms"
         write_form(forms_dir, form_dict())
-        from qatt import forms
+        from qatt.reviewing import forms
 
         forms.register_form_version(forms.load_forms(forms_dir)["test_form"], "load.owner")
         plan = []

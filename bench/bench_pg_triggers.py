@@ -24,7 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.pop("QATT_USER", None)
 
-from qatt import demo, importing, reviews, sampling, users  # noqa: E402
+from qatt import demo  # noqa: E402
+from qatt.intake import importing
+from qatt.reviewing import reviews
+from qatt.selection import sampling
+from qatt.trust import users
 from qatt.storage import db as dbmod  # noqa: E402
 from qatt.storage import pg_security  # noqa: E402
 from tests.factories import form_dict, write_form  # noqa: E402
@@ -102,7 +106,7 @@ def main() -> int:
         form = form_dict()
         form["area"] = "Load bench"  # the sample names the form
         write_form(forms_dir, form)
-        from qatt import forms
+        from qatt.reviewing import forms
 
         forms.register_form_version(forms.load_forms(forms_dir)["test_form"], "bench.owner")
         owner.close()

@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qatt import sampling, users  # noqa: E402
-from qatt.fingerprint import fingerprint_references  # noqa: E402
+from qatt.selection import sampling  # noqa: E402
+from qatt.trust import users
+from qatt.intake.fingerprint import fingerprint_references  # noqa: E402
 from qatt.storage import models as m  # noqa: E402
 from qatt.storage.db import open_database, write_transaction  # noqa: E402
 

@@ -8,7 +8,7 @@ PostgreSQL, and minutes. Generates the extract with qatt.demo (or takes --csv-fi
   - optionally (--baseline) a bare `COPY ... FROM STDIN (FORMAT csv)` of the same file into a
     table with the Case table's keys and indexes, for the ratio;
   - the existing draws on the imported population: stratified, 5 per officer, and a simple
-    random sample of 100 (qatt.sampling as it is; this script only times it).
+    random sample of 100 (qatt.selection.sampling as it is; this script only times it).
 
     python bench/bench_scale.py [--rows 10000000] [--db postgresql://postgres@127.0.0.1:5432/test]
                                 [--csv-file extract.csv] [--baseline] [--skip-fk-checks]
@@ -41,7 +41,8 @@ def import_in_subprocess(kind: str, csv_path: Path, url: str, workdir: Path, kee
 
 
 def time_draws(url: str) -> None:
-    from qatt import sampling, users
+    from qatt.selection import sampling
+    from qatt.trust import users
     from qatt.storage import models as m
     from qatt.storage.db import open_database
 

@@ -145,7 +145,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="qatt-bench-") as folder:
         db_path = str(Path(folder) / "bench.sqlite3")
-        from qatt import identity
+        from qatt.trust import identity
         from qatt.storage import models as m
         from qatt.storage.db import open_database
 

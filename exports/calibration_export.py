@@ -1,5 +1,5 @@
 """Reviewer profiles and the corrected estimate in the workbook (one sheet) and in the PDF reports (one
-section), built by qatt.calibration_report for whoever produces the file. Reviewers are coded
+section), built by qatt.agreement.calibration_report for whoever produces the file. Reviewers are coded
 (Reviewer A, B...) unless the force has chosen to name them (`calibration --names-in-exports yes`)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from qatt import reports
-from qatt.calibration_report import CalibrationSection, calibration_section
+from qatt.agreement.calibration_report import CalibrationSection, calibration_section
 
 SHEET = "Reviewer calibration"
 RULE = "'More lenient' is said only when the 95% interval of the net difference leaves out no difference."

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict
 
-from qatt import audit
+from qatt.trust import audit
 from qatt.fileio import atomic_path
 
 # Characters XML 1.0 (and so both .xlsx and PDF text) cannot carry; tab, LF and CR are allowed.

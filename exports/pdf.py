@@ -27,7 +27,8 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
 
 from exports import calibration_export
 from exports.common import ExportResult, clean_text, write_and_disclose
-from qatt import actions as action_rules, palette, reports, stats
+from qatt import palette, reports, stats
+from qatt.loop import actions as action_rules
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PAGE_WIDTH, PAGE_HEIGHT = A4

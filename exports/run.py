@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 from exports.common import ExportResult
-from qatt import reports, users
+from qatt import reports
+from qatt.trust import users
 from qatt.errors import QattError
 from qatt.progress import CancelToken, ProgressFn, no_progress
 
@@ -41,14 +42,14 @@ def run_export(request: ExportRequest, actor: str, progress: ProgressFn = no_pro
     if request.report not in REPORTS:
         raise QattError(f"There is no report called {request.report!r}; choose one of {', '.join(REPORTS)}.")
     options = dict(actor=actor, purpose=request.purpose, recipient=request.recipient, progress=progress, cancel=cancel)
-    # Only the reviews the actor may see (qatt.visibility: roles and the blind rule).
+    # Only the reviews the actor may see (qatt.trust.visibility: roles and the blind rule).
     target, flt, marking = Path(request.target), reports.seen_by(request.filter, actor), request.marking
     if request.report == "feedback":
         from exports import pdf
 
         if request.review_id is None:
             raise QattError("Choose the review to print the officer's feedback for.")
-        # feedback_sheet asks qatt.visibility: one's own review, or a moderator not blind to it.
+        # feedback_sheet asks qatt.trust.visibility: one's own review, or a moderator not blind to it.
         sheet = reports.feedback_sheet(request.review_id, actor=actor, marking=marking)
         return pdf.export_feedback(sheet, target, **options)
     users.require_role(actor, "qa_lead", f"export the {REPORTS[request.report][0].lower()}")

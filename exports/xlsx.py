@@ -408,7 +408,7 @@ def _sample_rows(samples: Sequence[reports.SampleRecord]) -> Iterable[List[Any]]
 
 
 def _write_register(wb: Workbook, register: Sequence[reports.RecommendationRow], marking: str) -> int:
-    """The register of recommendations and commitments (qatt.register), as the updated action plan."""
+    """The register of recommendations and commitments (qatt.loop.register), as the updated action plan."""
     return _write_table(
         wb, "Register", [("Reference", "short"), ("Kind", "short"), ("Source document", "long"), ("Text", "long"),
                          ("Owner", "text"), ("Timescale", "short"), ("Due date", "date"), ("Status", "short"),

@@ -53,7 +53,7 @@ def database_label(url: str) -> str:
 
 def about(db: peewee.Database, database_label: str) -> About:
     """Gathered from the bound database `db`; `database_label` is how to name it to the user."""
-    from qatt import forms
+    from qatt.reviewing import forms
     from qatt.errors import QattError
     from qatt.storage import migrations
     from qatt.storage import models as m

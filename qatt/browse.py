@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import peewee
 
 from qatt import case_order
-from qatt.extract_dates import MONTH
+from qatt.intake.extract_dates import MONTH
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, is_sqlite
 
@@ -278,7 +278,7 @@ def column_choices(population_id: Optional[int]) -> List[Tuple[str, str]]:
     """(name for the core, label for users) of every column a draw may stratify or filter by: the
     Case fields under the extract's header where one is mapped to them (else the field's label),
     then the extract's own columns under their headers."""
-    from qatt.mapping import FIELD_LABELS
+    from qatt.intake.mapping import FIELD_LABELS
 
     mapping: dict = {}
     if population_id is not None:
@@ -315,7 +315,7 @@ def in_review_set(sample_id: int) -> peewee.Expression:
 def review_worklist(sample_id: int, role: str = "first", viewer: Optional[str] = None) -> List[WorkItem]:
     """The cases of a sample that are to be reviewed (drawn or replacement, not replaced, not spare
     reserves), in draw order, each with the state of its review in `role`. With a `viewer`, the
-    grades of reviews they may not see (qatt.visibility) are left blank."""
+    grades of reviews they may not see (qatt.trust.visibility) are left blank."""
     item, case, review = m.SampleItem, m.Case, m.Review
     query = (item.select(item.id, item.position, case.reference, case.area, case.officer,
                          review.reviewer, review.status, review.grade, review.id)
@@ -326,7 +326,7 @@ def review_worklist(sample_id: int, role: str = "first", viewer: Optional[str] =
              .order_by(item.position))
     rows = list(query.tuples())
     if viewer is not None:
-        from qatt import visibility
+        from qatt.trust import visibility
 
         shown = visibility.visible_ids(viewer, [row[-1] for row in rows])
         rows = [row if row[-1] in shown else row[:-2] + ("", row[-1]) for row in rows]
@@ -341,7 +341,7 @@ def case_details(sample_item_id: int) -> List[Tuple[str, str]]:
              .where(m.SampleItem.id == sample_item_id).first())
     if found is None:
         return []
-    from qatt.extract_dates import show_date
+    from qatt.intake.extract_dates import show_date
 
     precision = date_precision(found.population_id)
     pairs = [(heading, show_date(found.recorded_date, precision) if name == "recorded_date"

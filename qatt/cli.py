@@ -34,7 +34,7 @@ class Context:
     """What a command handler needs: where the database is, who is acting, how to print."""
 
     db_url: Optional[str]
-    actor: str  # until db() opens the database: the name asked for; then the name proven (qatt.identity)
+    actor: str  # until db() opens the database: the name asked for; then the name proven (qatt.trust.identity)
     json: bool
     out: Any = field(default_factory=lambda: sys.stdout)
     requested_user: Optional[str] = None  # --user, checked against the proven identity when the database opens
@@ -43,9 +43,9 @@ class Context:
     def db(self) -> peewee.Database:
         if self._db is None:
             from qatt.storage.db import open_database
-            from qatt import users
+            from qatt.trust import users
 
-            from qatt import identity
+            from qatt.trust import identity
 
             self._db = open_database(self.db_url)
             self.actor = identity.acting_user(self._db, self.requested_user)
@@ -140,7 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     import peewee  # for the except clause below: a command is about to open the database anyway
 
-    from qatt import users
+    from qatt.trust import users
     from qatt.fileio import clean_leftovers
 
     clean_leftovers()  # half-written exports of a process that was killed

@@ -1,6 +1,6 @@
 """Dates typed by users in options and forms: ISO (YYYY-MM-DD) only, so 03/04 is never ambiguous.
 
-(Case-list extracts are different: their day-first formats are read by qatt.importing.parse_date.)
+(Case-list extracts are different: their day-first formats are read by qatt.intake.importing.parse_date.)
 """
 
 from __future__ import annotations

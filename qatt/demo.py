@@ -176,10 +176,10 @@ def load_demo(actor: str, cases: int = DEFAULT_CASES, seed: int = DEFAULT_SEED,
               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
     """Import the demo population into the bound database through the real importer.
 
-    A database that held no cases before becomes a training database (qatt.identity): shown as
+    A database that held no cases before becomes a training database (qatt.trust.identity): shown as
     such on screen and on every export, and one where people may act as one another."""
-    from qatt import identity
-    from qatt.importing import import_population
+    from qatt.trust import identity
+    from qatt.intake.importing import import_population
     from qatt.storage import models as m
 
     fresh = not m.Population.select().exists()
@@ -331,7 +331,7 @@ def _demo_population(population_id: Optional[int]):
 
 
 def _ensure_demo_users() -> None:
-    from qatt import users
+    from qatt.trust import users
 
     users.ensure_user(DEMO_QA_LEAD, "qa_lead", "Demo QA lead")
     for division, name in DEMO_SUPERVISORS.items():
@@ -350,7 +350,7 @@ def _demo_periods(population_id: int) -> List[str]:
 
 def _draw_month(population_id: int, period: str, seed: int, per_area: int) -> int:
     """The month's sample: `per_area` cases of each area recorded in the month."""
-    from qatt import assignments, sampling
+    from qatt.selection import assignments, sampling
 
     request = sampling.SampleRequest(
         population_id=population_id, method="stratified", stratify=["area"], per_stratum=per_area,
@@ -361,7 +361,7 @@ def _draw_month(population_id: int, period: str, seed: int, per_area: int) -> in
 
 def _assign_month(sample_id: int, actor: str, rng: random.Random, latest: bool) -> List[_Plan]:
     """Decide who reviews each case of the sample and record the assignments."""
-    from qatt import assignments
+    from qatt.selection import assignments
     from qatt.storage import models as m
 
     items = list(m.SampleItem.select(m.SampleItem, m.Case, m.Sample).join(m.Case)
@@ -397,7 +397,7 @@ class _Grader:
     random generator so that a seed always gives the same reviews."""
 
     def __init__(self, rng: random.Random) -> None:
-        from qatt import forms
+        from qatt.reviewing import forms
 
         self.rng = rng
         self.forms_by_id = forms.load_forms()
@@ -422,7 +422,7 @@ class _Grader:
 
     def _form(self, item: Any) -> Tuple[Any, Any]:
         """The stored form version the engine would choose for the case (the demo's pick where two fit)."""
-        from qatt import forms, reviews
+        from qatt.reviewing import forms, reviews
 
         form_id = reviews.choose_form_id(item, self.forms_by_id, DEMO_FORMS.get(item.case.area))
         if form_id not in self.versions:
@@ -431,7 +431,7 @@ class _Grader:
         return self.versions[form_id]
 
     def _review(self, item: Any, reviewer: str, role: str, quality: float, submit: bool, first: Any = None) -> Any:
-        from qatt import reviews
+        from qatt.reviewing import reviews
 
         version, form = self._form(item)
         review = reviews.start_review(item.id, reviewer, role=role, form_version=version)
@@ -451,7 +451,7 @@ class _Grader:
             feedback=self.rng.choice(_FEEDBACK), feedback_date=dt.date(int(period[:4]), int(period[5:]), 28))
         review = reviews.submit_review(review.id, reviewer, review.version)
         if review.id % 5:  # most officers have acknowledged their feedback (no random draw: the demo stays the same)
-            from qatt import acknowledgement
+            from qatt.loop import acknowledgement
 
             seen = review.feedback_date + dt.timedelta(days=review.id % 4)
             acknowledgement.acknowledge(review.id, reviewer, min(seen, dt.date.today()),
@@ -460,7 +460,7 @@ class _Grader:
 
     def _fill(self, form: Any, item: Any, answers: Dict[str, Any], quality: float, role: str) -> Dict[str, Any]:
         """Answer every visible unanswered question; repeat, because answers reveal follow-up questions."""
-        from qatt import forms, grading
+        from qatt.reviewing import forms, grading
 
         while True:
             todo = [q for q in forms.visible_questions(form, answers) if q.id not in answers]
@@ -537,7 +537,7 @@ class _Grader:
     def _grade(self, form: Any, answers: Dict[str, Any], role: str) -> Tuple[str, str]:
         """("", "") to adopt the suggested grade; now and then a neighbouring grade with a rationale,
         kinder from first reviewers and stricter from second reviewers."""
-        from qatt import grading
+        from qatt.reviewing import grading
 
         suggested = grading.suggest_grade(form, answers).grade
         values = [v.id for v in form.scale.values]
@@ -551,7 +551,10 @@ class _Grader:
 
     def _maybe_action(self, review: Any, item: Any) -> int:
         """Raise an action on every worst-graded review and some requires-improvement ones."""
-        from qatt import actions, assignments, reports, reviews
+        from qatt import reports
+        from qatt.loop import actions
+        from qatt.reviewing import reviews
+        from qatt.selection import assignments
 
         values = [v.id for v in reviews.form_of(review).scale.values]
         if review.grade not in values[1:] or (review.grade != values[-1] and self.rng.random() >= _ACTION_SHARE):

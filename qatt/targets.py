@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Mapping
 
-from qatt import audit, users
+from qatt.trust import audit, users
 from qatt.errors import QattError
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy, write_transaction

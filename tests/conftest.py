@@ -244,10 +244,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def mark_training(database) -> None:
-    """Make the bound database a training database, as the demo data would (qatt.identity): tests act as
+    """Make the bound database a training database, as the demo data would (qatt.trust.identity): tests act as
     many people (--user, QATT_USER) while the process runs as one operating-system account. Tests of the
     identity rule itself use a database without the mark (see tests/unit/test_identity.py)."""
-    from qatt import identity
+    from qatt.trust import identity
     from qatt.storage import models as m
 
     if not identity.is_training():

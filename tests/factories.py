@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from qatt import users
+from qatt.trust import users
 from qatt.storage import models as m
 
 
@@ -94,14 +94,14 @@ def write_form(forms_dir: Path, form: Dict[str, Any]) -> None:
 
 
 def load_form(forms_dir, form_id: str):
-    from qatt import forms
+    from qatt.reviewing import forms
 
     return forms.load_forms(forms_dir)[form_id]
 
 
 def make_form_version(tmp_dir, form: Optional[Dict[str, Any]] = None, actor: str = "tester") -> m.FormVersion:
     """Write `form` (default: form_dict()) into `tmp_dir` and register its version."""
-    from qatt import forms
+    from qatt.reviewing import forms
 
     form = form or form_dict()
     write_form(tmp_dir, form)

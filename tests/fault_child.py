@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qatt import audit, importing, reviews  # noqa: E402
+from qatt.intake import importing  # noqa: E402
+from qatt.reviewing import reviews
+from qatt.trust import audit
 from qatt.storage.db import open_database  # noqa: E402
 
 MARKER = "QATT-FAULT-CHECKPOINT"

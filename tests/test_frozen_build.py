@@ -93,7 +93,7 @@ def test_the_cli_executable_runs_commands_on_a_database_of_its_own(built, tmp_pa
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert info["database"] == db and info["schema_version"] == info["schema_latest"]
-    from qatt.forms import form_files
+    from qatt.reviewing.forms import form_files
 
     assert len(info["forms"]) == len(form_files(ROOT / "forms")) > 0
     bad = run(built, "qatt-cli", "--db", db, "restore", str(ROOT / "README.md"), "--yes")

@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from qatt import browse, users
+from qatt import browse
+from qatt.trust import users
 from qatt.errors import QattError
 from qatt.storage.db import is_postgres_url, open_database, resolve_url
 from ui.context import AppContext
@@ -38,7 +39,7 @@ def ensure_desktop_user(actor: str) -> None:
 
 def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindow:
     """Open the database and build the main window (an existing QApplication is required)."""
-    from qatt import identity
+    from qatt.trust import identity
 
     from qatt.fileio import clean_leftovers
 
@@ -54,16 +55,16 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
 
 def mark_training_in_title(window: MainWindow) -> None:
     """A training database says so in the title bar, so nobody mistakes it for live data."""
-    from qatt import identity
+    from qatt.trust import identity
 
     title = window.windowTitle().split(" — TRAINING")[0]
     window.setWindowTitle(f"{title} — {identity.TRAINING_LABEL}" if identity.is_training() else title)
 
 
 def audit_chain_warning(window: MainWindow, folder=None) -> str:
-    """Compare the audit chain with the highest head this computer has seen (qatt.seen_heads) and
+    """Compare the audit chain with the highest head this computer has seen (qatt.trust.seen_heads) and
     remember the new one; returns the warning to show ('' when the chain extends what was seen)."""
-    from qatt import seen_heads
+    from qatt.trust import seen_heads
 
     return seen_heads.check_and_remember(window.context.db, folder)
 

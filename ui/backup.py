@@ -1,5 +1,5 @@
 """File > Back up…: a checked copy of the SQLite database, written by a worker while the app runs
-(qatt.backup does the work; see there for the checks)."""
+(qatt.trust.backup does the work; see there for the checks)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from qatt import backup
+from qatt.trust import backup
 from qatt.storage.db import sqlite_path
 from ui.context import AppContext, app_settings
 from ui.messages import show_information, show_problem
@@ -20,7 +20,7 @@ LAST_FOLDER_KEY = "backup/last_folder"
 
 def choose_target(parent: QWidget) -> Optional[Path]:
     """Ask for a new file name; None when the user cancels. A back-up never replaces a file, so the
-    dialog does not offer to (qatt.backup refuses, naming the file)."""
+    dialog does not offer to (qatt.trust.backup refuses, naming the file)."""
     settings = app_settings()
     folder = Path(str(settings.value(LAST_FOLDER_KEY, str(Path.home()))))
     dialog = QFileDialog(parent, "Back up the database to", str(folder / f"qatt-backup-{dt.date.today():%Y-%m-%d}.sqlite3"),

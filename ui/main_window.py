@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 import qatt
-from qatt import users
+from qatt.trust import users
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 

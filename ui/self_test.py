@@ -55,7 +55,10 @@ def run_checks(folder: Path, report: Report) -> None:
     app = QApplication.instance() or QApplication(["qatt-self-test"])
 
     import qatt
-    from qatt import backup, demo, forms, sampling, users
+    from qatt import demo
+    from qatt.reviewing import forms
+    from qatt.selection import sampling
+    from qatt.trust import backup, users
     from qatt.storage import migrations
     from qatt.storage.db import open_database
     from qatt.version import version_text

@@ -1,4 +1,4 @@
-"""`action list|update|history`: follow the actions raised from reviews to closure (qatt.actions),
+"""`action list|update|history`: follow the actions raised from reviews to closure (qatt.loop.actions),
 and `feedback acknowledge`: record that the officer has seen a review's feedback."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _line(a) -> str:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import actions
+    from qatt.loop import actions
 
     ctx.db()
     rows = actions.list_actions(statuses=args.status or (), owner=args.owner or "", team=args.team or "",
@@ -41,7 +41,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _update(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import actions
+    from qatt.loop import actions
 
     ctx.db()
     if not (args.status or args.owner or args.due):
@@ -58,7 +58,7 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _history(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import actions
+    from qatt.loop import actions
 
     ctx.db()
     actions.get_action(args.action_id, viewer=ctx.actor)
@@ -73,7 +73,7 @@ def _history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _acknowledge(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import acknowledgement
+    from qatt.loop import acknowledgement
 
     ctx.db()
     ack = acknowledgement.acknowledge(args.review_id, ctx.actor, args.on, args.comment or "")

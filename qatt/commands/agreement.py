@@ -15,12 +15,12 @@ from qatt.cli import Context
 from qatt.errors import QattError
 
 if TYPE_CHECKING:  # the statistics stack is imported when the command runs, not for `--help`
-    from qatt.grade_pairs import GradePair, Scale
+    from qatt.agreement.grade_pairs import GradePair, Scale
 
 
 def _agreement(args: argparse.Namespace, ctx: Context) -> int:
     from qatt import stats
-    from qatt.grade_pairs import agreement_text, load_scale, read_pairs_csv
+    from qatt.agreement.grade_pairs import agreement_text, load_scale, read_pairs_csv
 
     scale = load_scale(args.scale)
     skipped: List[str] = []
@@ -43,7 +43,7 @@ def _agreement(args: argparse.Namespace, ctx: Context) -> int:
 
 def _sample_pairs(sample_id: int, scale: Scale, ctx: Context) -> Tuple[List[GradePair], List[str], str]:
     """The sample's pairs on the scale, and the references of pairs left out (ungraded, other scale)."""
-    from qatt import audit, users
+    from qatt.trust import audit, users
     from qatt.reports import pairs_for_sample
     from qatt.storage import models as m
 

@@ -20,7 +20,7 @@ def _date(text: str) -> dt.date:
 
 
 def _audit(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import audit, users
+    from qatt.trust import audit, users
 
     ctx.db()
     if args.action == "verify":
@@ -39,7 +39,7 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import audit, audit_state
+    from qatt.trust import audit, audit_state
 
     anchor = audit.parse_anchor(args.anchor) if args.anchor else None
     report = audit.verify_chain(anchor)
@@ -73,7 +73,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _anchor(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import audit
+    from qatt.trust import audit
     from qatt.fileio import atomic_path
 
     anchor = audit.current_anchor()
@@ -87,7 +87,7 @@ def _anchor(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _purge(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import retention
+    from qatt.trust import retention
 
     ctx.db()
     plan = retention.plan_purge(args.before)

@@ -12,7 +12,7 @@ from qatt.errors import QattError
 
 
 def _backup(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import backup, users
+    from qatt.trust import backup, users
 
     backup.sqlite_file(ctx.db_url)  # PostgreSQL is refused before anything is opened
     ctx.db()
@@ -27,7 +27,7 @@ def _backup(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _restore(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import backup, users
+    from qatt.trust import backup, users
 
     database = backup.sqlite_file(ctx.db_url)
     if database.exists():
@@ -59,7 +59,7 @@ def _restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import backup
+    from qatt.trust import backup
 
     result = backup.check_file_here(Path(args.file))
     text = (f"{args.file}: integrity ok, audit log intact ({result.audit_events} events), schema version "

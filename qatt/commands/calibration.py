@@ -1,7 +1,7 @@
 """`calibration`: reviewer profiles against independent second reviews; `estimate`: the grades
 independent reviewers would most likely have given to a period's first reviews; `pairs-needed`:
-how many paired reviews a period needs. The figures are computed in qatt.calibration and
-qatt.corrected_estimate; this module reads the options and prints.
+how many paired reviews a period needs. The figures are computed in qatt.agreement.calibration and
+qatt.agreement.corrected_estimate; this module reads the options and prints.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from qatt.cli import Context
 
 
 def _calibration(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import calibration, reports
-    from qatt.grade_pairs import read_pairs_on_any_scale
+    from qatt import reports
+    from qatt.agreement import calibration
+    from qatt.agreement.grade_pairs import read_pairs_on_any_scale
 
     ctx.db()
     if args.names_in_exports:
-        from qatt.calibration_report import set_names_in_exports
+        from qatt.agreement.calibration_report import set_names_in_exports
 
         named = args.names_in_exports == "yes"
         set_names_in_exports(ctx.actor, named)
@@ -37,7 +38,7 @@ def _calibration(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _estimate(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import corrected_estimate as ce
+    from qatt.agreement import corrected_estimate as ce
     from qatt import reports
     from qatt.errors import QattError
 
@@ -63,7 +64,8 @@ def _estimate(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _pairs_needed(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import pair_planning, reports
+    from qatt import reports
+    from qatt.selection import pair_planning
     from qatt.errors import QattError
 
     if args.per_reviewer:
@@ -78,7 +80,8 @@ def _pairs_needed(args: argparse.Namespace, ctx: Context) -> int:
         result = pair_planning.pairs_for_reviewer_difference(args.margin, args.higher, args.lower)
         ctx.emit(result.as_dict(), result.text())
         return 0
-    from qatt import corrected_estimate, users
+    from qatt.agreement import corrected_estimate
+    from qatt.trust import users
 
     ctx.db()
     users.require_role(ctx.actor, "moderator", "plan from independent second reviews")

@@ -21,7 +21,7 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _users(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import users
+    from qatt.trust import users
     from qatt.storage import models as m
 
     ctx.db()

@@ -1,5 +1,5 @@
 """`exercise ...`: standardisation exercises (set up, invite, grade blind, close, results). The rules
-and the statistics are in qatt.exercises and qatt.many_raters; this module reads options and prints."""
+and the statistics are in qatt.agreement.exercises and qatt.agreement.many_raters; this module reads options and prints."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _answers_option(args: argparse.Namespace) -> dict:
 
 
 def _exercise(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import exercises
+    from qatt.agreement import exercises
 
     ctx.db()
     if args.action == "create":

@@ -12,7 +12,7 @@ from qatt.errors import QattError
 
 
 def _forms_dir(args: argparse.Namespace) -> Path:
-    from qatt import forms
+    from qatt.reviewing import forms
 
     return Path(args.forms_dir) if args.forms_dir else forms.default_forms_dir()
 
@@ -23,7 +23,7 @@ def _summary(form) -> Dict[str, Any]:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import forms
+    from qatt.reviewing import forms
 
     rows = [_summary(f) for f in sorted(forms.load_forms(_forms_dir(args)).values(), key=lambda f: f.id)]
     ctx.emit(rows, "\n".join(f"{r['id']:<28} v{r['version']:<6} {r['hash'][:12]}  {r['questions']:>3} questions  "
@@ -32,7 +32,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import forms
+    from qatt.reviewing import forms
 
     path = Path(args.path)
     if path.is_dir():
@@ -61,7 +61,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import form_sheets, forms
+    from qatt.reviewing import form_sheets, forms
 
     forms_dir = _forms_dir(args)
     available = forms.load_forms(forms_dir)
@@ -74,7 +74,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import form_sheets
+    from qatt.reviewing import form_sheets
 
     ctx.db()
     form, version, target = form_sheets.import_form_sheet(

@@ -9,7 +9,7 @@ from qatt.cli import Context
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import importing, mapping as mapping_mod
+    from qatt.intake import importing, mapping as mapping_mod
 
     ctx.db()
     mapping, date_format = None, args.date_format
@@ -73,7 +73,7 @@ def _demo(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _mappings(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import mapping as mapping_mod
+    from qatt.intake import mapping as mapping_mod
 
     ctx.db()
     if args.show:
@@ -88,7 +88,7 @@ def _mappings(args: argparse.Namespace, ctx: Context) -> int:
 
 # The choices and defaults the options offer, written here so that building the parser (`--help`)
 # imports neither the importer nor peewee; tests/unit/test_cli_startup.py checks they equal
-# qatt.importing's, qatt.mapping's and qatt.demo's own.
+# qatt.intake.importing's, qatt.intake.mapping's and qatt.demo's own.
 BLANK_REFERENCES = ("refuse", "generate")
 DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
 DATE_FORMATS = ("auto", "dd/mm/yyyy", "yyyy-mm-dd")

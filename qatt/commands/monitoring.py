@@ -11,7 +11,7 @@ from qatt.errors import QattError
 
 def plan_completion(args: argparse.Namespace, ctx: Context) -> int:
     """Planned, submitted and outstanding checks per plan and month, with the shortfall line."""
-    from qatt import monitoring
+    from qatt.selection import monitoring
 
     ctx.db()
     rows = monitoring.plan_completion([args.month] if args.month else None, plan_name=args.plan)

@@ -1,5 +1,5 @@
 """`register list|show|add|update|note|link|export|import`: the register of recommendations and
-commitments (qatt.register). `register export --out plan.xlsx` gives the updated action plan."""
+commitments (qatt.loop.register). `register export --out plan.xlsx` gives the updated action plan."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _line(e) -> str:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     rows = register.entries(kind=args.kind or "", status=args.status or "")
@@ -33,7 +33,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     e = register.entry(args.code)
@@ -46,7 +46,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     register.add_entry(ctx.actor, args.code, args.text, kind=args.kind, source=args.source or "",
@@ -58,7 +58,7 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _update(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     changes = {name: getattr(args, name) for name in ("kind", "source", "text", "owner", "timescale", "status",
@@ -76,7 +76,7 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _note(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     note = register.add_note(ctx.actor, args.code, args.text, args.on)
@@ -86,7 +86,7 @@ def _note(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _link(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     link = register.link_evidence(ctx.actor, args.code, args.kind, args.ref, args.note or "")
@@ -96,7 +96,8 @@ def _link(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import audit, register
+    from qatt.loop import register
+    from qatt.trust import audit
 
     ctx.db()
     count = register.export_xlsx(Path(args.out), args.marking or "")
@@ -107,7 +108,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import register
+    from qatt.loop import register
 
     ctx.db()
     result = register.import_xlsx(Path(args.file), ctx.actor)
@@ -121,7 +122,7 @@ def _choose(args: argparse.Namespace, ctx: Context) -> int:
                     "export --out FILE.xlsx | import FILE.xlsx.")
 
 
-# The register's choices, written out so that `--help` need not import the core (qatt.register and
+# The register's choices, written out so that `--help` need not import the core (qatt.loop.register and
 # the models pull in peewee and openpyxl); tests/unit/test_cli_startup.py checks they are the same.
 KINDS = ("recommendation", "area for improvement", "aim for improvement", "cause of concern", "coroner's concern",
          "review recommendation", "commitment")

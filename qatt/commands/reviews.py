@@ -19,7 +19,7 @@ def _date(text: str) -> dt.date:
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import case_studies, reviews
+    from qatt.reviewing import case_studies, reviews
 
     ctx.db()
     view = reviews.get_review_view(args.review_id, ctx.actor)
@@ -51,7 +51,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _export_template(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import review_sheets
+    from qatt.reviewing import review_sheets
 
     ctx.db()
     rows = review_sheets.export_template(args.sample_id, Path(args.file), role=args.role, actor=ctx.actor,
@@ -62,7 +62,7 @@ def _export_template(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import review_sheets
+    from qatt.reviewing import review_sheets
 
     ctx.db()
     result = review_sheets.import_filled(Path(args.file), ctx.actor)
@@ -72,7 +72,7 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _assign(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import assignments
+    from qatt.selection import assignments
 
     ctx.db()
     item_ids = assignments.items_to_review(args.sample_id)
@@ -84,7 +84,7 @@ def _assign(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _plan_create(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import assignments
+    from qatt.selection import assignments
 
     ctx.db()
     params = {"kind": args.kind}
@@ -100,7 +100,7 @@ def _plan_create(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _plan_list(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import assignments
+    from qatt.selection import assignments
 
     ctx.db()
     rows = [{"name": p.name, "params": p.params, "active": p.active, "created_by": p.created_by}
@@ -110,7 +110,7 @@ def _plan_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _plan_run(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import assignments
+    from qatt.selection import assignments
 
     ctx.db()
     run = assignments.run_plan(args.name, args.period, ctx.actor, seed=args.seed)
@@ -123,7 +123,7 @@ def _plan_run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _completion(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import assignments
+    from qatt.selection import assignments
 
     ctx.db()
     rows = assignments.completion(period=args.period, reviewer=args.reviewer)
@@ -135,7 +135,7 @@ def _completion(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _case_study(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import case_studies
+    from qatt.reviewing import case_studies
 
     ctx.db()
     if args.remove:
@@ -153,7 +153,8 @@ def _case_study(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _case_studies(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import case_studies, reports
+    from qatt import reports
+    from qatt.reviewing import case_studies
 
     ctx.db()
     if args.suggested:

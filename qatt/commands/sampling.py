@@ -26,7 +26,7 @@ def _stratum_label(key: str) -> str:
 
 
 def _sample(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import sampling
+    from qatt.selection import sampling
 
     stratify = [col for text in args.stratify or [] for col in text.split(",") if col.strip()]
     method = args.method or ("stratified" if args.per_stratum is not None or args.proportional is not None else "simple")
@@ -67,7 +67,7 @@ def _sample(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _samples(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import sampling
+    from qatt.selection import sampling
 
     ctx.db()
     rows = sampling.list_samples(args.population)
@@ -82,7 +82,7 @@ def _samples(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _sample_items(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import sampling
+    from qatt.selection import sampling
 
     ctx.db()
     rows = sampling.sample_items(args.sample_id)
@@ -103,7 +103,7 @@ def _sample_items(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import sampling
+    from qatt.selection import sampling
 
     ctx.db()
     result = sampling.verify_sample(args.sample_id, ctx.actor)
@@ -118,7 +118,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _replace(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt import sampling
+    from qatt.selection import sampling
 
     ctx.db()
     reserve = sampling.replace_item(args.sample_id, args.case_ref, args.reason or "", ctx.actor)
@@ -135,7 +135,7 @@ def _replace(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _sample_size(args: argparse.Namespace, ctx: Context) -> int:
-    from qatt.sample_size import sample_size
+    from qatt.selection.sample_size import sample_size
 
     result = sample_size(args.confidence, args.tolerable, args.expected, args.population)
     text = (f"examine {result.sample_size} cases ({result.method}); the deviation rate is below "

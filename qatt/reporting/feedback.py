@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from qatt.actions import days_overdue
+from qatt.loop.actions import days_overdue
 from qatt.errors import QattError
 from qatt.reporting.filters import ReportFilter, SUBMITTED, Vocabulary, answer_text, form_questions, humanise
 from qatt.reporting.figures import ActionRow, ReportHeader, _header
@@ -62,7 +62,7 @@ def feedback_sheet(review_id: int, *, actor: str = "", marking: Optional[str] = 
     if review is None:
         raise QattError(f"There is no review {review_id}; check the review number.")
     if actor:
-        from qatt import visibility
+        from qatt.trust import visibility
 
         visibility.check(review, actor)
     if review.status != SUBMITTED:

@@ -15,7 +15,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import peewee
 
-from qatt import __version__, actions, assignments, stats
+from qatt import __version__, stats
+from qatt.loop import actions
+from qatt.selection import assignments
 from qatt.reporting.filters import (
     FIRST, FormCatalogue, QuestionInfo, ROLLING_MONTHS, ReportFilter, SECOND, SMALL_SAMPLE, SUBMITTED,
     TREND_BASELINES, Vocabulary, YES_NO_TYPES, _answers, _filtered, _where, humanise, months_between,
@@ -254,7 +256,7 @@ def grade_pairs(flt: ReportFilter) -> List[Tuple[str, str, str, str]]:
 def pairs_for_sample(sample_id: int, viewer: str = "") -> List[Tuple[str, str, str]]:
     """(case reference, first grade, second grade) for every case of the sample where both the
     first and the second review are submitted, in draw order. Grades are ids as stored. With a
-    `viewer`, only the cases where they may see both reviews (qatt.visibility)."""
+    `viewer`, only the cases where they may see both reviews (qatt.trust.visibility)."""
     first, second = m.Review.alias(), m.Review.alias()
     query = (m.SampleItem
              .select(m.Case.reference, first.grade, second.grade)
@@ -268,7 +270,7 @@ def pairs_for_sample(sample_id: int, viewer: str = "") -> List[Tuple[str, str, s
              .where(m.SampleItem.sample == sample_id)
              .order_by(m.SampleItem.position))
     if viewer:
-        from qatt import visibility
+        from qatt.trust import visibility
 
         query = query.where(visibility.review_filter(viewer, first) & visibility.review_filter(viewer, second))
     return list(query.tuples())
@@ -533,8 +535,8 @@ class RecommendationRow:
 
 
 def recommendations() -> List[RecommendationRow]:
-    """The register of recommendations and commitments (qatt.register), in register order."""
-    from qatt import register
+    """The register of recommendations and commitments (qatt.loop.register), in register order."""
+    from qatt.loop import register
 
     rows = []
     for e in register.entries():
@@ -555,8 +557,8 @@ class ReportHeader:
     generated_by: str
     software_version: str = __version__
     purged_reviews: int = 0  # first reviews in the filter counted only through the figures a purge kept
-    audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.audit)
-    training: str = ""  # qatt.identity.TRAINING_LABEL in a training database, else ""
+    audit_head: str = ""  # "N events, head H": an anchor of the audit log as it stood (qatt.trust.audit)
+    training: str = ""  # qatt.trust.identity.TRAINING_LABEL in a training database, else ""
 
     def as_dict(self) -> Dict[str, Any]:
         return {"title": self.title, "filter": self.filter.as_dict(), "period": self.filter.label(),
@@ -585,7 +587,7 @@ def retention_note(purged_reviews: int) -> str:
 def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *, grades: bool = True) -> ReportHeader:
     """grades: the report shows grade figures, which count purged reviews (so say how many)."""
     purged = purged_review_count(flt) if grades else 0
-    from qatt import audit, identity
+    from qatt.trust import audit, identity
 
     return ReportHeader(title, flt, protective_marking(marking), m.utcnow().replace(microsecond=0), actor,
                         purged_reviews=purged, audit_head=audit.current_anchor().text(),
@@ -594,7 +596,7 @@ def _header(title: str, flt: ReportFilter, marking: Optional[str], actor: str, *
 
 @dataclass
 class CaseStudyRow:
-    """A review chosen as a good- or poor-practice example (qatt.case_studies), as the pack prints it."""
+    """A review chosen as a good- or poor-practice example (qatt.reviewing.case_studies), as the pack prints it."""
 
     review_id: int
     kind: str  # good | poor
@@ -612,7 +614,7 @@ class CaseStudyRow:
 
 def case_studies(flt: ReportFilter, vocab: Vocabulary) -> List[CaseStudyRow]:
     """The case studies among the submitted reviews in the filter, by area, good practice first."""
-    from qatt.case_studies import KIND_LABELS
+    from qatt.reviewing.case_studies import KIND_LABELS
 
     query = (m.CaseStudy.select(m.Review.id, m.CaseStudy.kind, m.CaseStudy.title, m.CaseStudy.summary, m.Case.area,
                                 m.Sample.period, m.Review.grade, m.Review.role)

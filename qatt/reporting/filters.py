@@ -42,7 +42,7 @@ class ReportFilter:
     areas: List[str] = field(default_factory=list)
     teams: List[str] = field(default_factory=list)
     form_ids: List[str] = field(default_factory=list)
-    # Whose eyes the report is for: only the reviews qatt.visibility lets them see ("" = no one's:
+    # Whose eyes the report is for: only the reviews qatt.trust.visibility lets them see ("" = no one's:
     # the core's own counting). exports.run fills it with the actor (see seen_by).
     viewer: str = ""
 
@@ -228,17 +228,17 @@ def _filtered(query: peewee.ModelSelect, flt: ReportFilter, form_field: Any = No
               reviews: bool = True) -> peewee.ModelSelect:
     """Apply the filter to a query that already joins Sample, Case and (unless form_field says
     where else the form id is) FormVersion; with `reviews` (it reads Review) also the viewer's
-    visibility (qatt.visibility: roles and the blind rule)."""
+    visibility (qatt.trust.visibility: roles and the blind rule)."""
     query = _where(query, flt, m.Sample.period, m.Case.area, m.Case.team, form_field or m.FormVersion.form_id)
     if reviews and flt.viewer:
-        from qatt import visibility
+        from qatt.trust import visibility
 
         query = query.where(visibility.review_filter(flt.viewer))
     return query
 
 
 def seen_by(flt: ReportFilter, actor: str) -> ReportFilter:
-    """The filter narrowed to what `actor` may see (qatt.visibility); unchanged without an actor."""
+    """The filter narrowed to what `actor` may see (qatt.trust.visibility); unchanged without an actor."""
     return dataclasses.replace(flt, viewer=actor) if actor else flt
 
 

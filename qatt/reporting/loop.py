@@ -9,8 +9,9 @@ from typing import Dict
 
 import peewee
 
-from qatt import actions, stats
-from qatt.acknowledgement import AcknowledgementFigures
+from qatt import stats
+from qatt.loop import actions
+from qatt.loop.acknowledgement import AcknowledgementFigures
 from qatt.reporting.filters import SECOND, FIRST, SUBMITTED, ReportFilter, _filtered
 from qatt.storage import models as m
 

@@ -6,15 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from qatt import monitoring
+from qatt.selection import monitoring
 from qatt.reporting.filters import FormCatalogue, ReportFilter, SECOND, Vocabulary, submitted_reviews
 from qatt.reporting.figures import (
     ActionRow, Calibration, ComplianceItem, GradeDistribution, PeriodChange, ReportHeader, ReviewerCompletion,
     SampleRecord, ThemeFrequency, Trend, _header, calibration, completion, compliance, grade_distributions,
     grade_pairs, outstanding_actions, overall_distribution, period_change, samples_used, theme_frequencies)
 from qatt.reporting.comparison import independent_trends
-from qatt.acknowledgement import AcknowledgementFigures
-from qatt.actions import ActionSummary
+from qatt.loop.acknowledgement import AcknowledgementFigures
+from qatt.loop.actions import ActionSummary
 from qatt.reporting.loop import acknowledgement_figures, action_status_counts
 from qatt.reporting.summary import ExecutiveSummary, executive_summary
 from qatt.reporting.mosovo import MosovoCompliance, mosovo_compliance
@@ -44,7 +44,7 @@ class MonthlyReport:
     acknowledgement: Optional[AcknowledgementFigures] = None
     action_counts: Optional[ActionSummary] = None
     summary: ExecutiveSummary = field(default_factory=ExecutiveSummary)
-    plans: List[Any] = field(default_factory=list)  # qatt.monitoring.PlanMonth: each plan's round, with shortfalls
+    plans: List[Any] = field(default_factory=list)  # qatt.selection.monitoring.PlanMonth: each plan's round, with shortfalls
 
     def as_dict(self) -> Dict[str, Any]:
         return {

@@ -14,7 +14,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from qatt import audit, stats, users
+from qatt import stats
+from qatt.trust import audit, users
 from qatt.errors import QattError
 from qatt.reporting.figures import GradeDistribution, ThemeFrequency
 from qatt.reporting.filters import YES_NO_TYPES, ReportFilter, Vocabulary, _answers

@@ -129,7 +129,7 @@ def _v7_improvement_loop(db: peewee.Database) -> None:
     if operations:
         apply_operations(*operations)
     db.create_tables([m.FeedbackAcknowledgement, m.RegisterNote, m.RegisterEvidence, m.AreaNarrative], safe=True)
-    from qatt import register
+    from qatt.loop import register
 
     register.correct_shipped_entries()
 
@@ -181,8 +181,8 @@ def _v11_explicit_grants(db: peewee.Database) -> None:
 
 def _v12_register_2007(db: peewee.Database) -> None:
     """The register gains the October 2007 inspection's areas for improvement (D3), shipped closed
-    for reference; entries a user has edited are left alone (qatt.register.correct_shipped_entries)."""
-    from qatt import register
+    for reference; entries a user has edited are left alone (qatt.loop.register.correct_shipped_entries)."""
+    from qatt.loop import register
 
     register.correct_shipped_entries()
 

@@ -125,7 +125,7 @@ class Population(BaseModel):
     extra_columns = JSONField(null=True)  # header names kept in Case.extra, in file order
     purged = peewee.BooleanField(default=False)
     # How the import treated blank and repeated references and what precision its dates have
-    # (qatt.importing.ImportOptions); None for populations imported before these options.
+    # (qatt.intake.importing.ImportOptions); None for populations imported before these options.
     import_options = JSONField(null=True)
     area_forms = JSONField(null=True)  # {area as in the extract: form id} chosen for this population
 
@@ -279,7 +279,7 @@ class Answer(BaseModel):
 
 
 class Action(BaseModel):
-    """Something to change, raised from a review and followed to closure (qatt.actions)."""
+    """Something to change, raised from a review and followed to closure (qatt.loop.actions)."""
 
     STATUSES = ("open", "in progress", "done", "verified", "cancelled")
 
@@ -317,7 +317,7 @@ class Baseline(BaseModel):
 
 
 class Recommendation(BaseModel):
-    """The register of recommendations and commitments (qatt.register): inspection recommendations,
+    """The register of recommendations and commitments (qatt.loop.register): inspection recommendations,
     areas for improvement, causes of concern, coroner's concerns and review recommendations."""
 
     STATUSES = ("not started", "in progress", "fully achieved", "closed")
@@ -401,9 +401,9 @@ class AuditEvent(BaseModel):
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
     # SHA-256 of the details as written; "" on events from before schema version 6, whose hash
-    # covers the details themselves (qatt.audit: the two hash schemes).
+    # covers the details themselves (qatt.trust.audit: the two hash schemes).
     details_hash = CharField(max_length=64, default="")
-    # The identity proven at the keyboard (qatt.identity: OS account or PostgreSQL session_user), beside
+    # The identity proven at the keyboard (qatt.trust.identity: OS account or PostgreSQL session_user), beside
     # `actor`, the name acted as; they differ only in a training database. "" before schema version 6.
     signed_in_as = CharField(max_length=150, default="")
 

@@ -31,7 +31,7 @@ import peewee
 
 from qatt.errors import PermissionDenied, QattError
 
-# The QATT roles in rank order (the same order as qatt.users.RANK).
+# The QATT roles in rank order (the same order as qatt.trust.users.RANK).
 GROUPS = ("reviewer", "moderator", "qa_lead", "admin")
 
 # Tables whose every insert, update and delete is written to row_change, with the columns whose
@@ -147,7 +147,7 @@ def session_identity(db: peewee.Database, claimed: Optional[str]) -> str:
 
 
 def _training(db: peewee.Database) -> bool:
-    """A database marked as a demonstration or training database (qatt.identity's mark; on
+    """A database marked as a demonstration or training database (qatt.trust.identity's mark; on
     PostgreSQL only an administrator may write it)."""
     value = _scalar(db, "SELECT value FROM setting WHERE key = 'training_database'")
     try:
@@ -219,7 +219,7 @@ _GRANTS = {
         "review": "INSERT, UPDATE", "answer": "INSERT, UPDATE, DELETE", "action": "INSERT, UPDATE",
         "case_study": "INSERT, UPDATE, DELETE", "form_version": "INSERT", "audit_event": "INSERT",
         "setting": "UPDATE", "user": "INSERT",
-        # Importing extracts is open to every role in the core (qatt.importing).
+        # Importing extracts is open to every role in the core (qatt.intake.importing).
         "population": "INSERT, UPDATE", "case": "INSERT", "column_mapping": "INSERT, UPDATE",
         # The reviewer of a review records the officer's acknowledgement (row-level security below);
         # an invited reviewer grades an exercise case once, in their own name.
@@ -239,7 +239,7 @@ _GRANTS = {
               "sample": "DELETE", "case": "DELETE", "population": "DELETE", "aggregate_figure": "INSERT, UPDATE",
               "user": "UPDATE, DELETE", "setting": "INSERT, DELETE", "plan": "DELETE",
               "column_mapping": "DELETE", "form_version": "UPDATE",
-              # Erasure (qatt.retention) deletes acknowledgements with their reviews.
+              # Erasure (qatt.trust.retention) deletes acknowledgements with their reviews.
               "feedback_acknowledgement": "DELETE"},
 }
 _NO_WRITES = {"schema_version", "audit_event", ROW_CHANGE}
@@ -321,7 +321,7 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
                 IF NEW.actor = session_user::text AND signed_in IN ('', session_user::text) THEN
                     RETURN NEW;
                 END IF;
-                -- A training database (qatt.identity; only an administrator may mark one) lets a
+                -- A training database (qatt.trust.identity; only an administrator may mark one) lets a
                 -- person act under another name, still signed in as themselves.
                 IF signed_in = session_user::text AND EXISTS (SELECT 1 FROM {s}.setting
                         WHERE key = 'training_database' AND (value::jsonb ->> 'training') = 'true') THEN
@@ -456,7 +456,7 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
                     f"{rank} >= 1 OR owner = {me} OR {own_review}"),
                    ("qatt_purge", "DELETE", f"{rank} >= 3", None)],
         # The officer's acknowledgement of feedback: the review's own reviewer or a moderator and above
-        # (qatt.acknowledgement); an exercise grade only in the grader's own name (qatt.exercises).
+        # (qatt.loop.acknowledgement); an exercise grade only in the grader's own name (qatt.agreement.exercises).
         "feedback_acknowledgement": [("qatt_read", "SELECT", "true", None),
                                      ("qatt_add", "INSERT", None, ack_rule),
                                      ("qatt_change", "UPDATE", ack_rule, ack_rule),
@@ -474,7 +474,7 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
                  ("qatt_admin_delete", "DELETE", f"{rank} >= 3", None)],
         # Every writer moves the audit head; every other setting is the administrator's.
         # A QA lead sets the force's own MOSOVO targets and whether exports name reviewers
-        # (qatt.targets, qatt.calibration_report), as QATT itself allows.
+        # (qatt.targets, qatt.agreement.calibration_report), as QATT itself allows.
         "setting": [("qatt_read", "SELECT", "true", None),
                     ("qatt_head", "UPDATE", f"key = 'audit_head' OR {qa_keys} OR {rank} >= 3",
                      f"key = 'audit_head' OR {qa_keys} OR {rank} >= 3"),

@@ -8,7 +8,7 @@ import gc
 import pytest
 from PySide6.QtCore import QSettings
 
-from qatt.fingerprint import fingerprint_references
+from qatt.intake.fingerprint import fingerprint_references
 from qatt.storage import models as m
 
 

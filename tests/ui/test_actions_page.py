@@ -1,5 +1,5 @@
 """The Actions page: overdue first, the buttons follow the status, each change goes through its dialog
-to qatt.actions, and the feedback tab records an officer's acknowledgement."""
+to qatt.loop.actions, and the feedback tab records an officer's acknowledgement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from qatt import acknowledgement, reviews
+from qatt.loop import acknowledgement
+from qatt.reviewing import reviews
 from qatt.storage import models as m
 from tests.factories import (COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items,
                              write_form)

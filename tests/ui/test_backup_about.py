@@ -8,7 +8,8 @@ import stat
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from qatt import audit, backup, forms
+from qatt.reviewing import forms
+from qatt.trust import audit, backup
 from qatt.storage import migrations
 from qatt.storage import models as m
 from ui import app

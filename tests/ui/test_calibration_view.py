@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCharts import QScatterSeries
 
-from qatt.calibration import LENIENT
+from qatt.agreement.calibration import LENIENT
 from qatt.storage.db import database_proxy
 from tests.factories import make_user
 from tests.report_factories import child_protection_form, make_form_version, make_review, make_scenario

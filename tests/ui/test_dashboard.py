@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
-from qatt import stats, users
+from qatt import stats
+from qatt.trust import users
 from tests.report_factories import CP_AREA, MOSOVO_AREA, standard_data
 from ui.context import AppContext
 from ui.pages.dashboard import (
@@ -238,7 +239,7 @@ def test_chart_heights_grow_with_categories_and_the_font():
 
 
 def test_a_month_whose_reviews_were_purged_still_shows_its_grades_and_says_so(qtbot, context):
-    from qatt import retention
+    from qatt.trust import retention
     from tests.unit.test_retention import _population_with_reviews
 
     users.ensure_user("admin1", "admin")
@@ -252,7 +253,7 @@ def test_a_month_whose_reviews_were_purged_still_shows_its_grades_and_says_so(qt
 
 
 def test_the_monthly_rounds_show_each_plans_shortfall(qtbot, context, standard):
-    from qatt import assignments
+    from qatt.selection import assignments
     from qatt.storage import models as m
 
     users.ensure_user("lead", "qa_lead")
@@ -264,8 +265,8 @@ def test_the_monthly_rounds_show_each_plans_shortfall(qtbot, context, standard):
 
 
 def test_a_moderator_holding_a_blind_second_review_sees_no_figure_counting_the_first(sqlite_db, tmp_path):
-    """The dashboard's figures go through qatt.visibility like every other output."""
-    from qatt import reviews
+    """The dashboard's figures go through qatt.trust.visibility like every other output."""
+    from qatt.reviewing import reviews
     from tests.factories import COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items, write_form
     from ui.pages.dashboard import gather
 

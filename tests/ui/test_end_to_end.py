@@ -9,7 +9,8 @@ import json
 import openpyxl
 import pytest
 
-from qatt import audit, sampling
+from qatt.selection import sampling
+from qatt.trust import audit
 from qatt.storage import models as m
 from tests.ui.review_helpers import answer, answer_everything_yes
 from ui import app

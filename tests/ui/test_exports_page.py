@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from qatt import audit, reports, users
+from qatt import reports
+from qatt.trust import audit, users
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests import report_factories as f

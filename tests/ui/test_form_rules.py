@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import forms, reviews, users
+from qatt.reviewing import forms, reviews
+from qatt.trust import users
 from qatt.storage import models as m
 from tests.factories import make_population, make_sample
 from ui.context import AppContext
@@ -93,8 +94,8 @@ def test_the_review_page_shows_header_answers_from_the_extract(qtbot, context):
 
 
 def test_the_qa_lead_opens_a_suggested_case_study_and_writes_it_up(qtbot, sqlite_db):
-    from qatt import case_studies
-    from qatt.case_studies import CaseStudyText
+    from qatt.reviewing import case_studies
+    from qatt.reviewing.case_studies import CaseStudyText
     from tests.unit.test_mosovo_rules import complete
     from ui.dialogs.case_study_dialog import SAVE, CaseStudyDialog, SuggestedCaseStudiesDialog
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import users
+from qatt.trust import users
 from qatt.errors import QattError
 from ui.context import AppContext
 from ui.dialogs.getting_started import GUIDE, GettingStartedDialog, guide_text

@@ -7,7 +7,7 @@ import threading
 import pytest
 from PySide6.QtCore import QTimer
 
-from qatt import importing, mapping as mappings
+from qatt.intake import importing, mapping as mappings
 from qatt.storage import models as m
 from ui.context import AppContext, app_settings
 from ui.dialogs import import_wizard

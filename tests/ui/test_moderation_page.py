@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QLabel, QMessageBox
 
-from qatt import reviews
+from qatt.reviewing import reviews
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy
 from tests.factories import (COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items,

@@ -12,8 +12,9 @@ from PySide6.QtCharts import QLineSeries
 from PySide6.QtWidgets import QLabel
 
 from exports import pdf, xlsx
-from qatt import palette, reports, users
-from qatt import forms
+from qatt import palette, reports
+from qatt.trust import users
+from qatt.reviewing import forms
 from tests.report_factories import standard_data
 from ui import theme
 from ui.context import AppContext

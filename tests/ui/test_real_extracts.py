@@ -9,7 +9,9 @@ import json
 import pytest
 from PySide6.QtCore import Qt
 
-from qatt import forms, importing, users
+from qatt.intake import importing
+from qatt.reviewing import forms
+from qatt.trust import users
 from qatt.storage import models as m
 from tests.data import make_street_extract as street
 from tests.factories import make_sample

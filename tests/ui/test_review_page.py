@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import reviews, users
-from qatt.case_studies import CaseStudyText
+from qatt.reviewing import reviews
+from qatt.trust import users
+from qatt.reviewing.case_studies import CaseStudyText
 from qatt.storage import models as m
 from tests.factories import make_population, make_sample
 from tests.ui.review_helpers import answer, answer_everything_yes

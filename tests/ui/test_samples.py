@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from qatt import sampling, users
+from qatt.selection import sampling
+from qatt.trust import users
 from qatt.storage import models as m
 from tests.ui.conftest import AREAS, add_population
 from ui import theme
@@ -140,7 +141,7 @@ def test_replace_without_a_reason_is_refused_with_a_message(qtbot, page):
 
 
 def test_the_draw_dialog_names_methods_in_words_and_hands_the_core_the_id(qtbot, page):
-    from qatt import sampling
+    from qatt.selection import sampling
 
     dialog = page.open_draw_dialog(None)
     shown = [dialog.method.itemText(i) for i in range(dialog.method.count())]

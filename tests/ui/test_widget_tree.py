@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QTextEdit, QWidget)
 
-from qatt import users
+from qatt.trust import users
 from ui.context import AppContext
 from ui.main_window import PAGES, MainWindow
 

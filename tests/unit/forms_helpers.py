@@ -6,7 +6,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from qatt import forms
+from qatt.reviewing import forms
 
 REPO_FORMS = forms.default_forms_dir()
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from qatt import acknowledgement, actions, reviews
+from qatt.loop import acknowledgement, actions
+from qatt.reviewing import reviews
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import db as dbmod

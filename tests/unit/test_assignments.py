@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from qatt import assignments
+from qatt.selection import assignments
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
 from tests.factories import make_form_version, make_population, make_sample, make_user, sample_items

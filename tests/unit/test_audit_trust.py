@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 
-from qatt import audit, reviews, seen_heads
+from qatt.reviewing import reviews
+from qatt.trust import audit, seen_heads
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import migrations

@@ -1,4 +1,4 @@
-"""Back-up and restore of SQLite files (qatt/backup.py, `backup`, `restore`, `check-backup`).
+"""Back-up and restore of SQLite files (qatt/trust/backup.py, `backup`, `restore`, `check-backup`).
 
 The back-up must be consistent while another process is part-way through a save, owner-only from
 its first byte, and checked; a damaged back-up must never replace a working database."""
@@ -19,7 +19,10 @@ import pytest
 
 from tests.conftest import mark_training
 
-from qatt import audit, backup, demo, importing, reviews
+from qatt import demo
+from qatt.intake import importing
+from qatt.reviewing import reviews
+from qatt.trust import audit, backup
 from qatt.cli import main as cli_main
 from qatt.errors import QattError
 from qatt.storage import db as dbmod
@@ -38,7 +41,7 @@ def database_file(tmp_path) -> Path:
     """A QATT SQLite file with a population, a sample and a saved review draft (closed again)."""
     path = tmp_path / "live" / "qatt.sqlite3"
     database = dbmod.open_database(str(path))
-    mark_training(database)  # the tests act as "lead" (qatt.identity)
+    mark_training(database)  # the tests act as "lead" (qatt.trust.identity)
     make_user("lead", "admin")
     importing.import_population(demo.write_csv(tmp_path / "demo.csv", n=60), name="Kept", actor="lead")
     database.close()

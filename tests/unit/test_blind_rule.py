@@ -21,7 +21,7 @@ from typing import Dict, List
 import pytest
 from openpyxl import load_workbook
 
-from qatt import case_studies, reviews
+from qatt.reviewing import case_studies, reviews
 from qatt.cli import build_parser, main
 from qatt.storage import db as dbmod
 from tests.conftest import mark_training
@@ -125,7 +125,8 @@ def test_every_command_and_report_is_listed():
 
 def _build_world(folder: Path, variant: str, holder: str) -> Dict[str, str]:
     """A database where sup.b's first review of REF0001 is submitted and `holder` holds its second in draft."""
-    from qatt import demo, form_sheets, forms, review_sheets
+    from qatt import demo
+    from qatt.reviewing import form_sheets, forms, review_sheets
     from qatt.storage import models as m
 
     folder.mkdir()
@@ -156,13 +157,13 @@ def _build_world(folder: Path, variant: str, holder: str) -> Dict[str, str]:
         other = reviews.save_answers(other.id, VARIANTS["alpha"]["answers"] | {"notes": "plain"}, "sup.b",
                                      other.version)
         reviews.submit_review(other.id, "sup.b", other.version)
-        from qatt import assignments
+        from qatt.selection import assignments
 
         assignments.create_plan("Standing", {"kind": "fixed", "size": 1, "reviewer": "sup.a"}, "lead")
         review_sheets.export_template(sample.id, folder / "template.xlsx", actor="lead", forms_dir=forms_dir)
         form_sheets.export_form_sheet(forms.load_forms(forms_dir)["test_form"], folder / "form.xlsx", forms_dir)
         demo.write_csv(folder / "extract.csv", 5, 1)
-        from qatt import register
+        from qatt.loop import register
 
         register.export_xlsx(folder / "register.xlsx")
         ids = {"action": str(action.id), "sample": str(sample.id), "first": str(first.id), "other": str(other.id),

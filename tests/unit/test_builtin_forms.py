@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qatt import forms
+from qatt.reviewing import forms
 
 FORMS_DIR = forms.default_forms_dir()
 FORM_FILES = forms.form_files(FORMS_DIR)

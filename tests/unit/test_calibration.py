@@ -5,8 +5,9 @@ import random
 
 import pytest
 
-from qatt import calibration, reports
-from qatt.calibration import HARSHER, LENIENT, NO_CLEAR_DIFFERENCE, clopper_pearson, net_difference
+from qatt import reports
+from qatt.agreement import calibration
+from qatt.agreement.calibration import HARSHER, LENIENT, NO_CLEAR_DIFFERENCE, clopper_pearson, net_difference
 from qatt.cli import main
 from qatt.errors import PermissionDenied
 from qatt.storage import models as m

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from exports.pdf import export_monthly, export_pack
 from exports.xlsx import export_workbook
 from qatt import reports
-from qatt.calibration_report import names_in_exports, set_names_in_exports
+from qatt.agreement.calibration_report import names_in_exports, set_names_in_exports
 from qatt.cli import main
 from qatt.errors import PermissionDenied
 from tests.factories import make_user

@@ -8,10 +8,12 @@ import re
 
 import pytest
 
-from qatt import browse, case_order, retention, sampling, users
+from qatt import browse, case_order
+from qatt.selection import sampling
+from qatt.trust import retention, users
 from qatt.errors import Cancelled
 from qatt.progress import CancelToken
-from qatt.fingerprint import fingerprint_references
+from qatt.intake.fingerprint import fingerprint_references
 from qatt.storage import models as m
 from qatt.storage.db import is_sqlite
 

@@ -8,7 +8,9 @@ import pypdf
 import pytest
 
 from exports import pdf, xlsx
-from qatt import case_studies, reports, retention, reviews
+from qatt import reports
+from qatt.reviewing import case_studies, reviews
+from qatt.trust import retention
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import db as dbmod

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from qatt import case_studies, reviews
+from qatt.reviewing import case_studies, reviews
 from qatt.cli import main
 from qatt.errors import QattError
 from qatt.storage import db as dbmod

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from qatt.cli import main
-from qatt.grade_pairs import load_scale
+from qatt.agreement.grade_pairs import load_scale
 from qatt.reports import pairs_for_sample
 from qatt.storage import db as dbmod
 from qatt.storage import models as m

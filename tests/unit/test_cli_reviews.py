@@ -5,7 +5,7 @@ import json
 import pytest
 from openpyxl import load_workbook
 
-from qatt import reviews
+from qatt.reviewing import reviews
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import models as m

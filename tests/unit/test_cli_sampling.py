@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from qatt import users
+from qatt.trust import users
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import models as m

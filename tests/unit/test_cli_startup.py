@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("peewee", "psycopg2", "yaml", "openpyxl", "qatt.reporting", "qatt.reports", "qatt.stats",
-         "qatt.importing", "qatt.storage", "qatt.users", "qatt.demo", "qatt.assignments", "exports")
+         "qatt.intake.importing", "qatt.storage", "qatt.trust.users", "qatt.demo", "qatt.selection.assignments", "exports")
 
 
 def _modules_after(code: str) -> list:
@@ -42,7 +42,8 @@ def test_help_imports_no_database_or_reporting_module():
 
 
 def test_the_import_options_offer_the_importers_own_choices_and_defaults():
-    from qatt import demo, importing, mapping
+    from qatt import demo
+    from qatt.intake import importing, mapping
     from qatt.commands import importing as command
 
     assert command.BLANK_REFERENCES == importing.BLANK_REFERENCES
@@ -64,7 +65,7 @@ def test_a_command_still_runs_after_the_lazy_imports(tmp_path):
 
 
 def test_the_register_commands_offer_the_registers_own_choices():
-    from qatt import register
+    from qatt.loop import register
     from qatt.commands import register as command
     from qatt.storage.models import RegisterEvidence
 

@@ -11,7 +11,8 @@ import pypdf
 import pytest
 
 from exports import pdf
-from qatt import demo, reports, users
+from qatt import demo, reports
+from qatt.trust import users
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 

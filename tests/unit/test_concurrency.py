@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from qatt import reviews
+from qatt.reviewing import reviews
 from qatt.errors import ConflictError
 from tests.unit.test_reviews import forms_dir, items, start  # noqa: F401  (fixtures)
 

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from qatt import stats
-from qatt.corrected_estimate import MIN_PAIRS, corrected_estimate
+from qatt.agreement.corrected_estimate import MIN_PAIRS, corrected_estimate
 
 G3 = ("good", "requires_improvement", "inadequate")
 TRUTH = (0.25, 0.40, 0.35)
@@ -103,7 +103,7 @@ import json  # noqa: E402
 
 from qatt import reports  # noqa: E402
 from qatt.cli import main  # noqa: E402
-from qatt.corrected_estimate import estimate_for_period  # noqa: E402
+from qatt.agreement.corrected_estimate import estimate_for_period  # noqa: E402
 from qatt.errors import PermissionDenied  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.report_factories import child_protection_form, make_form_version, make_review, make_scenario  # noqa: E402

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from qatt import demo, importing
+from qatt import demo
+from qatt.intake import importing
 from qatt.storage import models as m
 
 DOMAIN_AREAS = {

@@ -8,7 +8,10 @@ from collections import Counter
 
 import pytest
 
-from qatt import assignments, audit, browse, demo, forms, reports, reviews, sampling, users
+from qatt import browse, demo, reports
+from qatt.reviewing import forms, reviews
+from qatt.selection import assignments, sampling
+from qatt.trust import audit, users
 from qatt.cli import main
 from qatt.errors import Cancelled
 from qatt.progress import CancelToken

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from qatt import exercises
+from qatt.agreement import exercises
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
-from qatt.many_raters import fleiss_table
+from qatt.agreement.many_raters import fleiss_table
 from qatt.storage import migrations
 from qatt.storage.pg_security import is_postgres
 from qatt.storage import models as m

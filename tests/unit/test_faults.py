@@ -20,7 +20,10 @@ from typing import Iterator, List
 
 import pytest
 
-from qatt import audit, demo, importing, reviews
+from qatt import demo
+from qatt.intake import importing
+from qatt.reviewing import reviews
+from qatt.trust import audit
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 from tests.conftest import drop_pg_schema, make_pg_schema_url, postgres_unavailable_reason

@@ -1,6 +1,6 @@
 import hashlib
 
-from qatt.fingerprint import fingerprint_references
+from qatt.intake.fingerprint import fingerprint_references
 
 
 def test_fingerprint_is_order_independent_and_matches_sort_then_sha256sum():

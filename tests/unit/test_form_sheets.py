@@ -5,8 +5,9 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from qatt import forms, users
-from qatt import form_sheets as fs
+from qatt.reviewing import forms
+from qatt.trust import users
+from qatt.reviewing import form_sheets as fs
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
 from tests.unit.forms_helpers import BASIC_FORM, forms_dir, load_text

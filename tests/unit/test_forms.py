@@ -8,7 +8,8 @@ import json
 import pytest
 import yaml
 
-from qatt import audit, forms
+from qatt.reviewing import forms
+from qatt.trust import audit
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests.unit.forms_helpers import BASIC_FORM, forms_dir, load_text, write_form
@@ -409,7 +410,7 @@ def test_cli_check_exits_2_and_names_the_problem_for_a_broken_form(tmp_path, cap
 
 
 def test_cli_export_then_import_registers_the_form(tmp_path, capsys, training_db_path):
-    from qatt import users
+    from qatt.trust import users
     from qatt.storage.db import open_database
 
     folder = forms_dir(tmp_path)

@@ -3,7 +3,7 @@
 import pytest
 
 from qatt.errors import QattError
-from qatt.grade_pairs import GradeNotOnScale, read_pairs_on_any_scale
+from qatt.agreement.grade_pairs import GradeNotOnScale, read_pairs_on_any_scale
 
 
 def write(path, text):
@@ -33,7 +33,7 @@ def test_a_problem_with_the_file_itself_is_reported_at_once(tmp_path):
 
 def test_a_tiny_p_value_is_written_as_below_one_in_a_thousand(tmp_path):
     from qatt import stats
-    from qatt.grade_pairs import agreement_text, load_scale
+    from qatt.agreement.grade_pairs import agreement_text, load_scale
 
     scale = load_scale("g3")
     pairs = [("good", "requires_improvement")] * 11 + [("good", "good")] * 8 + [("requires_improvement", "inadequate")] * 7

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import grading
+from qatt.reviewing import grading
 from tests.unit.forms_helpers import BASIC_FORM, load_text
 
 TIERS_FORM = """\

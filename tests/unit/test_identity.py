@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from qatt import demo, identity
+from qatt import demo
+from qatt.trust import identity
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
@@ -70,7 +71,7 @@ def test_the_demo_makes_a_training_database_where_people_may_act_as_others(tmp_p
         assert marked.actor == ME
         latest = m.AuditEvent.select().where(m.AuditEvent.actor == "demo.lead").first()
         assert latest is None or latest.signed_in_as == ME
-        from qatt import audit
+        from qatt.trust import audit
 
         db.qatt_signed_in_as = ME
         event = audit.record("demo.lead", audit.CONSULTATION, "sample", 1, {})

@@ -12,10 +12,11 @@ import openpyxl
 import psycopg2
 import pytest
 
-from qatt import audit, importing
+from qatt.intake import importing
+from qatt.trust import audit
 from qatt.errors import Cancelled, QattError
-from qatt.fingerprint import fingerprint_references
-from qatt.importing import ImportProblems, Problem, parse_date
+from qatt.intake.fingerprint import fingerprint_references
+from qatt.intake.importing import ImportProblems, Problem, parse_date
 from qatt.progress import CancelToken
 from qatt.storage import models as m
 from qatt.storage.db import is_sqlite

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from qatt import importing
+from qatt.intake import importing
 from qatt.errors import QattError
-from qatt.importing import ImportProblems
+from qatt.intake.importing import ImportProblems
 from qatt.storage import models as m
 
 HEADER = ["Crime Ref", "Date Recorded", "OIC", "Risk", "Source", "", "Notes"]

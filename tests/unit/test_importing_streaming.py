@@ -8,9 +8,9 @@ import hashlib
 
 import pytest
 
-from qatt import importing
-from qatt.fingerprint import OrderedFingerprint, fingerprint_references
-from qatt.importing import ImportProblems
+from qatt.intake import importing
+from qatt.intake.fingerprint import OrderedFingerprint, fingerprint_references
+from qatt.intake.importing import ImportProblems
 from qatt.storage import models as m
 
 HEADER = ["Crime Ref", "Date Recorded", "OIC"]

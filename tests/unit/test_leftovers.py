@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from qatt import fileio, reviews
+from qatt import fileio
+from qatt.reviewing import reviews
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import migrations

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from qatt.many_raters import (
+from qatt.agreement.many_raters import (
     fleiss_kappa, fleiss_table, krippendorff_alpha_ordinal, question_disagreement,
 )
 

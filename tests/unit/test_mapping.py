@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from qatt import audit, importing, mapping
+from qatt.intake import importing, mapping
+from qatt.trust import audit
 from qatt.errors import QattError
 from qatt.storage import models as m
 

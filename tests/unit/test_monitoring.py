@@ -8,7 +8,9 @@ import pypdf
 import pytest
 
 from exports import pdf
-from qatt import assignments, monitoring, reports, reviews
+from qatt import reports
+from qatt.reviewing import reviews
+from qatt.selection import assignments, monitoring
 from qatt.cli import main
 from qatt.errors import QattError
 from qatt.storage import db as dbmod

@@ -6,7 +6,7 @@ non-compliant; M19 is recorded but not counted; compliance counts an item only w
 
 import pytest
 
-from qatt import forms, grading, prefill, reviews
+from qatt.reviewing import forms, grading, prefill, reviews
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests.factories import make_population, make_sample, make_user, sample_items
@@ -194,7 +194,7 @@ def test_bad_rule_keys_are_refused_with_the_place(tmp_path, change, problem):
 def test_a_review_template_comes_with_the_header_filled_and_keeps_the_mark_on_import(mosovo_item, tmp_path):
     from openpyxl import load_workbook
 
-    from qatt import review_sheets
+    from qatt.reviewing import review_sheets
 
     path = tmp_path / "checks.xlsx"
     review_sheets.export_template(mosovo_item.sample_id, path, actor="di.jones")

@@ -5,11 +5,11 @@ import random
 
 import pytest
 
-from qatt.calibration import net_difference
+from qatt.agreement.calibration import net_difference
 from qatt.cli import main
-from qatt.corrected_estimate import corrected_estimate
+from qatt.agreement.corrected_estimate import corrected_estimate
 from qatt.errors import QattError
-from qatt.pair_planning import pairs_for_corrected_share, pairs_for_reviewer_difference
+from qatt.selection.pair_planning import pairs_for_corrected_share, pairs_for_reviewer_difference
 from tests.factories import make_user
 from tests.report_factories import child_protection_form, make_form_version, make_review, make_scenario
 
@@ -80,7 +80,7 @@ def test_cli_pairs_needed_for_the_share_of_good_from_history(db, capsys):
 def test_per_reviewer_shortfall_counts_pairs_and_free_cases(db, capsys):
     from qatt import reports
     from qatt.errors import PermissionDenied
-    from qatt.pair_planning import pairs_shortfall
+    from qatt.selection.pair_planning import pairs_shortfall
 
     make_user("lead", "qa_lead")
     make_user("rev.a")

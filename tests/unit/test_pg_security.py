@@ -17,7 +17,9 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from qatt import cli, reviews, users
+from qatt import cli
+from qatt.reviewing import reviews
+from qatt.trust import users
 from qatt.errors import PermissionDenied
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
@@ -376,7 +378,8 @@ def test_the_loop_and_exercise_tables_take_writes_only_from_their_writers(server
     """Acknowledgements, register notes and evidence, narratives and exercises once fell back to
     'any reviewer may write'. Now QATT's own flows work as real logins, and a reviewer with psql can
     add none of them in someone else's name or above their role."""
-    from qatt import acknowledgement, exercises, register
+    from qatt.agreement import exercises
+    from qatt.loop import acknowledgement, register
     from qatt.reporting import narrative
 
     lead, reviewer, other = server.people["qa_lead"], server.people["reviewer"], server.people["reviewer2"]

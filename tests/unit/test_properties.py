@@ -22,7 +22,8 @@ import yaml
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from qatt import forms, importing, mapping
+from qatt.intake import importing, mapping
+from qatt.reviewing import forms
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests.factories import REPO_FORMS, form_dict

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qatt import extract_dates, extract_files, importing
+from qatt.intake import extract_dates, extract_files, importing
 from qatt.cli import main
 from qatt.errors import QattError
-from qatt.importing import GENERATED_PREFIX, ImportProblems
+from qatt.intake.importing import GENERATED_PREFIX, ImportProblems
 from qatt.storage import models as m
 from tests.data import make_street_extract as street
 
@@ -318,7 +318,7 @@ def test_cli_reimport_is_refused_with_the_existing_id_unless_allowed(db, tmp_pat
 
 @pytest.fixture
 def lead(db):
-    from qatt import users
+    from qatt.trust import users
 
     users.ensure_user("lead", "qa_lead")
     return "lead"
@@ -329,7 +329,7 @@ def street_population(tmp_path):
 
 
 def test_a_month_case_spans_its_month_in_a_date_range_and_the_sample_still_verifies(lead, tmp_path):
-    from qatt import sampling
+    from qatt.selection import sampling
 
     population = street_population(tmp_path)
     request = sampling.SampleRequest(population.population_id, size=5, seed=7, date_from="2016-11-15",
@@ -346,7 +346,7 @@ def test_a_month_case_spans_its_month_in_a_date_range_and_the_sample_still_verif
 
 
 def test_a_day_precision_sample_records_exactly_the_parameters_it_always_did(lead):
-    from qatt import sampling
+    from qatt.selection import sampling
     from tests.factories import make_population
 
     population = make_population(10)
@@ -358,7 +358,7 @@ def test_a_day_precision_sample_records_exactly_the_parameters_it_always_did(lea
 
 
 def test_a_date_range_says_how_many_undated_cases_it_left_out_and_why(lead):
-    from qatt import sampling
+    from qatt.selection import sampling
     from tests.factories import make_population
 
     population = make_population(10, recorded_date=lambda i: None if i % 2 else dt.date(2024, 2, i))
@@ -431,7 +431,7 @@ def test_month_dates_show_as_the_month_in_the_case_details(db, tmp_path):
 
 
 def test_an_area_no_form_covers_gets_the_form_its_population_keeps(lead, tmp_path):
-    from qatt import area_forms, forms, reviews
+    from qatt.reviewing import area_forms, forms, reviews
     from tests.factories import make_sample
 
     forms_by_id = forms.load_forms()

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from qatt import register
+from qatt.loop import register
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import db as dbmod

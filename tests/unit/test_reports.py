@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qatt import reports, stats, targets, users
+from qatt import reports, stats, targets
+from qatt.trust import users
 from qatt.reporting import workbook
 from qatt.errors import QattError
 from qatt.storage import models as m
@@ -221,7 +222,7 @@ def test_inspection_pack_builds_one_block_per_area_with_case_file_analysis(data)
     assert da.case_file.agreement.n == 2
     assert [a.text for a in da.work_in_progress] == ["-Chase the PPN", "Brief the team"]
     assert blocks["Missing children"].case_file is None
-    from qatt.register import SHIPPED_CODES
+    from qatt.loop.register import SHIPPED_CODES
     assert [r.code for r in pack.recommendations] == list(SHIPPED_CODES)  # the whole register
 
 

@@ -8,7 +8,8 @@ import pypdf
 import pytest
 
 from exports import pdf, xlsx
-from qatt import audit, reports, retention, users
+from qatt import reports
+from qatt.trust import audit, retention, users
 from qatt.cli import main
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import models as m
@@ -185,7 +186,7 @@ def test_first_cli_user_of_a_new_database_becomes_administrator(tmp_path, capsys
 def test_after_a_purge_and_vacuum_no_purged_reference_or_text_is_left_in_the_file(sqlite_db, tmp_path):
     """Case content lives in the cases, the reviews and the audit details of their changes: all of it
     goes, while every audit row stays and the chain still verifies (docs/audit.md)."""
-    from qatt import case_studies, reviews
+    from qatt.reviewing import case_studies, reviews
     from tests.factories import form_dict, make_user, write_form
 
     folder = tmp_path / "forms"

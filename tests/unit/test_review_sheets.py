@@ -3,7 +3,7 @@
 import pytest
 from openpyxl import load_workbook
 
-from qatt import review_sheets, reviews
+from qatt.reviewing import review_sheets, reviews
 from qatt.errors import QattError
 from qatt.storage import models as m
 from tests.factories import form_dict, make_population, make_sample, make_user, write_form

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from qatt import reviews
+from qatt.reviewing import reviews
 from qatt.errors import ConflictError, PermissionDenied, QattError
 from qatt.storage import models as m
 from tests.factories import (COMPLETE_ANSWERS, form_dict, make_population, make_sample, make_user, sample_items,
@@ -213,7 +213,7 @@ def test_blind_second_review_until_both_are_submitted(items, forms_dir):
 
 
 def test_a_moderator_assigned_the_second_review_is_blind_before_starting_it(items, forms_dir):
-    from qatt import assignments
+    from qatt.selection import assignments
 
     submitted_review(items[0], forms_dir)
     assignments.assign([items[0].id], "mod", "lead", role="second")

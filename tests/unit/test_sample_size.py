@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from qatt.errors import QattError
-from qatt.sample_size import as_rate, sample_size
+from qatt.selection.sample_size import as_rate, sample_size
 
 
 @pytest.mark.parametrize("confidence, tolerable, expected, published", [

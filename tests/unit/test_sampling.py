@@ -9,11 +9,12 @@ import threading
 
 import pytest
 
-from qatt import sampling, users
+from qatt.selection import sampling
+from qatt.trust import users
 from qatt.errors import Cancelled, PermissionDenied, QattError
-from qatt.fingerprint import fingerprint_references
+from qatt.intake.fingerprint import fingerprint_references
 from qatt.progress import CancelToken
-from qatt.sampling import SampleRequest, draw_sample, replace_item, verify_sample
+from qatt.selection.sampling import SampleRequest, draw_sample, replace_item, verify_sample
 from qatt.storage import models as m
 
 LEAD = "lead"

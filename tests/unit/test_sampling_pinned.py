@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from qatt import audit, case_order, sampling, users
-from qatt.fingerprint import fingerprint_references
+from qatt import case_order
+from qatt.selection import sampling
+from qatt.trust import audit, users
+from qatt.intake.fingerprint import fingerprint_references
 from qatt.storage import models as m
 
 PINNED = json.loads((Path(__file__).with_name("pinned_samples_v1.json")).read_text(encoding="utf-8"))

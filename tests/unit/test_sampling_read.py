@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import sampling, users
-from qatt.fingerprint import fingerprint_references
-from qatt.sampling import SampleRequest, draw_sample, verify_sample
+from qatt.selection import sampling
+from qatt.trust import users
+from qatt.intake.fingerprint import fingerprint_references
+from qatt.selection.sampling import SampleRequest, draw_sample, verify_sample
 from qatt.storage import models as m
 
 # Quotes, separators, a newline, JSON escapes, control and non-ASCII characters.

@@ -6,7 +6,7 @@ import stat
 import peewee
 import pytest
 
-from qatt import audit
+from qatt.trust import audit
 from qatt.errors import QattError
 from qatt.storage import db as dbmod
 from qatt.storage import migrations
@@ -17,7 +17,7 @@ def test_fresh_database_is_at_latest_version_with_reference_figures(db):
     assert migrations.current_version(db) == migrations.LATEST
     # The 12 recommendations of 2021 (v2), and since v7 the rest of the shipped register.
     assert m.Recommendation.select().where(m.Recommendation.code.startswith("2021-R")).count() == 12
-    from qatt.register import SHIPPED_CODES
+    from qatt.loop.register import SHIPPED_CODES
     assert m.Recommendation.select().count() == len(SHIPPED_CODES)
     total_2022 = m.Baseline.get(m.Baseline.name == "2022 inspection", m.Baseline.area == "")
     assert total_2022.total == 70 and total_2022.counts["requires_improvement"] == 24

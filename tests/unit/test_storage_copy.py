@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qatt import importing
+from qatt.intake import importing
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 from qatt.storage.copy import CopyStream, copy_text, may_skip_row_triggers

@@ -6,9 +6,9 @@ from __future__ import annotations
 import peewee
 import pytest
 
-from qatt import sampling
+from qatt.selection import sampling
 from qatt.errors import QattError
-from qatt.sampling import SampleRequest
+from qatt.selection.sampling import SampleRequest
 from qatt.storage import models as m
 from tests.factories import make_population, make_user
 

@@ -49,7 +49,7 @@ def test_both_entry_points_print_the_version_on_stdout_and_exit_0(command, prog)
 
 
 def test_about_names_the_database_its_schema_and_every_form_version(sqlite_db, capsys):
-    from qatt import forms
+    from qatt.reviewing import forms
 
     forms.sync_builtin_forms("tester")
     assert cli_main(["--db", sqlite_db.qatt_url, "--json", "about"]) == 0

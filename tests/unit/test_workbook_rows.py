@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qatt import demo, reports, users
+from qatt import demo, reports
+from qatt.trust import users
 from qatt.reporting import workbook
 from qatt.reporting.filters import FormCatalogue, Vocabulary, answer_value
 from qatt.storage import models as m

@@ -1,5 +1,5 @@
 """One small dialog for every change to an action: the note or reason it needs, the new owner for a
-reassignment, the new due date for an extension. The core (qatt.actions) checks the rules."""
+reassignment, the new due date for an extension. The core (qatt.loop.actions) checks the rules."""
 
 from __future__ import annotations
 

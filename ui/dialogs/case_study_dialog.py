@@ -1,6 +1,6 @@
 """The Case study dialog: choose a submitted review as a good- or poor-practice example for the pack.
 
-The dialog only collects what the user wants; the Review page saves it through qatt.case_studies,
+The dialog only collects what the user wants; the Review page saves it through qatt.reviewing.case_studies,
 which checks who may and records the change in the audit log.
 """
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from qatt.case_studies import KIND_LABELS, CaseStudyText, SuggestedCaseStudy
+from qatt.reviewing.case_studies import KIND_LABELS, CaseStudyText, SuggestedCaseStudy
 
 SAVE, REMOVE = "save", "remove"
 Choice = Tuple[str, Optional[CaseStudyText]]  # (SAVE, the text) or (REMOVE, None)

@@ -1,6 +1,6 @@
 """The Draw sample dialog: method, strata, size, filters, exclusions, seed and a sample-size calculator.
 
-The draw itself runs in a worker (qatt.sampling.draw_sample); the dialog stays open on a problem
+The draw itself runs in a worker (qatt.selection.sampling.draw_sample); the dialog stays open on a problem
 so the user can correct it, and closes once the sample is recorded.
 """
 
@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from qatt import area_forms, browse, forms, sampling
+from qatt import browse
+from qatt.reviewing import area_forms, forms
+from qatt.selection import sampling
 from qatt.errors import QattError
-from qatt.mapping import FIELD_LABELS
-from qatt.sample_size import sample_size
+from qatt.intake.mapping import FIELD_LABELS
+from qatt.selection.sample_size import sample_size
 from ui.context import AppContext
 from ui.messages import show_problem
 from ui.workers import Worker, run_with_progress

@@ -1,6 +1,6 @@
 """The import wizard: file → preview → column mapping → check → import, with progress and Cancel.
 
-The checking and the import run in workers (qatt.importing.check_file / import_population), so a
+The checking and the import run in workers (qatt.intake.importing.check_file / import_population), so a
 large extract never freezes the window, and Cancel leaves nothing behind.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage,
 )
 
-from qatt import importing, mapping as mappings
+from qatt.intake import importing, mapping as mappings
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 from ui.messages import show_problem

@@ -2,7 +2,7 @@
 each change as a button (start, done, verify, send back, reassign, extend, cancel); and a tab for
 officers' acknowledgement of feedback; the register of recommendations and commitments; and the
 pack's narratives per area. The
-rules live in qatt.actions, qatt.acknowledgement and qatt.register."""
+rules live in qatt.loop.actions, qatt.loop.acknowledgement and qatt.loop.register."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from qatt import acknowledgement, actions
+from qatt.loop import acknowledgement, actions
 from qatt.errors import QattError
 from qatt.storage import models as m
 from ui.context import AppContext

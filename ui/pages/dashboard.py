@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QTableView, QTabWidget, QToolTip, QVBoxLayout, QWidget,
 )
 
-from qatt import monitoring, reports, stats
+from qatt import reports, stats
+from qatt.selection import monitoring
 from ui import theme
 from qatt.reporting.filters import seen_by
 from ui.context import AppContext
@@ -106,7 +107,7 @@ class DashboardFigures:
     scales: List[List[str]] = field(default_factory=list)  # grade scales in use: case grades, MOSOVO compliance
     purged: int = 0  # reviews deleted under retention that the grade figures still count
     change: Optional[reports.PeriodChange] = None  # against the months just before
-    plans: List[Any] = field(default_factory=list)  # qatt.monitoring.PlanMonth per plan and month shown
+    plans: List[Any] = field(default_factory=list)  # qatt.selection.monitoring.PlanMonth per plan and month shown
     estimate: str = ""  # the corrected estimate as one labelled line (moderators and above), or why not shown
 
     @property
@@ -126,7 +127,7 @@ def default_period(periods: Sequence[str]) -> Tuple[str, str]:
 
 
 def gather(period_from: str = "", period_to: str = "", area: str = "", viewer: str = "") -> DashboardFigures:
-    """The figures for the chosen months and area, of the reviews `viewer` may see (qatt.visibility:
+    """The figures for the chosen months and area, of the reviews `viewer` may see (qatt.trust.visibility:
     a moderator holding a blind second review sees no figure that counts the other review). Months
     that no longer have reviews fall back to the default period, and an area that no longer has
     reviews to all areas, so a stale choice never shows an empty dashboard for no visible reason."""
@@ -162,7 +163,8 @@ ESTIMATE_REPLICATES = 1000  # as on the Moderation page: about 0.1 s for a year 
 def estimate_line(flt: reports.ReportFilter, viewer: str) -> str:
     """The corrected estimate of the period's main scale as one clearly labelled line, for a moderator or
     above, when there are enough independent second reviews ('' otherwise, or the reason it is withheld)."""
-    from qatt import corrected_estimate, users
+    from qatt.agreement import corrected_estimate
+    from qatt.trust import users
     from qatt.errors import QattError
 
     if not viewer or not users.has_role(viewer, "moderator"):
@@ -242,7 +244,7 @@ def mosovo_rows(mosovo: Optional[reports.MosovoCompliance]) -> List[Tuple[str, .
 
 
 def rounds_text(plans: Sequence[Any]) -> str:
-    """Each standing plan's round for the months shown (qatt.monitoring), one line each."""
+    """Each standing plan's round for the months shown (qatt.selection.monitoring), one line each."""
     return "\n".join(p.statement for p in plans) or "No standing plan has a round in these months."
 
 

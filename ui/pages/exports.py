@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
-from qatt import reports, users
+from qatt import reports
+from qatt.trust import users
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 from ui.messages import show_problem

@@ -1,7 +1,7 @@
 """The Moderation page: a sample's first and second reviews case by case, both grades side by side once
 both are submitted, and how far the two sets of reviewers agree on the sample.
 
-The blind rule is the core's: grades come only from qatt.reviews.moderation_view, which refuses while the
+The blind rule is the core's: grades come only from qatt.reviewing.reviews.moderation_view, which refuses while the
 viewer's own review of the case is a draft. Grades are shown only when both reviews are submitted, so a
 moderator choosing cases to second-review never sees a first grade before grading the case themselves.
 """
@@ -19,9 +19,13 @@ from PySide6.QtWidgets import (
     QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from qatt import browse, grade_pairs, reports, reviews, sampling, stats, users
+from qatt import browse, reports, stats
+from qatt.agreement import grade_pairs
+from qatt.reviewing import reviews
+from qatt.selection import sampling
+from qatt.trust import users
 from qatt.errors import PermissionDenied, QattError
-from qatt.grade_pairs import kappa_line
+from qatt.agreement.grade_pairs import kappa_line
 from qatt.reports import pairs_for_sample
 from ui.context import AppContext
 from ui.formatting import local_time

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
-from qatt import audit, browse
+from qatt import browse
+from qatt.trust import audit
 from ui.context import AppContext
 from ui.workers import ProgressPanel, Worker
 from ui.qtmodels.cases_model import CasesModel

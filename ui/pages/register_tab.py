@@ -1,5 +1,5 @@
 """The Register tab of the Actions page: the recommendations and commitments, with their status,
-owner, timescale, dated progress notes and evidence links; a QA lead edits them here (qatt.register
+owner, timescale, dated progress notes and evidence links; a QA lead edits them here (qatt.loop.register
 checks who may and records every change)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
-from qatt import register
+from qatt.loop import register
 from qatt.errors import QattError
 from qatt.storage import models as m
 from ui.context import AppContext

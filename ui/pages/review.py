@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from qatt import browse, case_studies, forms, grading, reports, reviews, users
+from qatt import browse, reports
+from qatt.reviewing import case_studies, forms, grading, reviews
+from qatt.trust import users
 from qatt.errors import ConflictError, QattError
 from ui.context import AppContext
 from ui.dialogs.case_study_dialog import REMOVE, ask_case_study, choose_suggested_case_study

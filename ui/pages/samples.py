@@ -9,7 +9,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QInputDialog, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
-from qatt import browse, sampling
+from qatt import browse
+from qatt.selection import sampling
 from qatt.errors import QattError
 from ui.context import AppContext
 from ui.messages import show_information, show_problem

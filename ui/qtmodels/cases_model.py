@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Tuple
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from qatt import browse
-from qatt.extract_dates import show_date
+from qatt.intake.extract_dates import show_date
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 

@@ -10,7 +10,7 @@ from ui.qtmodels.tuple_model import TupleTableModel, show_timestamp, show_yes_no
 
 def show_method(method: Any) -> str:
     """"stratified random", not the stored id "stratified" (imported here: the core loads lazily)."""
-    from qatt.sampling import METHOD_LABELS
+    from qatt.selection.sampling import METHOD_LABELS
 
     return METHOD_LABELS.get(str(method), str(method))
 

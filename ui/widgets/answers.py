@@ -1,4 +1,4 @@
-"""Input widgets for the question types of a grading form (see qatt.forms.QUESTION_TYPES).
+"""Input widgets for the question types of a grading form (see qatt.reviewing.forms.QUESTION_TYPES).
 
 Every widget has the same small interface: `value()` returns what the reviewer entered, in the form
 the core's validate_answer accepts (None when unanswered); `set_value()` shows a stored answer
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QRadioButton, QVBoxLayout, QWidget,
 )
 
-from qatt.forms import Question
+from qatt.reviewing.forms import Question
 
 YES_NO_LABELS = {"yes": "&Yes", "no": "&No", "na": "N/&A"}
 THEME_CHOICES = (("", "—"), ("strength", "Strength"), ("weakness", "Weakness"))

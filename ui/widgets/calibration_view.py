@@ -1,7 +1,7 @@
 """Reviewer profiles on the Moderation page: a table and a chart of each reviewer's net difference from
 independent second reviews, with its interval.
 
-What the viewer may see is the core's decision (qatt.calibration.reviewer_profiles): a QA lead or
+What the viewer may see is the core's decision (qatt.agreement.calibration.reviewer_profiles): a QA lead or
 administrator gets everyone, anyone else only their own profile. Synchronous on purpose: a profile is
 one query over the period's pairs and a few small sums per reviewer.
 """
@@ -16,7 +16,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from qatt import calibration, corrected_estimate, reports, sampling, users
+from qatt import reports
+from qatt.agreement import calibration, corrected_estimate
+from qatt.selection import sampling
+from qatt.trust import users
 from qatt.errors import QattError
 from ui.context import AppContext
 from ui.pages.dashboard import chart_view, new_chart, replace_chart

@@ -7,7 +7,8 @@ from typing import Any, Dict, Optional
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QWidget
 
-from qatt import area_forms, forms, reviews, users
+from qatt.reviewing import area_forms, forms, reviews
+from qatt.trust import users
 from qatt.errors import QattError
 from qatt.storage import models as m
 

@@ -13,9 +13,9 @@ from typing import Any, Dict, Iterable, Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from qatt import forms, grading
+from qatt.reviewing import forms, grading
 from qatt.errors import QattError
-from qatt.forms import Form, Question
+from qatt.reviewing.forms import Form, Question
 from ui import theme
 from ui.widgets.answers import AnswerWidget, answer_widget
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from qatt.forms import Scale
-from qatt.grading import Suggestion
+from qatt.reviewing.forms import Scale
+from qatt.reviewing.grading import Suggestion
 
 AS_SUGGESTED = ""  # the grade combo's first entry: take the suggested grade (the core does so on submit)
 
@@ -115,7 +115,7 @@ class GradePanel(QWidget):
                 self.grade.addItem(value.label, value.id)
 
     def load(self, view: Any) -> None:
-        """Show a review's details (a qatt.reviews.ReviewView) without emitting details_changed."""
+        """Show a review's details (a qatt.reviewing.reviews.ReviewView) without emitting details_changed."""
         widgets = (self.grade, self.rationale, self.strengths, self.improvements, self.feedback, self.feedback_date)
         blockers = [QSignalBlocker(widget) for widget in widgets]
         self.grade.setCurrentIndex(max(self.grade.findData(view.grade or AS_SUGGESTED), 0))

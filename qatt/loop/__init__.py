@@ -1,0 +1,1 @@
+"""The improvement loop: actions to closure, officers' acknowledgement of feedback, and the register of recommendations and commitments."""
