@@ -138,17 +138,22 @@ def readable_parameters(params: Any) -> str:
     """A sample's parameters as words ("size 30; strata: area, team"), not JSON."""
     if not isinstance(params, dict):
         return str(params)
+    from qatt.intake.mapping import FIELD_LABELS
+
+    def label(name: Any) -> str:  # a case field's label; an extract's own column is its header already
+        return FIELD_LABELS.get(str(name), str(name))
+
     parts = []
     for key in sorted(params):
         value = params[key]
         if isinstance(value, (list, tuple)):
-            value = ", ".join(str(v) for v in value) or "none"
+            value = ", ".join(label(v) if key == "stratify" else str(v) for v in value) or "none"
         elif isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+            value = ", ".join(f"{label(k)} {v}" for k, v in value.items()) or "none"
         elif isinstance(value, bool):
             value = "yes" if value else "no"
-        parts.append(f"{str(key).replace('_', ' ')} {value}" if not isinstance(params[key], (list, tuple, dict))
-                     else f"{str(key).replace('_', ' ')}: {value}")
+        words = "stratified by" if key == "stratify" else str(key).replace('_', ' ')
+        parts.append(f"{words} {value}" if not isinstance(params[key], (list, tuple, dict)) else f"{words}: {value}")
     return "; ".join(parts) or "none"
 
 
