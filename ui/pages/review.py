@@ -460,29 +460,30 @@ class ReviewPage(QWidget):
             return
         review_id = self.view.id
         # Completeness first: the reviewer is asked to confirm the lock only for a form that can be locked.
-        try:
-            reviews.check_submittable(review_id, self.context.actor)
-        except reviews.MissingAnswers as exc:
-            self.form_view.mark_missing(q.id for q in exc.missing)
-            show_problem(self, "Some required questions are unanswered", str(exc))
-            return
-        except QattError as exc:
-            show_problem(self, "The review cannot be submitted yet", str(exc))
+        if not self._submit_step(lambda: reviews.check_submittable(review_id, self.context.actor),
+                                 "The review cannot be submitted yet"):
             return
         if not self.confirm_submit(self, self.view.case_reference):
             return
-        try:
-            reviews.submit_review(review_id, self.context.actor, self.view.version)
-        except reviews.MissingAnswers as exc:
-            self.form_view.mark_missing(q.id for q in exc.missing)
-            show_problem(self, "Some required questions are unanswered", str(exc))
-            return
-        except QattError as exc:
-            show_problem(self, "The review was not submitted", str(exc))
+        if not self._submit_step(lambda: reviews.submit_review(review_id, self.context.actor, self.view.version),
+                                 "The review was not submitted"):
             return
         self.open_review(review_id)
         self.show_worklist()
         self.review_submitted.emit(review_id)
+
+    def _submit_step(self, step: Callable[[], Any], refused_title: str) -> bool:
+        """Run one step of submitting; on a refusal mark the unanswered questions, say why, and stop."""
+        try:
+            step()
+        except reviews.MissingAnswers as exc:
+            self.form_view.mark_missing(q.id for q in exc.missing)
+            show_problem(self, "Some required questions are unanswered", str(exc))
+            return False
+        except QattError as exc:
+            show_problem(self, refused_title, str(exc))
+            return False
+        return True
 
     def amend(self) -> None:
         """First press: unlock the submitted review. Second press: save the changes with a reason."""
