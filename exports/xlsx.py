@@ -242,7 +242,10 @@ def _write_chart(wb: Workbook, data: reports.WorkbookData) -> int:
         for _ in range(xlsx_print.CHART_ROWS):
             sheet.append([])
         heading_row = sheet.rows + 1
-        sheet.append([sheet.styled(v, font=sheet.bold) for v in ["Area"] + [label for _, label in scale.grades]])
+        # Grade labels wrap in their column ("Requires improvement" is wider than a short column).
+        heading = Alignment(wrap_text=True, vertical="bottom", horizontal="right")
+        sheet.append([sheet.styled("Area", font=sheet.bold)]
+                     + [sheet.styled(label, font=sheet.bold, alignment=heading) for _, label in scale.grades])
         areas = scale.groups[:-1]
         for area, _, shares in areas:
             sheet.append([area] + [p.count for p in shares])

@@ -116,6 +116,8 @@ def test_summary_chart_sheet_carries_a_native_bar_chart_per_scale(data, tmp_path
     assert [sheet.cell(row, 1).value for row in range(first, last + 1)] == ["Domestic abuse referrals",
                                                                              "Missing children"]
     assert sheet.cell(first - 1, 2).value == "Good" and sheet.cell(first, 2).value == 2  # counts per area
+    # Grade headings wrap rather than print cut ("Requires improvement" is wider than its column).
+    assert sheet.cell(first - 1, 3).value == "Requires improvement" and sheet.cell(first - 1, 3).alignment.wrap_text
     assert [b.id for b in sheet.row_breaks.brk]  # the second scale's chart starts a printed page
 
 
