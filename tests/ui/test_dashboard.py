@@ -316,6 +316,30 @@ def test_the_long_tables_are_on_their_own_tabs_sortable_and_given_the_height(qtb
     assert shares == sorted(shares, reverse=True) and len(set(shares)) > 1
 
 
+def test_a_table_sorts_from_the_keyboard(qtbot, context, standard):
+    page = open_page(qtbot, context)
+    page.resize(1000, 700)
+    page.show()
+    page.tabs.setCurrentIndex(COMPLIANCE_TAB)
+    qtbot.waitExposed(page)
+    table = page.compliance_table
+    compliance = [c for c in range(page.compliance.columnCount())
+                  if page.compliance.headerData(c, Qt.Orientation.Horizontal) == "Compliance"][0]
+    page.activateWindow()
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+    table.setCurrentIndex(table.model().index(0, compliance))
+    proxy = table.model()
+
+    def shares():
+        return [proxy.data(proxy.index(r, compliance), SORT_ROLE) for r in range(proxy.rowCount())]
+
+    qtbot.keyClick(table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert shares() == sorted(shares()) and len(set(shares())) > 1
+    qtbot.keyClick(table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert shares() == sorted(shares(), reverse=True)
+
+
 def test_the_corrected_estimate_is_a_labelled_line_for_moderators_and_absent_for_reviewers(qtbot, context, standard):
     page = open_page(qtbot, context)  # tester is a QA lead
     line = page.estimate.text()

@@ -22,7 +22,7 @@ from PySide6.QtCharts import (
     QLineSeries, QStackedBarSeries, QValueAxis,
 )
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QCursor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QAction, QCursor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QStackedWidget,
     QTableView, QTabWidget, QToolTip, QVBoxLayout, QWidget,
@@ -461,7 +461,26 @@ def table_view(name: str, model: TupleTableModel) -> QTableView:
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the core's order until a heading is clicked
     view.verticalHeader().hide()
     view.horizontalHeader().setStretchLastSection(True)
+    # From the keyboard: Ctrl+Shift+S sorts by the current cell's column (again: the other way round).
+    sort = QAction("Sort by this column", view)
+    sort.setShortcut(QKeySequence("Ctrl+Shift+S"))
+    sort.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+    sort.triggered.connect(lambda: sort_by_current_column(view))
+    view.addAction(sort)
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    view.setToolTip("Click a heading, or press Ctrl+Shift+S on a cell, to sort by that column.")
     return view
+
+
+def sort_by_current_column(view: QTableView) -> None:
+    column = max(view.currentIndex().column(), 0)
+    header = view.horizontalHeader()
+    ascending = Qt.SortOrder.AscendingOrder
+    if header.sortIndicatorSection() == column and header.sortIndicatorOrder() == ascending:
+        order = Qt.SortOrder.DescendingOrder
+    else:
+        order = ascending
+    view.sortByColumn(column, order)
 
 
 def fit_columns(view: QTableView) -> None:
