@@ -146,6 +146,8 @@ def readable_parameters(params: Any) -> str:
     parts = []
     for key in sorted(params):
         value = params[key]
+        if value is None:  # a parameter the method does not use
+            continue
         if isinstance(value, (list, tuple)):
             value = ", ".join(label(v) if key == "stratify" else str(v) for v in value) or "none"
         elif isinstance(value, dict):
@@ -378,7 +380,8 @@ def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
     for trend in trends:
         scope = trend.area or "all areas"
         story.append(text(f"Against the {trend.baseline} ({scope}; {trend.baseline_total} cases as published), "
-                          f"this period's {trend.current_total} grades from {trend.grades or 'QATT reviews'}:"))
+                          f"this period's {trend.current_total} grade{'' if trend.current_total == 1 else 's'} "
+                          f"from {trend.grades or 'QATT reviews'}:"))
         story += bullets([c.statement for c in trend.comparisons])
     return story
 
@@ -430,7 +433,7 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
                      f"{s.first_reviews} of {s.items} first reviews ({s.completion.point_text()}); "
                      f"{s.second_reviews} second" if s.items else "no cases"])
     return story + [text("Every sample drawn for the period is listed, reviewed or not."),
-                    table(rows, [1.1, 0.7, 1.8, 1.0, 2.2, 1.4, 1.4])]
+                    table(rows, [1.1, 0.85, 1.8, 1.2, 1.85, 1.4, 1.4])]  # a month and a seed unbroken
 
 
 def comparison_block(comparison: Optional[reports.InspectionComparison]) -> List[Flowable]:

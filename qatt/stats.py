@@ -173,7 +173,8 @@ def compare_proportions(a: Proportion, b: Proportion, label: str = "The proporti
     statement = (f"{label} {movement} from {a.p * 100:.1f}% to {b.p * 100:.1f}% "
                  f"({_points(difference)} points; {level} CI {_points(low)} to {_points(high)}): {verdict}")
     if a.small_sample or b.small_sample:
-        statement += f" (small sample: {min(a.total, b.total)} cases)"
+        fewest = min(a.total, b.total)
+        statement += f" (small sample: {fewest} case{'' if fewest == 1 else 's'})"
     return Comparison(difference, low, high, significant, statement, label, a, b)
 
 

@@ -29,8 +29,8 @@ def test_readable_parameters():
     assert pdf.readable_parameters({"size": 30, "strata": ["area", "team"], "with_replacement": False}) == \
         "size 30; strata: area, team; with replacement no"
     # A draw's stratification names the case fields by their labels, and an extract's column by its header.
-    assert pdf.readable_parameters({"per_stratum": 5, "stratify": ["officer", "Beat code"]}) == \
-        "per stratum 5; stratified by: Officer in case, Beat code"
+    assert pdf.readable_parameters({"per_stratum": 5, "stratify": ["officer", "Beat code"], "size": None}) == \
+        "per stratum 5; stratified by: Officer in case, Beat code"  # and an unused parameter is left out
 
 
 def test_heading_words_fit_their_columns_even_when_the_widths_asked_are_narrow():

@@ -140,3 +140,10 @@ def test_a_zero_standard_error_without_full_agreement_does_not_claim_the_reviewe
     result = stats.agreement_from_matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["good", "ri", "inadequate"])
     assert not any("agreed on every case" in note for note in result.notes)
     assert any("standard error is then 0" in note for note in result.notes)
+
+
+def test_a_comparison_over_one_case_says_one_case_not_one_cases():
+    one = stats.compare_proportions(stats.wilson(1, 1), stats.wilson(20, 70), "Good")
+    assert one.statement.endswith("(small sample: 1 case)")
+    two = stats.compare_proportions(stats.wilson(1, 2), stats.wilson(20, 70), "Good")
+    assert two.statement.endswith("(small sample: 2 cases)")
