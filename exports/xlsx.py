@@ -129,16 +129,11 @@ def sheet_title(text: str, taken: Sequence[str]) -> str:
     return title
 
 
-def _percent_cells(sheet: _SheetWriter, p: stats.Proportion) -> List[Any]:
-    return [sheet.styled(value, number_format=PERCENT) for value in (p.p, p.low, p.high)] if p.total else [None, None, None]
-
-
-def _grade_columns(distributions: Sequence[reports.GradeDistribution]) -> List[tuple]:
-    order: Dict[str, str] = {}
-    for dist in distributions:
-        for share in dist.shares:
-            order.setdefault(share.grade, share.label)
-    return list(order.items())
+def _percent_cells(sheet: _SheetWriter, p: stats.Proportion, **style: Any) -> List[Any]:
+    """The share and its 95% interval as percentage cells; blank when there is nothing to share."""
+    if not p.total:
+        return [None, None, None]
+    return [sheet.styled(value, number_format=PERCENT, **style) for value in (p.p, p.low, p.high)]
 
 
 def _write_about(wb: Workbook, data: reports.WorkbookData, purpose: str, recipient: str) -> int:
@@ -188,16 +183,6 @@ SUMMARY_COLUMNS = [("Grading scale", "scale"), ("Area", "area"), ("Reviews", "co
 SMALL_FLAG = f"small (under {stats.SMALL_SAMPLE}): indicative only"
 
 
-def _summary_scales(data: reports.WorkbookData) -> List[reports.ScaleSummary]:
-    if data.scales:
-        return data.scales
-    # WorkbookData built by hand (older callers): one block with every grade, over each area's total
-    grades = _grade_columns(list(data.by_area) + [data.overall])
-    groups = [(d.group, d.total, [stats.wilson(d.count(g), d.total) for g, _ in grades]) for d in data.by_area]
-    return [reports.ScaleSummary("Grades", grades, groups + [("All areas", data.overall.total,
-                                 [stats.wilson(data.overall.count(g), data.overall.total) for g, _ in grades])])]
-
-
 def _write_summary(wb: Workbook, data: reports.WorkbookData) -> int:
     """One row per scale, area and grade (a long table: it prints one page wide however many
     scales and grades there are, and filters and pivots as it stands). Every share has its count,
@@ -205,15 +190,13 @@ def _write_summary(wb: Workbook, data: reports.WorkbookData) -> int:
     sheet = _SheetWriter(wb, "Summary", SUMMARY_COLUMNS, data.header.marking)
     sheet.sheet.oddHeader.left.text = "Summary: first reviews per area and grading scale"
     sheet.heading()
-    for scale in _summary_scales(data):
+    for scale in data.scales:
         for area, reviews, shares in scale.groups:
             style = {"font": sheet.bold} if area == "All areas" else {}
             flag = SMALL_FLAG if scale.small(reviews) else ("no reviews" if not reviews else "")
             for (grade, label), p in zip(scale.grades, shares):
                 row = [sheet.styled(v, **style) if style else v for v in (scale.title, area, reviews, label, p.count)]
-                row += ([sheet.styled(v, number_format=PERCENT, **style) for v in (p.p, p.low, p.high)]
-                        if p.total else [None, None, None])
-                sheet.append(row + [flag])
+                sheet.append(row + _percent_cells(sheet, p, **style) + [flag])
     sheet.finish()
     return sheet.rows
 
@@ -224,7 +207,7 @@ CHART_SHEET = "Summary chart"
 def _write_chart(wb: Workbook, data: reports.WorkbookData) -> int:
     """A native bar chart of grades per area for each grading scale, each above its own small table
     of counts and starting a new printed page, so every chart prints whole on one page."""
-    scales = [s for s in _summary_scales(data) if len(s.groups) > 1 and s.groups[-1][1]]
+    scales = [s for s in data.scales if len(s.groups) > 1 and s.groups[-1][1]]
     # enough columns for the widest table and for the chart, so the print area takes in all of it
     across = -(-(xlsx_print.CHART_WIDTH_CHARACTERS - WIDTHS["area"]) // WIDTHS["short"])
     columns = [("Area", "area")] + [("", "short")] * max([len(s.grades) for s in scales] + [across])
@@ -352,7 +335,7 @@ def _write_compliance(wb: Workbook, data: reports.WorkbookData, marking: str) ->
         setattr(sheet.sheet, xlsx_print.PRINT_ROWS, 1 + sum(len(item.months) if months <= 1 else 1
                                                             for item in data.compliance))
         sheet.sheet.oddHeader.left.text = (
-            f"Printed: the whole period per item (month by month below, on screen)" if months > 1 else
+            "Printed: the whole period per item (month by month below, on screen)" if months > 1 else
             "Printed: the month per item (the same figures as All below, on screen)")
     sheet.heading()
     for row in _compliance_rows(data.compliance):
