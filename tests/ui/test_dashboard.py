@@ -299,24 +299,8 @@ def test_the_dashboard_leads_with_one_row_per_area_with_intervals_and_a_small_sa
     assert cp[partially] == "–"  # a grade of another scale than the area's
 
 
-def test_the_long_tables_are_on_their_own_tabs_sortable_and_given_the_height(qtbot, context, standard):
-    page = open_page(qtbot, context)
-    page.resize(1000, 700)
-    page.show()
-    page.tabs.setCurrentIndex(COMPLIANCE_TAB)
-    qtbot.waitExposed(page)
-    table = page.compliance_table
-    assert table.height() > page.height() // 2  # not a box squeezed into a long page
-    assert "(" in page.tabs.tabText(COMPLIANCE_TAB)  # says how many items it holds
-    compliance = [c for c in range(page.compliance.columnCount())
-                  if page.compliance.headerData(c, Qt.Orientation.Horizontal) == "Compliance"][0]
-    table.sortByColumn(compliance, Qt.SortOrder.DescendingOrder)
-    proxy = table.model()
-    shares = [proxy.data(proxy.index(r, compliance), SORT_ROLE) for r in range(proxy.rowCount())]
-    assert shares == sorted(shares, reverse=True) and len(set(shares)) > 1
-
-
-def test_a_table_sorts_from_the_keyboard(qtbot, context, standard):
+def _compliance_tab(qtbot, context):
+    """The dashboard shown on its compliance tab: (page, table, column of the compliance share, shares)."""
     page = open_page(qtbot, context)
     page.resize(1000, 700)
     page.show()
@@ -325,18 +309,32 @@ def test_a_table_sorts_from_the_keyboard(qtbot, context, standard):
     table = page.compliance_table
     compliance = [c for c in range(page.compliance.columnCount())
                   if page.compliance.headerData(c, Qt.Orientation.Horizontal) == "Compliance"][0]
-    page.activateWindow()
-    table.setFocus()
-    qtbot.waitUntil(table.hasFocus)
-    table.setCurrentIndex(table.model().index(0, compliance))
     proxy = table.model()
 
     def shares():
         return [proxy.data(proxy.index(r, compliance), SORT_ROLE) for r in range(proxy.rowCount())]
 
-    qtbot.keyClick(table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    return page, table, compliance, shares
+
+
+def test_the_long_tables_are_on_their_own_tabs_sortable_and_given_the_height(qtbot, context, standard):
+    page, table, compliance, shares = _compliance_tab(qtbot, context)
+    assert table.height() > page.height() // 2  # not a box squeezed into a long page
+    assert "(" in page.tabs.tabText(COMPLIANCE_TAB)  # says how many items it holds
+    table.sortByColumn(compliance, Qt.SortOrder.DescendingOrder)
+    assert shares() == sorted(shares(), reverse=True) and len(set(shares())) > 1
+
+
+def test_a_table_sorts_from_the_keyboard(qtbot, context, standard):
+    page, table, compliance, shares = _compliance_tab(qtbot, context)
+    page.activateWindow()
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+    table.setCurrentIndex(table.model().index(0, compliance))
+    keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(table, Qt.Key.Key_S, keys)
     assert shares() == sorted(shares()) and len(set(shares())) > 1
-    qtbot.keyClick(table, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(table, Qt.Key.Key_S, keys)
     assert shares() == sorted(shares(), reverse=True)
 
 
