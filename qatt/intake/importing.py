@@ -40,7 +40,7 @@ from qatt.intake.fingerprint import OrderedFingerprint, fingerprint_references
 from qatt.intake.mapping import FIELD_LABELS, check_date_format, check_mapping, check_name, suggest_mapping
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
-from qatt.storage.copy import CopyStream, copy_text, may_skip_row_triggers
+from qatt.storage.copy import CopyStream, copy_text
 from qatt.storage.db import database_proxy, is_sqlite, write_transaction
 
 __all__ = ["Problem", "ImportProblems", "Cancelled", "Preview", "ImportResult", "ImportOptions", "Repeat",
@@ -782,9 +782,8 @@ def _case_writer(db: Any) -> Iterator[Callable[[List[tuple]], None]]:
 
     SQLite: executemany. (Writing from a second thread was measured and gave nothing: sqlite3
     hands the GIL back and forth on every row.) PostgreSQL: one streamed COPY (qatt.storage.copy),
-    so the server indexes rows while the next ones are read. Every row carries the id of the
-    population created in the same transaction, so its foreign key holds by construction and
-    the per-row check is skipped where the connection is allowed to (README, "Databases")."""
+    so the server indexes rows while the next ones are read, and checks the population of all
+    of them once at the end of the statement (qatt.storage.pg_integrity)."""
     columns = ", ".join(f'"{c}"' for c in CASE_COLUMNS)
     table = f'"{m.Case._meta.table_name}"'
     if is_sqlite(db):
@@ -798,8 +797,7 @@ def _case_writer(db: Any) -> Iterator[Callable[[List[tuple]], None]]:
         yield insert
         return
     text_columns = len(CASE_COLUMNS) - 1
-    with CopyStream(db, f"COPY {table} ({columns}) FROM STDIN",
-                    skip_foreign_key_checks=may_skip_row_triggers(db)) as stream:
+    with CopyStream(db, f"COPY {table} ({columns}) FROM STDIN") as stream:
         yield lambda batch: stream.write(copy_text(batch, text_columns, NULLABLE_COLUMNS))
 
 

@@ -66,34 +66,14 @@ class _Feed:
     readline = read
 
 
-def may_skip_row_triggers(db: Any) -> bool:
-    """Whether this connection may set session_replication_role (superuser, or on PostgreSQL 15+
-    `GRANT SET ON PARAMETER session_replication_role`), which skips per-row foreign-key checks."""
-    cursor = db.cursor()
-    cursor.execute("SELECT current_setting('is_superuser') = 'on', current_setting('server_version_num')::int")
-    superuser, version = cursor.fetchone()
-    if superuser:
-        return True
-    if version < 150000:
-        return False
-    cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-    return bool(cursor.fetchone()[0])
-
-
 class CopyStream:
     """COPY `sql` (FROM STDIN, text format) fed with write(text) from the calling thread.
 
     Use as a context manager: leaving normally ends the COPY and waits for the server (raising
-    its error, if any); leaving with an exception fails the COPY so the transaction can roll back.
+    its error, if any); leaving with an exception fails the COPY so the transaction can roll back."""
 
-    skip_foreign_key_checks: set session_replication_role = replica for this statement only.
-    Only for a load whose foreign keys hold by construction (every row points at a parent row
-    written in the same transaction): PostgreSQL otherwise checks each row on its own, which
-    costs ~4 µs a row. It is reset before the context manager returns."""
-
-    def __init__(self, db: Any, sql: str, skip_foreign_key_checks: bool = False) -> None:
+    def __init__(self, db: Any, sql: str) -> None:
         self.sql = sql
-        self.skip = skip_foreign_key_checks
         self.feed = _Feed()
         self.error: Optional[BaseException] = None
         self.cursor = db.cursor()
@@ -106,8 +86,6 @@ class CopyStream:
             self.error = exc
 
     def __enter__(self) -> "CopyStream":
-        if self.skip:
-            self.cursor.execute("SET LOCAL session_replication_role = replica")
         self.thread.start()
         return self
 
@@ -133,8 +111,6 @@ class CopyStream:
             self.thread.join()
             if self.error is not None:
                 raise self.error
-            if self.skip:
-                self.cursor.execute("SET LOCAL session_replication_role = origin")
             return
         if self.thread.is_alive():
             try:

@@ -187,6 +187,16 @@ def _v12_register_2007(db: peewee.Database) -> None:
     register.correct_shipped_entries()
 
 
+def _v13_case_population_check(db: peewee.Database) -> None:
+    """PostgreSQL: each case's population checked once per statement by triggers instead of row by
+    row by the foreign key (qatt.storage.pg_integrity), so an import by any role is near a bare
+    COPY. SQLite keeps its foreign key."""
+    from qatt.storage import pg_integrity, pg_security
+
+    if pg_security.is_postgres(db):
+        pg_integrity.replace_foreign_key(db)
+
+
 MIGRATIONS: List[Tuple[int, str, Step]] = [
     (1, "create tables", _v1_create_tables),
     (2, "reference figures and recommendations", _v2_reference_figures),
@@ -200,6 +210,7 @@ MIGRATIONS: List[Tuple[int, str, Step]] = [
     (10, "database roles and change triggers", _v10_database_roles),
     (11, "every table's writers named", _v11_explicit_grants),
     (12, "the 2007 inspection's areas for improvement in the register", _v12_register_2007),
+    (13, "cases' population checked per statement on PostgreSQL", _v13_case_population_check),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -11,7 +11,8 @@ holds what the one below it holds:
 and grants each the least it needs. Row-level security lets a reviewer change only their own
 reviews and answers and lets only an administrator change the user table; SECURITY DEFINER
 triggers refuse any update, delete or truncate of the audit log by a desktop role, refuse an
-audit event written under another person's name, and write one `row_change` row (login,
+audit event written under another person's name, keep every case with its population
+(qatt.storage.pg_integrity), and write one `row_change` row (login,
 transaction, time, changed column names) for every insert, update and delete on the review,
 answer, action, sample, sample_item and user tables, so `audit verify` can name a change made by
 direct SQL. Free text and case content never go into `row_change`: only the values of the short,
@@ -30,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import peewee
 
 from qatt.errors import PermissionDenied, QattError
+from qatt.storage import pg_integrity
 
 # The QATT roles in rank order (the same order as qatt.trust.users.RANK).
 GROUPS = ("reviewer", "moderator", "qa_lead", "admin")
@@ -283,6 +285,8 @@ def _install_sql(schema: str, groups: Dict[str, str], tables: Sequence[str]) -> 
     out += _functions_sql(schema, groups)
     out += _policies_sql(schema, tables)
     out += _triggers_sql(schema, tables)
+    if {"case", "population"} <= set(tables):
+        out += pg_integrity.install_sql(schema)
     return out
 
 
