@@ -12,8 +12,9 @@ peak memory figure is its own) measures:
   (b) qatt:  importing.import_population (sniffing, validation, dates, extra JSON, duplicate
              check, fingerprint, audit, one transaction) into a migrated QATT database (opening and
              migrating it is not timed: a running app has done that already).
-             --keep-fk-checks: on PostgreSQL, as a role that may not skip the per-row foreign-key
-             check (see the README's shared-database set-up).
+             On PostgreSQL every case's population is checked (once per statement, since schema
+             v13); --keep-fk-checks makes code from before v13 (--qatt-root) check it too, as for
+             a role without the optional grant it then had.
 
 All are run in turn (bare, bare-indexed, pandas, qatt, bare, ...) --repeat times; the ratios are
 taken run by run against the baselines of the same round, because a shared machine's load changes
@@ -118,7 +119,7 @@ def qatt_open(url: str, keep_fk_checks: bool):
     from qatt.intake import importing
     from qatt.storage.db import open_database
 
-    if keep_fk_checks:  # as for a database role without the README's optional grant
+    if keep_fk_checks and hasattr(importing, "may_skip_row_triggers"):  # code before schema v13
         importing.may_skip_row_triggers = lambda db: False
     open_database(url)
     return lambda csv_path: importing.import_population(csv_path, name="bench", actor="bench").rows
@@ -181,7 +182,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (best time counts)")
     parser.add_argument("--db", help="postgresql:// URL to benchmark PostgreSQL (default: SQLite files)")
     parser.add_argument("--keep-fk-checks", action="store_true",
-                        help="PostgreSQL: check each row's foreign key, as for a role without the optional grant")
+                        help="PostgreSQL, code before schema v13 (--qatt-root): keep its per-row foreign-key check")
     parser.add_argument("--csv-file", help="import this CSV instead of generating one (qatt.demo columns)")
     parser.add_argument("--qatt-root", help="run the QATT import from this checkout (default: this one)")
     parser.add_argument("--worker", choices=("bare", "bare-indexed", "pandas", "qatt"), help=argparse.SUPPRESS)

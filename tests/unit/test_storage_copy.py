@@ -1,5 +1,4 @@
-"""PostgreSQL bulk load (qatt.storage.copy): the COPY text it builds, the streamed COPY, its errors,
-and when it may skip per-row foreign-key checks."""
+"""PostgreSQL bulk load (qatt.storage.copy): the COPY text it builds, the streamed COPY and its errors."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from qatt.intake import importing
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
-from qatt.storage.copy import CopyStream, copy_text, may_skip_row_triggers
+from qatt.storage.copy import CopyStream, copy_text
 from tests.conftest import drop_pg_schema, make_pg_schema_url, postgres_unavailable_reason
 
 
@@ -68,8 +67,8 @@ def pg():
 COPY_CHILD = "COPY child (parent_id, a, b) FROM STDIN"
 
 
-def load(db, rows, skip=False):
-    with CopyStream(db, COPY_CHILD, skip_foreign_key_checks=skip) as stream:
+def load(db, rows):
+    with CopyStream(db, COPY_CHILD) as stream:
         for start in range(0, len(rows), 3):  # several chunks, as the importer sends them
             stream.write(copy_text(rows[start:start + 3], 2, nullable=(2,)))
 
@@ -120,22 +119,12 @@ def test_an_error_in_the_caller_stops_the_copy_and_nothing_is_kept(pg):
     assert pg.execute_sql("SELECT count(*) FROM parent").fetchone() == (0,)
 
 
-def replication_role(db):
-    return db.execute_sql("SHOW session_replication_role").fetchone()[0]
-
-
 @pytest.mark.postgres
-def test_foreign_keys_are_checked_unless_skipping_was_asked_for(pg):
-    orphan = [(99, "no parent", None)]
+def test_a_foreign_key_violation_reaches_the_caller(pg):
     with pytest.raises(psycopg2.errors.ForeignKeyViolation):
         with pg.atomic():
-            load(pg, orphan)
-    with pg.atomic() as transaction:
-        load(pg, orphan, skip=True)
-        assert child_rows(pg) == orphan  # what the importer relies on: no per-row check
-        assert replication_role(pg) == "origin"  # reset as soon as the COPY is done
-        transaction.rollback()
-    assert replication_role(pg) == "origin"
+            load(pg, [(99, "no parent", None)])
+    assert child_rows(pg) == []
 
 
 @pytest.fixture
@@ -154,19 +143,7 @@ def plain_role(pg):
 
 
 @pytest.mark.postgres
-def test_only_a_role_allowed_to_set_the_replication_role_skips_the_checks(pg, plain_role):
-    name, _schema = plain_role
-    assert may_skip_row_triggers(pg)  # the test server's superuser
-    pg.execute_sql(f'SET ROLE "{name}"')
-    assert not may_skip_row_triggers(pg)
-    pg.execute_sql("RESET ROLE")
-    pg.execute_sql(f'GRANT SET ON PARAMETER session_replication_role TO "{name}"')
-    pg.execute_sql(f'SET ROLE "{name}"')
-    assert may_skip_row_triggers(pg)
-
-
-@pytest.mark.postgres
-def test_an_import_by_a_plain_role_keeps_the_foreign_key_checks_and_succeeds(pg_url, tmp_path, plain_role):
+def test_an_import_by_a_plain_role_succeeds(pg_url, tmp_path, plain_role):
     name, _ = plain_role
     database = dbmod.open_database(pg_url)
     try:
@@ -175,7 +152,6 @@ def test_an_import_by_a_plain_role_keeps_the_foreign_key_checks_and_succeeds(pg_
                       f'GRANT ALL ON ALL SEQUENCES IN SCHEMA "{schema}"'):
             database.execute_sql(f'{grant} TO "{name}"')  # what the README's shared set-up grants
         database.execute_sql(f'SET ROLE "{name}"')
-        assert not may_skip_row_triggers(database)
         path = tmp_path / "cases.csv"
         path.write_text("Ref,Recorded\n" + "".join(f"R{i},01/02/2024\n" for i in range(2500)), encoding="utf-8")
         result = importing.import_population(path, name="plain", actor="lead")
