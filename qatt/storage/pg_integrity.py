@@ -39,10 +39,11 @@ def install_sql(schema: str) -> List[str]:
         DECLARE
             named bigint; claimed bigint; missing bigint;
         BEGIN
-            SELECT count(*) INTO named FROM (SELECT DISTINCT population_id FROM qatt_new_cases) AS d;
-            WITH claim AS (UPDATE {s}.population p SET id = p.id
-                           WHERE p.id IN (SELECT population_id FROM qatt_new_cases) RETURNING 1)
-            SELECT count(*) INTO claimed FROM claim;
+            -- One pass over the new rows: the populations they name, each claimed once.
+            WITH named AS (SELECT DISTINCT population_id FROM qatt_new_cases),
+                 claim AS (UPDATE {s}.population p SET id = p.id FROM named n
+                           WHERE p.id = n.population_id RETURNING 1)
+            SELECT (SELECT count(*) FROM named), (SELECT count(*) FROM claim) INTO named, claimed;
             IF claimed < named THEN
                 SELECT n.population_id INTO missing FROM qatt_new_cases n
                     WHERE NOT EXISTS (SELECT 1 FROM {s}.population p WHERE p.id = n.population_id) LIMIT 1;
