@@ -15,7 +15,6 @@ from qatt.intake import importing
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 from qatt.storage import pg_security
-from tests.conftest import drop_pg_schema, make_pg_schema_url, postgres_unavailable_reason
 from tests.factories import make_population
 from tests.unit.test_pg_security import server  # noqa: F401 - the fixture: a migrated schema with login roles
 
@@ -149,15 +148,11 @@ def test_an_import_by_a_desktop_login_is_checked_and_all_or_nothing(server, tmp_
         assert m.Population.select().count() == 1 and m.Case.select().count() == 2500
 
 
-def test_migration_13_keeps_the_cases_and_replaces_the_foreign_key_with_the_check(tmp_path):
-    reason = postgres_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def test_migration_13_keeps_the_cases_and_replaces_the_foreign_key_with_the_check(pg_url):
     from qatt.storage import migrations
 
-    url, schema = make_pg_schema_url()
+    database = dbmod.open_database(pg_url, migrate=False)
     try:
-        database = dbmod.open_database(url, migrate=False)
         migrations.migrate(database, target=12)
         population = make_population(5)
         foreign_keys = "SELECT count(*) FROM pg_constraint WHERE conrelid = '\"case\"'::regclass AND contype = 'f'"
@@ -170,6 +165,5 @@ def test_migration_13_keeps_the_cases_and_replaces_the_foreign_key_with_the_chec
                 m.Case.create(population=population.id + 1, reference="ORPHAN")
         population.delete_instance()
         assert m.Case.select().count() == 0
-        database.close()
     finally:
-        drop_pg_schema(schema)
+        database.close()
