@@ -626,11 +626,12 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
 def _insert_items(sample_id: int, population_id: int, positioned: Sequence[Tuple[int, str, str, bool]]) -> None:
     """The drawn items, each joined by the database to its case through the (population, reference)
     index, so no case id comes to Python (looking them up first took as long as the insert).
-    SQLite: one prepared INSERT ... SELECT run once an item (executemany, in C), in reference order
-    so that the look-ups walk the index in order rather than hop across it (the item ids then
-    follow the references; the position is the draw's order); PostgreSQL: multi-row statements,
-    so not one round trip an item."""
+    In reference order, so that the look-ups walk the index rather than hop across it (the item ids
+    then follow the references; the position is the draw's order). SQLite: one prepared INSERT ...
+    SELECT run once an item (executemany, in C); PostgreSQL: multi-row statements, so not one round
+    trip an item."""
     db = database_proxy.obj
+    positioned = sorted(positioned, key=lambda item: item[1])
     columns = ('INSERT INTO "' + m.SampleItem._meta.table_name + '" (sample_id, case_id, position, stratum, '
                "is_reserve, active, replacement_reason, replaced_by_user) ")
     case_table = f'"{m.Case._meta.table_name}"'
@@ -639,7 +640,7 @@ def _insert_items(sample_id: int, population_id: int, positioned: Sequence[Tuple
         cursor.executemany(columns + f"SELECT ?, id, ?, ?, ?, 1, '', '' FROM {case_table} "
                            "WHERE population_id = ? AND reference = ?",
                            [(sample_id, position, stratum, reserve, population_id, ref)
-                            for position, ref, stratum, reserve in sorted(positioned, key=lambda item: item[1])])
+                            for position, ref, stratum, reserve in positioned])
         written = cursor.rowcount
     else:
         written = 0
