@@ -77,11 +77,22 @@ def test_a_simple_draw_records_what_the_rule_derives(db, cases, seed, size):
     assert verify_sample(result.sample_id, "lead").verified
 
 
+def _orders_by_code_point(db):
+    """SQLite always; PostgreSQL when the database collates by code point (the tests' database does)."""
+    if db.param == "?":
+        return True
+    (collation,) = db.execute_sql("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
+    return collation.split(".")[0] in ("C", "POSIX")
+
+
 @FAST
 @given(cases=POPULATIONS)
 def test_the_population_hashed_by_the_database_is_the_documented_fingerprint(db, cases):
     population = _population(cases)
-    assert sampling._indexed_population_fingerprint(population.id) == fingerprint_references(ref for ref, _ in cases)
+    fast = sampling._indexed_population_fingerprint(population.id)
+    if _orders_by_code_point(db):
+        assert fast == fingerprint_references(ref for ref, _ in cases)
+    # Elsewhere the fast hash may differ, and verification then recomputes by the rule.
 
 
 def test_an_empty_population_hashes_like_the_rule(db):
