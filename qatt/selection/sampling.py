@@ -389,26 +389,36 @@ def _without(strata: Dict[str, List[str]], excluded: Iterable[str]) -> Dict[str,
     return {key: refs for key, refs in kept.items() if refs}
 
 
-def _case_ids(population_id: int, references: Sequence[str]) -> Dict[str, int]:
-    """Case ids for the drawn references only (looked up through the (population, reference) index).
-
-    Plain SQL: peewee spends longer building twelve thousand IN parameters than the database takes."""
-    db = database_proxy.obj
-    ids: Dict[str, int] = {}
-    for start in range(0, len(references), _INSERT_BATCH):
-        batch = list(references[start:start + _INSERT_BATCH])
-        markers = ", ".join([db.param] * len(batch))
-        sql = (f'SELECT reference, id FROM "{m.Case._meta.table_name}" '
-               f"WHERE population_id = {db.param} AND reference IN ({markers})")
-        ids.update(db.execute_sql(sql, [population_id, *batch]).fetchall())
-    return ids
-
-
 def _population_fingerprint(population_id: int) -> str:
     """The population's fingerprint recomputed from its cases as they are now."""
     db = database_proxy.obj
     query = m.Case.select(_references_array(db)).where(m.Case.population == population_id)
     return fingerprint_references(_as_list(db.execute_sql(*query.sql()).fetchone()[0]))
+
+
+def _indexed_population_fingerprint(population_id: int) -> str:
+    """SHA-256 of the population's references as stored, in the order of the unique (population,
+    reference) index, each followed by a newline: joined, and on PostgreSQL hashed, by the database,
+    with no Python object per case.
+
+    That order is code point order wherever the index collates so (SQLite; PostgreSQL with the "C"
+    or "C.UTF-8" collation) and the references are stored canonical, as the importer keeps them:
+    then these are the bytes the documented rule hashes. Verification trusts only a match with the
+    recorded fingerprint (equal SHA-256 means equal bytes, so the canonical list is the one
+    recorded); anything else is recomputed by the rule in Python before it counts as a change.
+    SQLite is told the index, or it would read a population's sort index (qatt.case_order) instead."""
+    db = database_proxy.obj
+    table = f'"{m.Case._meta.table_name}"'
+    # A literal line feed inside the quotes: char(10) would be evaluated once a row.
+    if is_sqlite(db):
+        (unique,) = [index._name for index in m.Case._meta.fields_to_index() if index._unique]
+        text = db.execute_sql(f"SELECT group_concat(reference, '\n') FROM {table} INDEXED BY \"{unique}\" "
+                              "WHERE population_id = ?", (population_id,)).fetchone()[0]
+        return hashlib.sha256((text + "\n").encode("utf-8") if text is not None else b"").hexdigest()
+    sql = (f"SELECT encode(sha256(convert_to(string_agg(reference || '\n', ''), 'UTF8')), 'hex'), count(*) "
+           f"FROM (SELECT reference FROM {table} WHERE population_id = %s ORDER BY reference) AS ordered")
+    digest, count = db.execute_sql(sql, (population_id,)).fetchone()
+    return digest if count else hashlib.sha256(b"").hexdigest()
 
 
 def _recently_sampled(months: int, now: dt.datetime) -> set:
@@ -595,13 +605,7 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
             drawn_by=actor, supersedes=earlier, redraw_reason=reason if earlier else "", form_id=request.form_id)
         positioned = [(position, item.reference, item.stratum, item.is_reserve)
                       for position, item in enumerate(items, start=1)]
-        case_ids = _case_ids(population.id, [item.reference for item in items])
-        rows = [(sample.id, case_ids[ref], position, stratum, is_reserve, True, "", "")
-                for position, ref, stratum, is_reserve in positioned]
-        fields = [m.SampleItem.sample, m.SampleItem.case, m.SampleItem.position, m.SampleItem.stratum,
-                  m.SampleItem.is_reserve, m.SampleItem.active, m.SampleItem.replacement_reason,
-                  m.SampleItem.replaced_by_user]
-        _insert_rows(m.SampleItem, fields, rows)
+        _insert_items(sample.id, population.id, positioned)
         main_count = sum(1 for item in items if not item.is_reserve)
         audit.record(actor, audit.COLLECTION, "sample", sample.id, {
             "operation": "redraw" if earlier else "draw", "population_id": population.id,
@@ -619,14 +623,37 @@ def draw_sample(request: SampleRequest, actor: str, progress: Optional[ProgressF
         supersedes=earlier.id if earlier else None, undated_count=undated, date_precision=precision)
 
 
-def _insert_rows(model: type, fields: Sequence[peewee.Field], rows: Sequence[tuple]) -> None:
-    """Multi-row INSERTs with plain parameters: peewee's insert_many spends ~0.1 ms per value building SQL."""
+def _insert_items(sample_id: int, population_id: int, positioned: Sequence[Tuple[int, str, str, bool]]) -> None:
+    """The drawn items, each joined by the database to its case through the (population, reference)
+    index, so no case id comes to Python (looking them up first took as long as the insert).
+    In reference order, so that the look-ups walk the index rather than hop across it (the item ids
+    then follow the references; the position is the draw's order). SQLite: one prepared INSERT ...
+    SELECT run once an item (executemany, in C); PostgreSQL: multi-row statements, so not one round
+    trip an item."""
     db = database_proxy.obj
-    placeholder = "(" + ", ".join([db.param] * len(fields)) + ")"
-    head = f'INSERT INTO "{model._meta.table_name}" ({", ".join(f.column_name for f in fields)}) VALUES '
-    for start in range(0, len(rows), _INSERT_BATCH):
-        batch = rows[start:start + _INSERT_BATCH]
-        db.execute_sql(head + ", ".join([placeholder] * len(batch)), [value for row in batch for value in row])
+    positioned = sorted(positioned, key=lambda item: item[1])
+    columns = ('INSERT INTO "' + m.SampleItem._meta.table_name + '" (sample_id, case_id, position, stratum, '
+               "is_reserve, active, replacement_reason, replaced_by_user) ")
+    case_table = f'"{m.Case._meta.table_name}"'
+    if is_sqlite(db):
+        cursor = db.cursor()
+        cursor.executemany(columns + f"SELECT ?, id, ?, ?, ?, 1, '', '' FROM {case_table} "
+                           "WHERE population_id = ? AND reference = ?",
+                           [(sample_id, position, stratum, reserve, population_id, ref)
+                            for position, ref, stratum, reserve in positioned])
+        written = cursor.rowcount
+    else:
+        written = 0
+        for start in range(0, len(positioned), _INSERT_BATCH):
+            batch = positioned[start:start + _INSERT_BATCH]
+            sql = (columns + "SELECT %s, c.id, v.column1, v.column2, v.column3, true, '', '' FROM (VALUES "
+                   + ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+                   + f") AS v JOIN {case_table} AS c ON c.population_id = %s AND c.reference = v.column4")
+            params = [sample_id, *itertools.chain.from_iterable(
+                (position, stratum, reserve, ref) for position, ref, stratum, reserve in batch), population_id]
+            written += db.execute_sql(sql, params).rowcount
+    if written != len(positioned):  # every drawn reference was read from this population in this transaction
+        raise RuntimeError(f"{len(positioned) - written} drawn case(s) not found in population {population_id}")
 
 
 def _current_sample_for(population_id: int, period: str) -> Optional[m.Sample]:
@@ -753,7 +780,8 @@ def _replacements(sample_id: int) -> List[str]:
              .join(m.Case, on=(m.SampleItem.case == m.Case.id))
              .switch(m.SampleItem).join(Replaced, on=(m.SampleItem.replaces == Replaced.id))
              .join(ReplacedCase, on=(Replaced.case == ReplacedCase.id))
-             .where(m.SampleItem.sample == sample_id).order_by(m.SampleItem.replaced_at, m.SampleItem.position))
+             .where(m.SampleItem.sample == sample_id, m.SampleItem.replaces.is_null(False))
+             .order_by(m.SampleItem.replaced_at, m.SampleItem.position))
     return [f"{old_ref} (position {old_pos}) replaced by reserve {ref} (position {pos}) on "
             f"{m.SampleItem.replaced_at.python_value(at):%Y-%m-%d} by {who}: {why}"
             for pos, ref, old_pos, old_ref, at, who, why in database_proxy.obj.execute_sql(*query.sql()).fetchall()]
@@ -783,10 +811,13 @@ def verify_sample(sample_id: int, actor: Optional[str] = None) -> Verification:
     stratify = spec.stratify if spec else ()
     everything = _read_strata(sample.population_id, stratify, filters, iso_date(params.get("date_from"), "date_from"),
                               iso_date(params.get("date_to"), "date_to"), params.get("date_precision") or "")
-    # Without filters every case of the population was just read: no need to read them again.
-    unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
-    population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered
-                      else _population_fingerprint(sample.population_id))
+    population_now = _indexed_population_fingerprint(sample.population_id)
+    if population_now != sample.population_fingerprint:
+        # Not the recorded one: recomputed by the rule itself before a difference is reported.
+        # Without filters every case of the population was just read: no need to read them again.
+        unfiltered = not filters and not params.get("date_from") and not params.get("date_to")
+        population_now = (fingerprint_references(itertools.chain.from_iterable(everything.values())) if unfiltered
+                          else _population_fingerprint(sample.population_id))
     strata = _without(everything, excluded)
     if sample.method != "stratified":
         strata = {"": strata.get("", [])}
