@@ -94,3 +94,25 @@ def test_an_unreadable_row_in_a_later_batch_is_named(sqlite_db, tmp_path, small_
     path = write_csv(tmp_path / "cases.csv", ROWS + [["R9", "01/03/2024", "", "", "", "", "x" * 200_000]])
     with pytest.raises(QattError, match=r"cases.csv, row 11: cannot read the CSV"):
         import_file(path)
+
+
+@pytest.mark.parametrize("batch_rows", [importing.BATCH_ROWS, 1_000])
+def test_the_batch_size_changes_nothing_stored_or_reported(db, tmp_path, monkeypatch, batch_rows):
+    """A file over several default batches gives the same cases, fingerprint and problems (by row)
+    whatever the batch size (it was 1,000 rows; smaller batches are only faster)."""
+    monkeypatch.setattr(importing, "BATCH_ROWS", batch_rows)
+    rows = [[f"R{n}", "01/03/2024", f"PC {n % 7}", "high", "Niche", "", f"note {n}"] for n in range(1, 1_201)]
+    path = write_csv(tmp_path / "cases.csv", rows)
+    result, cases, _extra = import_file(path)
+    assert result.rows == 1_200 and cases == sorted(
+        (f"R{n}", dt.date(2024, 3, 1), f"PC {n % 7}", "high", "", "", {"Notes": f"note {n}", "Source": "Niche"})
+        for n in range(1, 1_201))
+    assert result.fingerprint == importing.fingerprint_references(r[0] for r in rows)
+    bad = rows[:450] + [["R3", "02/03/2024", "PC 1", "", "", "", ""], ["R9999", "31/02/2024", "", "", "", "", ""]] \
+        + rows[450:]
+    with pytest.raises(ImportProblems) as refused:
+        import_file(write_csv(tmp_path / "bad.csv", bad))
+    assert [(p.row, p.column, p.message) for p in refused.value.problems] == [
+        (452, "Crime Ref", "repeats reference 'R3' from row 4 (with different values)"),
+        (453, "Date Recorded",
+         "'31/02/2024' is not a date (expected dd/mm/yyyy, yyyy-mm-dd or a month such as 2024-03 or Mar 2024)")]
