@@ -8,6 +8,7 @@ worker's progress and its Cancel button sets the worker's CancelToken.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from typing import Any, Callable, Optional
 
@@ -47,6 +48,7 @@ class Worker(QRunnable):
         self.pass_progress = pass_progress
         self.cancel_token = CancelToken()
         self.signals = WorkerSignals()
+        self._last_report = (float("-inf"), "")  # (monotonic time, message) of the last progress signal
 
     def cancel(self) -> None:
         """Ask the work to stop at its next checkpoint (safe to call from the GUI thread)."""
@@ -56,8 +58,19 @@ class Worker(QRunnable):
         QThreadPool.globalInstance().start(self)
         return self
 
+    # Work may report every few hundred rows (5,000 times for a million-row import); the window
+    # needs no more than a few updates a second, and each signal costs the GUI thread an event.
+    REPORT_INTERVAL = 0.05
+
     def _report(self, done: int, total: int, message: str) -> None:
-        self.signals.progress.emit(int(done), int(total), str(message))
+        """Emit progress, at most once every REPORT_INTERVAL seconds for the same message; a new
+        message and the end of the work (done == total) always go through."""
+        now, message = time.monotonic(), str(message)
+        last_time, last_message = self._last_report
+        if message == last_message and now - last_time < self.REPORT_INTERVAL and not (total and done >= total):
+            return
+        self._last_report = (now, message)
+        self.signals.progress.emit(int(done), int(total), message)
 
     def run(self) -> None:
         kwargs = dict(self.kwargs)

@@ -64,3 +64,23 @@ def test_a_result_arrives_with_finished(qtbot):
     with qtbot.waitSignal(worker.signals.finished, timeout=10000) as finished:
         worker.start()
     assert finished.args == [5]
+
+
+def test_progress_is_thinned_to_a_few_signals_a_second_but_keeps_new_messages_and_the_end(qtbot, monkeypatch):
+    import ui.workers as workers
+
+    clock = [100.0]
+    monkeypatch.setattr(workers.time, "monotonic", lambda: clock[0])
+    worker = Worker(lambda progress, cancel: None)
+    seen = []
+    worker.signals.progress.connect(lambda done, total, message: seen.append((done, total, message)))
+    for done in range(1, 1001):  # 1,000 reports within 10 ms of each other
+        worker._report(done * 200, 200_000, "Reading")
+        clock[0] += 0.00001
+    worker._report(5, 10, "Saving to the database")  # a new message goes through at once
+    clock[0] += 0.06
+    worker._report(6, 10, "Saving to the database")  # and later reports of it, once the interval is over
+    worker._report(7, 10, "Saving to the database")  # not this one, straight after
+    worker._report(10, 10, "Saving to the database")  # the end always
+    assert seen == [(200, 200_000, "Reading"), (200_000, 200_000, "Reading"), (5, 10, "Saving to the database"),
+                    (6, 10, "Saving to the database"), (10, 10, "Saving to the database")]
