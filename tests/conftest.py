@@ -313,6 +313,35 @@ def db(request, tmp_path):
             _pg_schemas.give_back(schema)
 
 
+DEMO_ACTOR = "desk.user"
+DEMO_CASES = 600  # a fifth of the real demo: every month still has cases of most areas
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """(path, what load_demo_reviews made) of a closed SQLite database holding DEMO_CASES demo cases and
+    a year of demo reviews, DEMO_ACTOR its first user: loaded once per test process (loading takes
+    seconds). Copy it with demo_copy; the modules that use it share an xdist_group, so one worker loads it."""
+    from qatt import demo
+    from qatt.trust import users
+
+    path = tmp_path_factory.mktemp("demo-template") / "qatt.sqlite3"
+    database = dbmod.open_database(str(path))
+    users.register_login(DEMO_ACTOR)
+    population = demo.load_demo(DEMO_ACTOR, cases=DEMO_CASES)
+    made = demo.load_demo_reviews(DEMO_ACTOR, population_id=population.population_id)
+    database.close()
+    return path, made
+
+
+def demo_copy(demo_template, folder: Path) -> str:
+    """A copy of the demo template in `folder`; returns its path."""
+    target = folder / "qatt.sqlite3"
+    shutil.copyfile(demo_template[0], target)
+    os.chmod(target, 0o600)
+    return str(target)
+
+
 @pytest.fixture
 def sqlite_db(tmp_path):
     """A fresh, migrated SQLite database, for tests where the backend does not matter."""
