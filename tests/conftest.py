@@ -66,7 +66,8 @@ def drop_pg_schema(schema: str) -> None:
 # worker) migrates one SQLite file and copies it for each test, and keeps its PostgreSQL schemas: a
 # schema a test used is emptied and given back the rows the migration wrote, unless the test changed
 # its definition (tables, columns, indexes, triggers, policies, functions, grants, role memberships),
-# in which case it is dropped and the next test gets a newly migrated one.
+# in which case it is dropped and the next test gets a newly migrated one. Relations a test only added
+# (a sort order's table or index, qatt.case_order) are dropped instead, if that gives back the definition.
 
 _sqlite_template: dict = {}
 
@@ -107,12 +108,16 @@ SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
 """
 
 
+_PG_RELATIONS_SQL = "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s"
+
+
 class _PgSchemas:
     """This process's migrated PostgreSQL schemas: take() one for a test, give_back() it afterwards."""
 
     def __init__(self) -> None:
         self.free: list = []
         self.known: dict = {}  # schema -> (definition, delete order or None, seeded tables, sequences, tables)
+        self.relations: dict = {}  # schema -> the oids of the relations the migration made
 
     @staticmethod
     def url(schema: str) -> str:
@@ -153,6 +158,7 @@ class _PgSchemas:
             seeded = [t for t in tables
                       if admin.execute_sql(f'SELECT EXISTS (SELECT 1 FROM "{seed}"."{t}")').fetchone()[0]]
             tables = self._delete_order(admin, schema, tables)
+            self.relations[schema] = {oid for (oid,) in admin.execute_sql(_PG_RELATIONS_SQL, [schema]).fetchall()}
             self.known[schema] = (self._definition(admin, schema), tables, seeded, sequences, all_tables)
         finally:
             admin.close()
@@ -179,12 +185,28 @@ class _PgSchemas:
             return None
         return [t for t in ordered if t != pg_security.ROW_CHANGE] + [t for t in ordered if t == pg_security.ROW_CHANGE]
 
+    def _drop_added(self, admin, schema: str, definition: str) -> bool:
+        """Drop the relations the test added; True when that gives back the migrated definition."""
+        kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE", "i": "INDEX"}
+        added = [(oid, kind) for oid, kind in admin.execute_sql(
+            _PG_RELATIONS_SQL.replace("c.oid", "c.oid, c.relkind", 1), [schema]).fetchall()
+            if oid not in self.relations[schema]]
+        if not added or any(kind not in kinds for _, kind in added):
+            return False
+        with admin.atomic():
+            for kind in ("TABLE", "MATERIALIZED VIEW", "VIEW", "SEQUENCE", "INDEX"):  # a table takes its indexes along
+                for oid in [oid for oid, k in added if kinds[k] == kind]:
+                    name = admin.execute_sql("SELECT %s::oid::regclass::text", [oid]).fetchone()[0]
+                    if not name.isdigit():  # not dropped already with its table
+                        admin.execute_sql(f"DROP {kind} IF EXISTS {name} CASCADE")
+        return self._definition(admin, schema) == definition
+
     def give_back(self, schema: str) -> None:
         """Reset the schema for the next test, or drop it when the test changed its definition."""
         definition, tables, seeded, sequences, all_tables = self.known[schema]
         admin = self._admin()
         try:
-            if self._definition(admin, schema) != definition:
+            if self._definition(admin, schema) != definition and not self._drop_added(admin, schema, definition):
                 raise LookupError("changed")
             with admin.atomic():
                 admin.execute_sql("SET LOCAL lock_timeout = '10s'")
@@ -220,6 +242,7 @@ class _PgSchemas:
 
     def drop(self, schema: str) -> None:
         self.known.pop(schema, None)
+        self.relations.pop(schema, None)
         admin = self._admin()
         try:
             admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}_seed" CASCADE')
@@ -288,6 +311,35 @@ def db(request, tmp_path):
             database.close()
         if schema:
             _pg_schemas.give_back(schema)
+
+
+DEMO_ACTOR = "desk.user"
+DEMO_CASES = 600  # a fifth of the real demo: every month still has cases of most areas
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """(path, what load_demo_reviews made) of a closed SQLite database holding DEMO_CASES demo cases and
+    a year of demo reviews, DEMO_ACTOR its first user: loaded once per test process (loading takes
+    seconds). Copy it with demo_copy; the modules that use it share an xdist_group, so one worker loads it."""
+    from qatt import demo
+    from qatt.trust import users
+
+    path = tmp_path_factory.mktemp("demo-template") / "qatt.sqlite3"
+    database = dbmod.open_database(str(path))
+    users.register_login(DEMO_ACTOR)
+    population = demo.load_demo(DEMO_ACTOR, cases=DEMO_CASES)
+    made = demo.load_demo_reviews(DEMO_ACTOR, population_id=population.population_id)
+    database.close()
+    return path, made
+
+
+def demo_copy(demo_template, folder: Path) -> str:
+    """A copy of the demo template in `folder`; returns its path."""
+    target = folder / "qatt.sqlite3"
+    shutil.copyfile(demo_template[0], target)
+    os.chmod(target, 0o600)
+    return str(target)
 
 
 @pytest.fixture

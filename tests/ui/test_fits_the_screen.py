@@ -20,6 +20,8 @@ from ui.main_window import PAGES, MainWindow
 
 SIZE = (1200, 750)
 ACTOR = demo.DEMO_QA_LEAD  # sees every figure, so every table is filled
+# One worker loads the module's demo database once for both walks (pytest-xdist runs the group on one worker).
+pytestmark = pytest.mark.xdist_group("test_fits_the_screen")
 
 
 def plain(text: str) -> str:

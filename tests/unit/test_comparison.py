@@ -12,25 +12,19 @@ import pytest
 
 from exports import pdf
 from qatt import demo, reports
-from qatt.trust import users
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
+from tests.conftest import DEMO_ACTOR, demo_copy
 
-ACTOR = "desk.user"
+ACTOR = DEMO_ACTOR
 
-# One worker builds the module's demo database once (pytest-xdist runs the group on one worker).
-pytestmark = pytest.mark.xdist_group("test_comparison")
+# One worker loads the demo database once for this module and test_demo_reviews (see demo_template).
+pytestmark = pytest.mark.xdist_group("demo_template")
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo") / "qatt.sqlite3"
-    database = dbmod.open_database(str(path))
-    users.register_login(ACTOR)
-    population = demo.load_demo(ACTOR, cases=600)
-    demo.load_demo_reviews(ACTOR, population_id=population.population_id)
-    database.close()
-    return str(path)
+def demo_url(demo_template, tmp_path_factory):
+    return demo_copy(demo_template, tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture

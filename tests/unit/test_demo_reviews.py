@@ -18,12 +18,13 @@ from qatt.progress import CancelToken
 from qatt.storage import db as dbmod
 from qatt.storage import models as m
 from qatt.storage.db import database_proxy
+from tests.conftest import DEMO_ACTOR, demo_copy
 
-ACTOR = "desk.user"
-CASES = 600  # a fifth of the real demo: every month still has cases of most areas
+ACTOR = DEMO_ACTOR
 
-# One worker builds the module's demo database once (pytest-xdist runs the group on one worker).
-pytestmark = pytest.mark.xdist_group("test_demo_reviews")
+# One worker loads the demo database once for this module and test_comparison (pytest-xdist runs the
+# group on one worker; see demo_template).
+pytestmark = pytest.mark.xdist_group("demo_template")
 
 
 def _fresh_database(path):
@@ -33,14 +34,9 @@ def _fresh_database(path):
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    """One demo database for the read-only tests of this module (loading it takes a few seconds)."""
-    path = tmp_path_factory.mktemp("demo") / "qatt.sqlite3"
-    database = _fresh_database(path)
-    population = demo.load_demo(ACTOR, cases=CASES)
-    made = demo.load_demo_reviews(ACTOR, population_id=population.population_id)
-    database.close()
-    return str(path), made
+def demo_url(demo_template, tmp_path_factory):
+    """One demo database for the read-only tests of this module."""
+    return demo_copy(demo_template, tmp_path_factory.mktemp("demo")), demo_template[1]
 
 
 @pytest.fixture

@@ -34,20 +34,22 @@ def demo_reviews(db):
     demo.load_demo_reviews(ACTOR, seed=11, population_id=population.population_id, per_area=1)
 
 
-@pytest.mark.parametrize("cache_size", [workbook._CELL_CACHE, 3])  # 3: the cache is emptied again and again
-def test_review_sheet_cells_equal_the_model_layers_answers(demo_reviews, monkeypatch, cache_size):
-    monkeypatch.setattr(workbook, "_CELL_CACHE", cache_size)
-    monkeypatch.setattr(workbook, "REVIEW_PAGE", 7)  # several pages, so page edges are crossed
-    flt = reports.ReportFilter()
-    vocab = Vocabulary.load()
-    catalogue = FormCatalogue.for_filter(flt)
-    data = reports.workbook_data(flt, actor=ACTOR)
-    assert data.review_count > 20
-    answered = 0
-    for sheet in data.review_sheets:
-        questions = catalogue.questions[sheet.form_id]
-        rows = list(sheet.rows())
-        assert len(rows) == sheet.row_count
-        assert rows == _expected_rows(sheet, questions, vocab)
-        answered += sum(cell is not None for row in rows for cell in row[len(workbook.REVIEW_FIXED_COLUMNS):])
-    assert answered > 100  # the comparison covered real answers, not empty columns
+def test_review_sheet_cells_equal_the_model_layers_answers(demo_reviews, monkeypatch):
+    # Both cache sizes on the one demo load (loading it is most of the test's cost). 3: the cache is
+    # emptied again and again.
+    for cache_size in (workbook._CELL_CACHE, 3):
+        monkeypatch.setattr(workbook, "_CELL_CACHE", cache_size)
+        monkeypatch.setattr(workbook, "REVIEW_PAGE", 7)  # several pages, so page edges are crossed
+        flt = reports.ReportFilter()
+        vocab = Vocabulary.load()
+        catalogue = FormCatalogue.for_filter(flt)
+        data = reports.workbook_data(flt, actor=ACTOR)
+        assert data.review_count > 20
+        answered = 0
+        for sheet in data.review_sheets:
+            questions = catalogue.questions[sheet.form_id]
+            rows = list(sheet.rows())
+            assert len(rows) == sheet.row_count
+            assert rows == _expected_rows(sheet, questions, vocab), cache_size
+            answered += sum(cell is not None for row in rows for cell in row[len(workbook.REVIEW_FIXED_COLUMNS):])
+        assert answered > 100  # the comparison covered real answers, not empty columns
