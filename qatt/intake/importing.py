@@ -1038,14 +1038,18 @@ def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[st
 
 def _load_cases(db: Any, path: Path, sheet: Optional[str], mapping: Optional[Dict[str, str]], date_format: str,
                 skip_invalid: bool, progress: ProgressFn, cancel: Optional[CancelToken], population_id: int,
-                options: ImportOptions, streaming: bool) -> Tuple[_Table, Dict[str, str], _ScanResult]:
+                options: ImportOptions, streaming: bool,
+                replacements: Optional[Dict[str, tuple]] = None) -> Tuple[_Table, Dict[str, str], _ScanResult]:
     """One pass over the file writing its cases; streaming: see _RowChecker (raises _ExactPassNeeded,
     the caller rolls back what this pass wrote). Raises ImportProblems at the end of an exact pass
-    that found problems (without skip_invalid)."""
+    that found problems (without skip_invalid). replacements (keep-last, from an earlier exact
+    pass): reference -> the row written in place of the first row with that reference."""
     with _open_table(path, sheet) as table:
         mapping = _resolve_mapping(table, mapping)
         try:
             with _case_writer(db) as write:
+                if replacements:
+                    write = _replacing(write, replacements)
                 result = _scan(table, mapping, date_format, write, skip_invalid, progress, cancel, population_id,
                                options, streaming)
         except Exception as exc:
@@ -1146,17 +1150,14 @@ def _chunked_fingerprint(db: Any, cursor: Any, sql: str, population_id: int, cas
     return fingerprint_references(reference for (reference,) in cursor.fetchall())
 
 
-def _apply_replacements(db: Any, population_id: int, replacements: Dict[str, tuple]) -> None:
-    """keep-last: overwrite each repeated reference's case with the values of its last row."""
-    if not replacements:
-        return
-    columns = CASE_COLUMNS[2:]
-    table = f'"{m.Case._meta.table_name}"'
-    assignments = ", ".join(f'"{column}" = {db.param}' for column in columns)
-    sql = f'UPDATE {table} SET {assignments} WHERE "population_id" = {db.param} AND "reference" = {db.param}'
+def _replacing(write: Callable[[List[tuple]], None], replacements: Dict[str, tuple]) -> Callable[[List[tuple]], None]:
+    """keep-last: write each repeated reference's last row where its first row would go. The cases
+    are written once, never updated, so an import needs no UPDATE on cases (a desktop login on
+    PostgreSQL has none)."""
+    def write_replaced(batch: List[tuple]) -> None:
+        write([replacements.get(row[1], row) for row in batch])
 
-    cursor = db.cursor()
-    cursor.executemany(sql, [(*row[2:], population_id, reference) for reference, row in replacements.items()])
+    return write_replaced
 
 
 def _write_errors(file_name: str):
@@ -1208,9 +1209,15 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 with db.savepoint():
                     table, mapping, result = load(streaming=True)
             except _ExactPassNeeded:
-                table, mapping, result = load(streaming=False)
+                with db.savepoint() as exact:
+                    table, mapping, result = load(streaming=False)
+                    # keep-last with a repeat whose values differ: the last rows are known only now; write again with them
+                    replacements = result.checker.replacements if result.checker.conflicting_repeats else None
+                    if replacements:
+                        exact.rollback()
+                if replacements:
+                    table, mapping, result = load(streaming=False, replacements=replacements)
             checker = result.checker
-            _apply_replacements(db, population.id, checker.replacements)
             rows = result.written
             fingerprint = _stored_fingerprint(db, population.id, rows)
             if not rows:

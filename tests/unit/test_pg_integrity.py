@@ -167,3 +167,21 @@ def test_migration_13_keeps_the_cases_and_replaces_the_foreign_key_with_the_chec
         assert m.Case.select().count() == 0
     finally:
         database.close()
+
+
+def test_keep_last_by_a_desktop_login_stores_each_repeats_last_row_without_updating_cases(server, tmp_path):
+    # A desktop login may not UPDATE cases: keep-last writes each repeated reference's last row in place
+    # of its first one, so the cases are written once.
+    path = tmp_path / "repeats.csv"
+    rows = [f"R{i},01/02/2024,Team {i}\n" for i in range(600)]
+    rows[450] = "R3,01/02/2024,Team later\n"  # R3 again, in a later batch, with another team
+    rows[500] = "R7,01/02/2024,Team 7\n"      # R7 again, the same row
+    path.write_text("Ref,Recorded,Team\n" + "".join(rows), encoding="utf-8")
+    login = server.people["reviewer"]
+    with server.desktop(login):
+        result = importing.import_population(path, name="repeats", actor=login, duplicate_references="keep-last")
+        teams = dict(m.Case.select(m.Case.reference, m.Case.team)
+                     .where(m.Case.population == result.population_id).tuples())
+    assert result.rows == 598 and result.exact_repeats == 1 and result.conflicting_repeats == 1
+    assert teams["R3"] == "Team later" and teams["R7"] == "Team 7" and teams["R8"] == "Team 8"
+    assert "R450" not in teams and "R500" not in teams and len(teams) == 598
