@@ -411,7 +411,8 @@ def _indexed_population_fingerprint(population_id: int) -> str:
     table = f'"{m.Case._meta.table_name}"'
     # A literal line feed inside the quotes: char(10) would be evaluated once a row.
     if is_sqlite(db):
-        (unique,) = [index._name for index in m.Case._meta.fields_to_index() if index._unique]
+        (unique,) = [index.name for index in db.get_indexes(m.Case._meta.table_name)
+                     if index.unique and index.columns == ["population_id", "reference"]]
         text = db.execute_sql(f"SELECT group_concat(reference, '\n') FROM {table} INDEXED BY \"{unique}\" "
                               "WHERE population_id = ?", (population_id,)).fetchone()[0]
         return hashlib.sha256((text + "\n").encode("utf-8") if text is not None else b"").hexdigest()
