@@ -25,7 +25,7 @@ from qatt.storage import models as m
 
 # --------------------------------------------------------------------------- the workbook
 
-REVIEW_PAGE = 2000  # reviews read per query when streaming the Reviews sheets
+REVIEW_PAGE = 5000  # reviews read per query when streaming the Reviews sheets
 
 # (heading, kind): kind tells the exporter how wide the column should be.
 REVIEW_FIXED_COLUMNS: Tuple[Tuple[str, str], ...] = (
