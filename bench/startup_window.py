@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> int:
     if "--gc-on" not in sys.argv:
         gc.disable()  # as run.py does before importing the desktop
-    from PySide6.QtWidgets import QApplication
-
-    from ui import app as desktop
+    from ui import app as desktop  # before PySide6, as run.py imports it
     from ui.gc_guard import GuiThreadCollector
+
+    from PySide6.QtWidgets import QApplication
 
     qt_app = QApplication(["qatt"])
     collector = GuiThreadCollector(qt_app)  # noqa: F841 - as ui.app.main

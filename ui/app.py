@@ -10,12 +10,17 @@ import sys
 from typing import List, Optional
 from urllib.parse import urlparse
 
-from PySide6.QtWidgets import QApplication, QMessageBox
-
+# The core first: once PySide6 is loaded, its import hook reads the source of every module imported
+# after it (looking for `from __feature__ import`), which costs the start-up a few milliseconds.
 from qatt import browse
-from qatt.trust import users
 from qatt.errors import QattError
+from qatt.fileio import clean_leftovers
+from qatt.storage import migrations, pg_security  # noqa: F401 - used by open_database and register_login
 from qatt.storage.db import is_postgres_url, open_database, resolve_url
+from qatt.trust import audit, identity, users  # noqa: F401 - audit: used by register_login
+
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402 - after the core, see above
+
 from ui.context import AppContext
 from ui.gc_guard import GuiThreadCollector
 from ui.main_window import MainWindow
@@ -39,10 +44,6 @@ def ensure_desktop_user(actor: str) -> None:
 
 def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindow:
     """Open the database and build the main window (an existing QApplication is required)."""
-    from qatt.trust import identity
-
-    from qatt.fileio import clean_leftovers
-
     clean_leftovers()  # half-written exports of a process that was killed
     url = resolve_url(db_url)
     db = open_database(url)
@@ -55,8 +56,6 @@ def start(db_url: Optional[str] = None, user: Optional[str] = None) -> MainWindo
 
 def mark_training_in_title(window: MainWindow) -> None:
     """A training database says so in the title bar, so nobody mistakes it for live data."""
-    from qatt.trust import identity
-
     title = window.windowTitle().split(" — TRAINING")[0]
     window.setWindowTitle(f"{title} — {identity.TRAINING_LABEL}" if identity.is_training() else title)
 

@@ -25,7 +25,7 @@ from qatt.storage import models as m
 
 # --------------------------------------------------------------------------- the workbook
 
-REVIEW_PAGE = 2000  # reviews read per query when streaming the Reviews sheets
+REVIEW_PAGE = 5000  # reviews read per query when streaming the Reviews sheets
 
 # (heading, kind): kind tells the exporter how wide the column should be.
 REVIEW_FIXED_COLUMNS: Tuple[Tuple[str, str], ...] = (
@@ -56,8 +56,8 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
               m.Review.reviewer, m.Review.role, m.Review.submitted_at, m.Review.suggested_grade, m.Review.grade,
               m.Review.override_rationale, m.Review.strengths, m.Review.improvements, m.Review.feedback)
 
-    def base() -> peewee.ModelSelect:
-        return _filtered(m.Review.select(*fields).join(m.SampleItem).join(m.Case)
+    def base(*selected: Any) -> peewee.ModelSelect:
+        return _filtered(m.Review.select(*selected).join(m.SampleItem).join(m.Case)
                          .switch(m.SampleItem).join(m.Sample).switch(m.Review).join(m.FormVersion)
                          .where(m.Review.status == SUBMITTED), only_form)
 
@@ -70,15 +70,16 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
     database = m.database_proxy
 
     def rows() -> Iterator[List[Any]]:
-        last_id = 0
-        while True:
+        # Each page is read by its range of review ids: "after the last id, the next n" would have
+        # the database join and sort every remaining review for every page.
+        ids = [review_id for (review_id,) in database.execute(base(m.Review.id).order_by(m.Review.id))]
+        for start in range(0, len(ids), REVIEW_PAGE):
+            first, last = ids[start], ids[min(start + REVIEW_PAGE, len(ids)) - 1]
             # plain database tuples: no model instances, no per-field conversion but the date
-            query = base().where(m.Review.id > last_id).order_by(m.Review.id).limit(REVIEW_PAGE)
+            query = base(*fields).where(m.Review.id.between(first, last)).order_by(m.Review.id)
             page = database.execute(query).fetchall()
-            if not page:
-                return
             answers: Dict[int, List[Any]] = {row[0]: [None] * width for row in page}
-            for review_id, question_id, text in _answer_texts(page[0][0], page[-1][0]):
+            for review_id, question_id, text in _answer_texts(first, last):
                 position = column_of.get(question_id)
                 if position is None or not text:
                     continue
@@ -105,10 +106,9 @@ def _review_sheet(flt: ReportFilter, form_id: str, title: str, questions: List[Q
                     fixed[8] = _date_time(submitted)
                 fixed += answers[row[0]]
                 yield fixed
-            last_id = page[-1][0]
 
     columns = list(REVIEW_FIXED_COLUMNS) + [(q.header, _QUESTION_KINDS.get(q.type, "short")) for q in questions]
-    return ReviewSheet(form_id, title, columns, base().count(), rows)
+    return ReviewSheet(form_id, title, columns, base(m.Review.id).count(), rows)
 
 
 def _date_time(text: str) -> dt.datetime:

@@ -55,9 +55,26 @@ def _create_private_file(path: Path) -> None:
         pass
 
 
+def _give_peewee_psycopg2() -> None:
+    """Set what peewee's own import sets when it finds psycopg2 (the module, its JSON type, UUID
+    support, the transaction states), for a peewee loaded without it (see qatt/__init__.py)."""
+    if peewee.psycopg2 is not None:
+        return
+    import psycopg2
+    from psycopg2 import extensions, extras
+
+    extras.register_uuid()
+    peewee.psycopg2, peewee.pg_extensions, peewee.Json_pg2 = psycopg2, extensions, extras.Json
+    adapter = peewee.Psycopg2Adapter
+    adapter.txn_idle = extensions.TRANSACTION_STATUS_IDLE
+    adapter.txn_inerror = extensions.TRANSACTION_STATUS_INERROR
+    adapter.txn_unknown = extensions.TRANSACTION_STATUS_UNKNOWN
+
+
 def make_database(url: str) -> peewee.Database:
     """Build (but do not bind) a peewee database for the URL."""
     if is_postgres_url(url):
+        _give_peewee_psycopg2()
         parsed = urlparse(url)
         if not parsed.path.strip("/"):
             raise QattError(f"The PostgreSQL URL {url!r} names no database (e.g. postgresql://user@host:5432/qatt).")
