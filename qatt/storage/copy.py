@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Sequence
 # backslash escapes for the four characters that would otherwise be read as structure.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
-# Chunks waiting to be sent; each is one batch (~200 KB for 1,000 rows), so memory stays bounded.
+# Chunks waiting to be sent; each is one batch (about 40 KB for 200 rows), so memory stays bounded.
 QUEUE_CHUNKS = 4
 _END = ""  # what read() returns to end the COPY
 
