@@ -10,9 +10,13 @@ import sys
 from typing import List, Optional
 from urllib.parse import urlparse
 
+from qatt.storage import driver
+
+driver.defer_psycopg2()  # before anything imports peewee (qatt.storage.driver)
+
 # The core first: once PySide6 is loaded, its import hook reads the source of every module imported
 # after it (looking for `from __feature__ import`), which costs the start-up a few milliseconds.
-from qatt import browse
+from qatt import browse  # noqa: E402 - after defer_psycopg2
 from qatt.errors import QattError
 from qatt.fileio import clean_leftovers
 from qatt.storage import migrations, pg_security  # noqa: F401 - used by open_database and register_login

@@ -57,7 +57,7 @@ def _create_private_file(path: Path) -> None:
 
 def _give_peewee_psycopg2() -> None:
     """Set what peewee's own import sets when it finds psycopg2 (the module, its JSON type, UUID
-    support, the transaction states), for a peewee loaded without it (see qatt/__init__.py)."""
+    support, the transaction states), for a peewee loaded without it (qatt.storage.driver)."""
     if peewee.psycopg2 is not None:
         return
     import psycopg2

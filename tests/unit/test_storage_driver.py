@@ -1,5 +1,5 @@
-"""peewee is loaded without the PostgreSQL driver (qatt/__init__.py) and given it when a PostgreSQL
-database is opened (qatt.storage.db). Checked in fresh interpreters: this test process imported
+"""The desktop loads peewee without the PostgreSQL driver (qatt.storage.driver, from ui/app.py) and
+gives it the driver when a PostgreSQL database is opened (qatt.storage.db); elsewhere peewee loads as usual. Checked in fresh interpreters: this test process imported
 peewee, with psycopg2, before qatt."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ def test_a_sqlite_database_opens_without_loading_psycopg2(tmp_path):
     _run(f"from qatt.storage import db\ndb.open_database({path!r})\nout = 0")  # created and migrated
     out = _run(f"""
 import sys
+from qatt.storage import driver
+driver.defer_psycopg2()
 from qatt.storage import db
 from qatt import browse
 database = db.open_database({path!r})
@@ -41,6 +43,8 @@ def test_a_postgresql_database_gets_the_driver_when_opened():
         pytest.skip(postgres_unavailable_reason())
     out = _run(f"""
 import sys, uuid
+from qatt.storage import driver
+driver.defer_psycopg2()
 from qatt.storage import db
 import peewee
 before = "psycopg2" in sys.modules
@@ -76,8 +80,16 @@ out = {"psycopg2": getattr(peewee.psycopg2, "__name__", None),
 def test_the_driver_handed_to_peewee_is_set_up_as_peewees_own_import_sets_it():
     # Against a peewee release that sets up more (or other) names on import: the hand-over must match.
     own = _run("import peewee" + _DRIVER_STATE)
-    handed = _run("import sys\nimport qatt\nimport peewee\nassert 'psycopg2' not in sys.modules\n"
+    handed = _run("import sys\nfrom qatt.storage import driver\ndriver.defer_psycopg2()\nimport peewee\n"
+                  "assert 'psycopg2' not in sys.modules\n"
                   "from qatt.storage import db\ndb.make_database('postgresql://nobody@127.0.0.1:1/none')"
                   + _DRIVER_STATE)
     assert own["psycopg2"] == "psycopg2" and own["txn"] == [0, 3, 4] and own["uuid_adapted"]
     assert handed == own
+
+
+def test_only_the_desktop_defers_the_driver():
+    # The CLI, tests and scripts that build peewee databases themselves get peewee as it always loads.
+    plain = _run("import sys\nimport qatt\nfrom qatt.storage import db\nout = 'psycopg2' in sys.modules")
+    desktop = _run("import sys\nimport ui.app\nout = 'psycopg2' in sys.modules")
+    assert plain is True and desktop is False
