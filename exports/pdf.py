@@ -347,13 +347,13 @@ def calibration_block(results: Sequence[reports.Calibration], what: str = "first
         a = result.agreement
         rows = [[f"{what} \\ second (independent)"] + result.labels + ["Total"]]
         rows += [[label] + list(counts) + [sum(counts)] for label, counts in zip(result.labels, a.matrix)]
-        story += [text(f"{result.title}: {a.n} cases graded twice", "body"), table(rows), Spacer(1, 2 * mm)]
+        story += [text(f"{result.title}: {stats.counted(a.n, 'case')} graded twice", "body"), table(rows), Spacer(1, 2 * mm)]
         kappa_ci = f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else ""
         story += bullets([
             f"The two grades matched in {percent(a.observed_agreement)} of cases.",
             f"Cohen's kappa {stats.kappa_text(a.kappa)}{kappa_ci}; weighted (linear) "
             f"{stats.kappa_text(a.weighted_kappa_linear)}.",
-            f"The first grade was better than the independent grade in {a.higher} cases and worse in {a.lower}.",
+            f"The first grade was better than the independent grade in {stats.counted(a.higher, 'case')} and worse in {a.lower}.",
             *a.notes,
         ])
     return story
@@ -380,7 +380,7 @@ def trend_block(trends: Sequence[reports.Trend]) -> List[Flowable]:
     for trend in trends:
         scope = trend.area or "all areas"
         story.append(text(f"Against the {trend.baseline} ({scope}; {trend.baseline_total} cases as published), "
-                          f"this period's {trend.current_total} grade{'' if trend.current_total == 1 else 's'} "
+                          f"this period's {stats.counted(trend.current_total, 'grade')} "
                           f"from {trend.grades or 'QATT reviews'}:"))
         story += bullets([c.statement for c in trend.comparisons])
     return story
@@ -427,8 +427,8 @@ def methodology_block(samples: Sequence[reports.SampleRecord]) -> List[Flowable]
     for s in samples:
         rows.append([f"{s.id}: {s.name}", s.period,
                      f"{s.method.replace('_', ' ')}: {readable_parameters(s.params)} (algorithm {s.algorithm or 'default'}); "
-                     f"{s.items} cases",
-                     s.seed, f"{s.population} ({s.population_size} cases) {s.population_fingerprint}",
+                     f"{stats.counted(s.items, 'case')}",
+                     s.seed, f"{s.population} ({stats.counted(s.population_size, 'case')}) {s.population_fingerprint}",
                      f"{_plain(s.drawn_at)} by {s.drawn_by or '–'}; QATT {s.software_version}",
                      f"{s.first_reviews} of {s.items} first reviews ({s.completion.point_text()}); "
                      f"{s.second_reviews} second" if s.items else "no cases"])

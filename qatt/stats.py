@@ -27,11 +27,16 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 case', '2 cases', '0 cases': a count with its noun, singular only for one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def small_sample_warning(n: int) -> str:
     """The sentence reports print under a figure based on fewer than SMALL_SAMPLE cases ('' otherwise)."""
     if n >= SMALL_SAMPLE:
         return ""
-    return (f"Small sample: only {n} case{'s' if n != 1 else ''}. Percentages from fewer than "
+    return (f"Small sample: only {counted(n, 'case')}. Percentages from fewer than "
             f"{SMALL_SAMPLE} cases move a lot from one sample to the next; read the interval, not the point figure.")
 
 
@@ -173,8 +178,7 @@ def compare_proportions(a: Proportion, b: Proportion, label: str = "The proporti
     statement = (f"{label} {movement} from {a.p * 100:.1f}% to {b.p * 100:.1f}% "
                  f"({_points(difference)} points; {level} CI {_points(low)} to {_points(high)}): {verdict}")
     if a.small_sample or b.small_sample:
-        fewest = min(a.total, b.total)
-        statement += f" (small sample: {fewest} case{'' if fewest == 1 else 's'})"
+        statement += f" (small sample: {counted(min(a.total, b.total), 'case')})"
     return Comparison(difference, low, high, significant, statement, label, a, b)
 
 

@@ -41,3 +41,16 @@ def test_heading_words_fit_their_columns_even_when_the_widths_asked_are_narrow()
     for heading, width in zip(header, widths):
         for word in heading.split():
             assert stringWidth(word, style.fontName, style.fontSize) < width - 6, (word, width)
+
+
+def test_the_calibration_block_says_1_case_not_1_cases():
+    from qatt import stats
+    from qatt.reporting.figures import Calibration
+
+    categories = ["good", "requires_improvement", "inadequate"]
+    agreement = stats.agreement([("good", "good"), ("good", "requires_improvement")], categories)
+    block = pdf.calibration_block([Calibration("f", "Form F", ["Good", "Requires improvement", "Inadequate"],
+                                               agreement)])
+    words = " ".join(p.getPlainText() for p in block if hasattr(p, "getPlainText"))
+    assert "Form F: 2 cases graded twice" in words
+    assert re.search(r"\b1 case\b", words) and "1 cases" not in words

@@ -147,3 +147,8 @@ def test_a_comparison_over_one_case_says_one_case_not_one_cases():
     assert one.statement.endswith("(small sample: 1 case)")
     two = stats.compare_proportions(stats.wilson(1, 2), stats.wilson(20, 70), "Good")
     assert two.statement.endswith("(small sample: 2 cases)")
+
+
+def test_a_count_takes_its_noun_in_the_singular_only_for_one():
+    assert [stats.counted(n, "case") for n in (0, 1, 2)] == ["0 cases", "1 case", "2 cases"]
+    assert "only 1 case." in stats.small_sample_warning(1)
