@@ -27,7 +27,8 @@ from qatt.fileio import FORMULA_PREFIXES
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
 
 PROGRESS_EVERY = 1000  # rows between progress reports and cancel checks
-WIDTHS = {"number": 10, "short": 16, "text": 24, "long": 48, "date": 12, "datetime": 18, "percent": 9,
+# "label": a grade's label in full ("Requires improvement", 20 characters, printed without being cut).
+WIDTHS = {"number": 10, "short": 16, "label": 22, "text": 24, "long": 48, "date": 12, "datetime": 18, "percent": 9,
           "count": 8, "scale": 30, "area": 28, "grade": 24, "flag": 34, "interval": 10, "about": 64}
 PERCENT = "0.0%"
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")

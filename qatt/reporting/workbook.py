@@ -31,7 +31,7 @@ REVIEW_PAGE = 5000  # reviews read per query when streaming the Reviews sheets
 REVIEW_FIXED_COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("Review ID", "number"), ("Case reference", "short"), ("Area", "text"), ("Team", "text"),
     ("Officer", "text"), ("Month", "short"), ("Reviewer", "text"), ("Role", "short"),
-    ("Submitted", "datetime"), ("Suggested grade", "short"), ("Grade", "short"), ("Override rationale", "long"),
+    ("Submitted", "datetime"), ("Suggested grade", "label"), ("Grade", "label"), ("Override rationale", "long"),
     ("Strengths", "long"), ("Areas for improvement", "long"), ("Feedback", "long"),
 )
 _QUESTION_KINDS = {"text": "long", "themes": "long", "multi": "text", "number": "number", "date": "date"}

@@ -69,6 +69,21 @@ def test_sheets_too_wide_or_long_to_read_on_paper_print_their_readable_part_and_
     assert "Printed" in notes and "on screen" in notes
 
 
+def test_grade_columns_are_wide_enough_to_print_every_grade_in_full(workbook):
+    """A printed Reviews sheet is not re-sized by the reader: "Requires improvement" must fit its
+    column (a column's width counts characters of the default font, less some padding)."""
+    _, wb = workbook
+    for sheet in (s for s in wb.worksheets if s.title.startswith("Reviews")):
+        heading = [cell.value for cell in sheet[1]]
+        for title in ("Suggested grade", "Grade"):
+            letter = openpyxl.utils.get_column_letter(heading.index(title) + 1)
+            values = {row[0] for row in sheet[f"{letter}2:{letter}{sheet.max_row}"]}
+            labels = {cell.value for cell in values if cell.value}
+            assert labels, (sheet.title, title)  # the fixture grades cases, so there is something to fit
+            widest = max(len(label) for label in labels | {"Requires improvement"})
+            assert sheet.column_dimensions[letter].width >= widest + 1, (sheet.title, title, widest)
+
+
 def test_the_about_sheet_says_why_its_review_count_differs_from_the_summary(workbook):
     _, wb = workbook
     notes = [row[1] for row in wb["About"].iter_rows(values_only=True) if row[0] == "Note"]
