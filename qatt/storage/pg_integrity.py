@@ -24,14 +24,12 @@ from typing import List
 
 import peewee
 
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from qatt.storage.db import quote_ident
 
 
 def install_sql(schema: str) -> List[str]:
     """The functions and triggers; idempotent."""
-    s = _ident(schema)
+    s = quote_ident(schema)
     path = f"SET search_path = {s}, pg_catalog, pg_temp"
     out = [
         f"""CREATE OR REPLACE FUNCTION {s}.qatt_case_population_check() RETURNS trigger LANGUAGE plpgsql
@@ -89,7 +87,7 @@ def install_sql(schema: str) -> List[str]:
          "qatt_population_keeps_cases"),
     ]
     for table, name, timing, rest, function in triggers:
-        t = f"{s}.{_ident(table)}"
+        t = f"{s}.{quote_ident(table)}"
         out.append(f"DROP TRIGGER IF EXISTS {name} ON {t}")
         out.append(f"CREATE TRIGGER {name} {timing} ON {t} {rest} EXECUTE FUNCTION {s}.{function}()")
         out.append(f"ALTER TABLE {t} ENABLE ALWAYS TRIGGER {name}")
@@ -106,6 +104,6 @@ def replace_foreign_key(db: peewee.Database) -> None:
         cursor.execute(statement)
     names = [row[0] for row in db.execute_sql(
         "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = to_regclass(%s) "
-        "AND confrelid = to_regclass(%s)", [f'{_ident(schema)}."case"', f"{_ident(schema)}.population"])]
+        "AND confrelid = to_regclass(%s)", [f'{quote_ident(schema)}."case"', f"{quote_ident(schema)}.population"])]
     for name in names:
-        cursor.execute(f'ALTER TABLE {_ident(schema)}."case" DROP CONSTRAINT {_ident(name)}')
+        cursor.execute(f'ALTER TABLE {quote_ident(schema)}."case" DROP CONSTRAINT {quote_ident(name)}')

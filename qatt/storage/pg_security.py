@@ -32,6 +32,7 @@ import peewee
 
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import pg_integrity
+from qatt.storage.db import quote_ident
 
 # The QATT roles in rank order (the same order as qatt.trust.users.RANK).
 GROUPS = ("reviewer", "moderator", "qa_lead", "admin")
@@ -92,10 +93,6 @@ def groups_of(db: peewee.Database) -> Dict[str, str]:
             if prefix:
                 return {role: f"{prefix}_{role}" for role in GROUPS}
     return group_names(*_where(db))
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:
@@ -207,7 +204,7 @@ def _create_group(name: str) -> str:
     # Another session may create the same role at the same moment: both outcomes are fine.
     return f"""DO $$ BEGIN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {_literal(name)}) THEN
-            CREATE ROLE {_ident(name)} NOLOGIN;
+            CREATE ROLE {quote_ident(name)} NOLOGIN;
         END IF;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END $$"""
@@ -249,8 +246,8 @@ _PROTECTED = ("audit_event", ROW_CHANGE)
 
 
 def _install_sql(schema: str, groups: Dict[str, str], tables: Sequence[str]) -> List[str]:
-    s = _ident(schema)
-    g = {role: _ident(name) for role, name in groups.items()}
+    s = quote_ident(schema)
+    g = {role: quote_ident(name) for role, name in groups.items()}
     out: List[str] = [_create_group(name) for name in groups.values()]
     for lower, higher in zip(GROUPS, GROUPS[1:]):
         out.append(f"GRANT {g[lower]} TO {g[higher]}")
@@ -270,14 +267,14 @@ def _install_sql(schema: str, groups: Dict[str, str], tables: Sequence[str]) -> 
     # Grants: start from nothing, then add, so re-running migrate converges on the same set.
     every = ", ".join(g.values())
     for table in tables:
-        t = f"{s}.{_ident(table)}"
+        t = f"{s}.{quote_ident(table)}"
         out.append(f"REVOKE ALL ON {t} FROM PUBLIC, {every}")
         if table != ROW_CHANGE:
             out.append(f"GRANT SELECT ON {t} TO {g['reviewer']}")
     for role, grants in _GRANTS.items():
         for table, privileges in grants.items():
             if table in tables:
-                out.append(f"GRANT {privileges} ON {s}.{_ident(table)} TO {g[role]}")
+                out.append(f"GRANT {privileges} ON {s}.{quote_ident(table)} TO {g[role]}")
     # Erasure (purge) may blank the details of audit events; the trigger below allows no other change.
     out.append(f"GRANT UPDATE (details) ON {s}.audit_event TO {g['admin']}")
     out.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {g['reviewer']}")
@@ -291,7 +288,7 @@ def _install_sql(schema: str, groups: Dict[str, str], tables: Sequence[str]) -> 
 
 
 def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
-    s = _ident(schema)
+    s = quote_ident(schema)
     lit = {role: _literal(name) for role, name in groups.items()}
     array = "ARRAY[" + ", ".join(lit[r] for r in GROUPS) + "]"
     path = f"SET search_path = {s}, pg_catalog, pg_temp"
@@ -415,14 +412,14 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
             RETURN CASE WHEN created THEN 'created' ELSE 'granted' END;
         END $$""",
         f"REVOKE ALL ON FUNCTION {s}.qatt_grant_login(text, text, boolean) FROM PUBLIC",
-        f"GRANT EXECUTE ON FUNCTION {s}.qatt_grant_login(text, text, boolean) TO {_ident(groups['admin'])}",
+        f"GRANT EXECUTE ON FUNCTION {s}.qatt_grant_login(text, text, boolean) TO {quote_ident(groups['admin'])}",
         f"REVOKE ALL ON FUNCTION {s}.qatt_protect_log(), {s}.qatt_row_change() FROM PUBLIC",
     ]
 
 
 def _policy(schema: str, table: str, name: str, command: str, using: Optional[str] = None,
             check: Optional[str] = None) -> List[str]:
-    t = f"{_ident(schema)}.{_ident(table)}"
+    t = f"{quote_ident(schema)}.{quote_ident(table)}"
     sql = f"CREATE POLICY {name} ON {t} FOR {command}"
     if using:
         sql += f" USING ({using})"
@@ -432,7 +429,7 @@ def _policy(schema: str, table: str, name: str, command: str, using: Optional[st
 
 
 def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
-    s = _ident(schema)
+    s = quote_ident(schema)
     rank = f"{s}.qatt_rank()"
     me = "session_user::text"
     own_review = f"EXISTS (SELECT 1 FROM {s}.review r WHERE r.id = review_id AND (r.reviewer = {me} OR {rank} >= 2))"
@@ -489,18 +486,18 @@ def _policies_sql(schema: str, tables: Sequence[str]) -> List[str]:
     for table, policies in rules.items():
         if table not in tables:
             continue
-        out.append(f"ALTER TABLE {s}.{_ident(table)} ENABLE ROW LEVEL SECURITY")
+        out.append(f"ALTER TABLE {s}.{quote_ident(table)} ENABLE ROW LEVEL SECURITY")
         for name, command, using, check in policies:
             out += _policy(schema, table, name, command, using, check)
     return out
 
 
 def _triggers_sql(schema: str, tables: Sequence[str]) -> List[str]:
-    s = _ident(schema)
+    s = quote_ident(schema)
     out: List[str] = []
 
     def trigger(table: str, name: str, timing: str, events: str, level: str, call: str) -> None:
-        t = f"{s}.{_ident(table)}"
+        t = f"{s}.{quote_ident(table)}"
         out.append(f"DROP TRIGGER IF EXISTS {name} ON {t}")
         out.append(f"CREATE TRIGGER {name} {timing} {events} ON {t} FOR EACH {level} EXECUTE FUNCTION {call}")
         # ALWAYS: also in a session that set session_replication_role = replica.
@@ -605,4 +602,4 @@ def verify_report(db: peewee.Database) -> Optional[Dict[str, Any]]:
 def drop_group_roles(db: peewee.Database, database: str, schema: str) -> None:
     """Remove the group roles of a schema that has been dropped (tests' throw-away schemas)."""
     for name in reversed(list(group_names(database, schema).values())):
-        db.execute_sql(f"DROP ROLE IF EXISTS {_ident(name)}")
+        db.execute_sql(f"DROP ROLE IF EXISTS {quote_ident(name)}")
