@@ -156,9 +156,13 @@ def fresh_target(db_url: str | None, workdir: Path, label: str) -> tuple[str, st
 
 
 def drop_schema(db_url: str, schema: str) -> None:
+    """Drop a run's schema and the group roles its migration made (roles outlive schemas)."""
+    from qatt.storage import pg_security
+
     admin = make_database(db_url)
     admin.connect()
     admin.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    pg_security.drop_group_roles(admin, admin.database, schema)
     admin.close()
 
 

@@ -11,8 +11,10 @@ PostgreSQL, and minutes. Generates the extract with qatt.demo (or takes --csv-fi
 
     python bench/bench_scale.py [--rows 10000000] [--db postgresql://postgres@127.0.0.1:5432/test]
                                 [--csv-file extract.csv] [--baseline]
-    python bench/bench_scale.py --existing --db postgresql://postgres@127.0.0.1:5432/qatt_bench
-      (the draws only, again, on the newest population already in that database: load it once)
+                                [--keep]
+    python bench/bench_scale.py --existing --db URL
+      (the draws only, again, on the newest population in that database: with --keep, a run leaves
+      its imported schema in place and prints the URL that selects it; drop the schema when done)
 Targets (issue 15): import under 60 s, draw under 3 s, import peak memory under 200 MB.
 """
 
@@ -73,6 +75,8 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="also time a bare COPY into an indexed table")
     parser.add_argument("--existing", action="store_true",
                         help="no import: time the draws on the newest population already in --db")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the imported schema in place (its URL is printed) for later --existing runs")
     args = parser.parse_args()
     if args.existing:
         time_draws(args.db)
@@ -104,7 +108,10 @@ def main() -> None:
                   flush=True)
             time_draws(url)
         finally:
-            bench_import.drop_schema(args.db, schema)
+            if args.keep:
+                print(f"kept schema {schema}: python bench/bench_scale.py --existing --db '{url}'", flush=True)
+            else:
+                bench_import.drop_schema(args.db, schema)
 
 
 if __name__ == "__main__":
