@@ -7,11 +7,12 @@ import html
 from typing import Optional
 
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from qatt.about import About, about
 from ui.context import AppContext
+from ui.widgets.tables import leave_on_tab
 
 
 def about_text(info: About) -> str:
@@ -37,6 +38,8 @@ class AboutDialog(QDialog):
         self.summary = summary
         self.forms = QTableWidget(len(self.info.forms), 4)
         self.forms.setAccessibleName("Form versions")
+        self.forms.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        leave_on_tab(self.forms)
         self.forms.setHorizontalHeaderLabels(["Form", "Version", "Content hash", "Versions stored"])
         for row, form in enumerate(self.info.forms):
             for column, value in enumerate([form.title, form.version, form.content_hash[:12], str(form.stored_versions)]):

@@ -25,6 +25,7 @@ from qatt.intake.mapping import FIELD_LABELS
 from qatt.selection.sample_size import sample_size
 from ui.context import AppContext
 from ui.messages import show_problem
+from ui.widgets.tables import leave_on_tab
 from ui.workers import Worker, run_with_progress
 
 ANY = ""
@@ -147,6 +148,8 @@ class DrawDialog(QDialog):
         self.area_table.setHorizontalHeaderLabels(["Area", "Cases", "Form"])
         self.area_table.horizontalHeader().setStretchLastSection(True)
         self.area_table.verticalHeader().setVisible(False)
+        self.area_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # the forms are chosen in their boxes
+        leave_on_tab(self.area_table)
         self.area_note = QLabel()
         self.area_note.setWordWrap(True)
         self.area_note.setAccessibleName("Areas without a form")
@@ -309,6 +312,12 @@ class DrawDialog(QDialog):
             box.currentIndexChanged.connect(self._area_notes)
             self.area_boxes[entry.area] = box
             self.area_table.setCellWidget(row, 2, box)
+        # Tab goes from the table through its form boxes, top to bottom, then on to what follows the
+        # table (made later, the boxes would otherwise come after the dialog's buttons).
+        previous: QWidget = self.area_table
+        for box in self.area_boxes.values():
+            QWidget.setTabOrder(previous, box)
+            previous = box
         self.area_table.resizeColumnsToContents()
         self._area_notes()
 

@@ -19,6 +19,7 @@ from qatt.intake import importing, mapping as mappings
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 from ui.messages import show_problem
+from ui.widgets.tables import leave_on_tab
 from ui.workers import ProgressPanel, Worker
 
 LAST_FOLDER_KEY = "import/last_folder"
@@ -40,6 +41,7 @@ def read_only_table(name: str) -> QTableWidget:
     table = QTableWidget()
     table.setAccessibleName(name)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    leave_on_tab(table)
     table.horizontalHeader().setStretchLastSection(True)
     return table
 

@@ -35,6 +35,7 @@ from qatt.reporting.filters import seen_by
 from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.tables import leave_on_tab
 from ui.workers import Worker
 
 ALL_AREAS = "All areas"
@@ -447,7 +448,7 @@ def replace_chart(view: QChartView, chart: QChart, description: str, categories:
 
 
 def table_view(name: str, model: TupleTableModel) -> QTableView:
-    """A sortable table (click a heading; Ctrl+Tab leaves it) over `model`, through a proxy that sorts by SORT_ROLE."""
+    """A sortable table (click a heading, or Ctrl+Shift+S) over `model`, through a proxy that sorts by SORT_ROLE."""
     view = QTableView()
     view.setAccessibleName(name)
     proxy = QSortFilterProxyModel(view)
@@ -456,6 +457,7 @@ def table_view(name: str, model: TupleTableModel) -> QTableView:
     view.setModel(proxy)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    leave_on_tab(view)
     view.setWordWrap(True)
     view.setSortingEnabled(True)
     view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the core's order until a heading is clicked

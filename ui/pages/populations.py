@@ -16,7 +16,7 @@ from ui.context import AppContext
 from ui.workers import ProgressPanel, Worker
 from ui.qtmodels.cases_model import CasesModel
 from ui.qtmodels.lists import populations_model
-from ui.widgets.tables import list_table, select_key, selected_key
+from ui.widgets.tables import leave_on_tab, list_table, select_key, selected_key
 
 # Wait for a pause in typing before re-querying a million rows.
 FILTER_DELAY_MS = 250
@@ -68,6 +68,7 @@ class PopulationsPage(QWidget):
         self.case_table.setSortingEnabled(True)
         self.case_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        leave_on_tab(self.case_table)
         self.case_table.horizontalHeader().setStretchLastSection(True)
         # Long references (a published extract's are 64 characters) keep both ends visible; the
         # tooltip holds the whole value.

@@ -17,6 +17,7 @@ def list_table(name: str, model: QAbstractItemModel, single: bool = True) -> QTa
     if single:
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    leave_on_tab(view)
     view.setWordWrap(False)
     # Both ends of a long reference stay visible (published extracts use 64-character ones).
     view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -25,6 +26,14 @@ def list_table(name: str, model: QAbstractItemModel, single: bool = True) -> QTa
     # Columns follow their contents whenever the rows are replaced (TupleTableModel resets the model).
     model.modelReset.connect(view.resizeColumnsToContents)
     return view
+
+
+def leave_on_tab(view: QAbstractItemView) -> None:
+    """Tab moves on to the next control, as in any list; the arrow keys move within the table.
+    (A table view's default is to walk its cells with Tab: in a table that selects whole rows
+    nothing visible happens for a row's worth of presses, and a table holding widgets of its own
+    never lets Tab out at all.)"""
+    view.setTabKeyNavigation(False)
 
 
 def selected_key(view: QTableView) -> Optional[Any]:
