@@ -1,4 +1,5 @@
-"""The dependency rule as a test: the core and the exporters never import Qt."""
+"""The dependency rules as tests: the core and the exporters never import Qt, and the desktop's widgets
+and models never import the pages and dialogs built from them."""
 
 import ast
 from pathlib import Path
@@ -35,3 +36,14 @@ def test_the_rule_checker_finds_a_qt_import(tmp_path):
     sample = tmp_path / "bad.py"
     sample.write_text("def f():\n    from PySide6.QtCore import QObject\n")
     assert "PySide6.QtCore" in list(_imported_modules(sample))
+
+
+BUILDING_BLOCKS = ["ui/widgets", "ui/qtmodels"]  # below the pages and dialogs that are made of them
+
+
+@pytest.mark.parametrize("path", sorted(p for folder in BUILDING_BLOCKS for p in (ROOT / folder).rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_widgets_and_models_never_import_a_page_or_dialog(path):
+    bad = [name for name in _imported_modules(path) if name.startswith(("ui.pages", "ui.dialogs", "ui.main_window"))]
+    assert not bad, (f"{path.relative_to(ROOT)} imports {bad}: a widget or model serves the pages; what two pages "
+                     "share belongs in ui/widgets")

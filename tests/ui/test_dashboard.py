@@ -15,8 +15,9 @@ from qatt.trust import users
 from tests.report_factories import CP_AREA, MOSOVO_AREA, standard_data
 from ui.context import AppContext
 from ui.pages.dashboard import (
-    ALL_AREAS, CHARTS_TAB, COMPLIANCE_TAB, EMPTY_TEXT, SMALL_SAMPLE_FLAG, SORT_ROLE, DashboardPage, chart_height, chart_theme, short_month,
+    ALL_AREAS, CHARTS_TAB, COMPLIANCE_TAB, EMPTY_TEXT, SMALL_SAMPLE_FLAG, SORT_ROLE, DashboardPage, short_month,
 )
+from ui.widgets.charts import chart_height, chart_theme
 
 LOAD_TIMEOUT = 20000
 

@@ -12,20 +12,19 @@ and QtCharts is imported here only, so the window still opens quickly (pages are
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from PySide6.QtCharts import (
-    QAbstractBarSeries, QBarCategoryAxis, QBarSet, QChart, QChartView, QHorizontalBarSeries, QHorizontalStackedBarSeries,
-    QLineSeries, QStackedBarSeries, QValueAxis,
+    QBarCategoryAxis, QBarSet, QChart, QHorizontalBarSeries, QHorizontalStackedBarSeries, QLineSeries, QStackedBarSeries,
+    QValueAxis,
 )
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QCursor, QFont, QFontMetrics, QKeySequence, QPainter, QPalette
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QStackedWidget,
-    QTableView, QTabWidget, QToolTip, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QTableView, QTabWidget, QVBoxLayout,
+    QWidget,
 )
 
 from qatt import reports, stats
@@ -35,6 +34,7 @@ from qatt.reporting.filters import seen_by
 from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
+from ui.widgets.charts import add_axes, chart_view, new_chart, replace_chart, show_tips
 from ui.widgets.tables import leave_on_tab
 from ui.workers import Worker
 
@@ -42,9 +42,7 @@ ALL_AREAS = "All areas"
 DEFAULT_MONTHS = 12  # the period shown first: the last twelve months that have submitted reviews
 EMPTY_TEXT = ("There are no submitted reviews yet, so there is nothing to chart. Reviews count here once they "
               "are submitted on the Review page (Ctrl+3).")
-# Chart heights in lines of the application font, so they scale with the display (125-200%) and font size.
-CHART_LINES = 22          # a chart with few categories (months): title, plot, axis labels and legend
-CHART_FRAME_LINES = 9     # what a horizontal bar chart needs besides its bars: title, axis, legend, margins
+# A horizontal bar chart's height per category, in lines of the application font (ui.widgets.charts.chart_height).
 AREA_LINES = 2.2          # one area's stacked bar, with the gap to the next
 THEME_LINES = 2.2         # one theme's pair of bars (strength, weakness), with the gap to the next
 SORT_ROLE = Qt.ItemDataRole.UserRole  # what the dashboard's tables sort by: numbers as numbers
@@ -284,75 +282,7 @@ def describe_distributions(distributions: Sequence[reports.GradeDistribution]) -
                      for d in distributions) or "No graded reviews."
 
 
-# --------------------------------------------------------------------------- charts
-
-def chart_theme() -> QChart.ChartTheme:
-    """Light or dark charts to match the system palette."""
-    dark = QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
-    return QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight
-
-
-def new_chart(title: str) -> QChart:
-    chart = QChart()
-    chart.setTheme(chart_theme())
-    chart.setTitle(title)
-    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-    return chart
-
-
-def use_application_font(chart: QChart) -> None:
-    """Title, legend and axis labels in the application's font (the chart theme's own fonts are small
-    and fixed, so they ignore the user's font size and display scaling). Call once the axes exist."""
-    font = QApplication.font()
-    title = QFont(font)
-    title.setBold(True)
-    chart.setTitleFont(title)
-    chart.legend().setFont(font)
-    for axis in chart.axes():
-        axis.setLabelsFont(font)
-        axis.setTitleFont(font)
-
-
-def chart_height(metrics: QFontMetrics, categories: int = 0, lines_per_category: float = 0.0) -> int:
-    """A chart's minimum height in pixels, from lines of the font: a horizontal bar chart grows with its
-    categories so every label has a line of its own; other charts get CHART_LINES."""
-    lines = max(CHART_LINES, CHART_FRAME_LINES + categories * lines_per_category)
-    return math.ceil(lines * metrics.height())
-
-
-def count_axis(largest: float) -> QValueAxis:
-    """A whole-number axis from 0, with at most about eight ticks (counts are never fractions)."""
-    step = max(1, math.ceil(largest / 8))
-    axis = QValueAxis()
-    axis.setTitleText("Reviews")
-    axis.setLabelFormat("%d")
-    axis.setTickType(QValueAxis.TickType.TicksDynamic)
-    axis.setTickAnchor(0)
-    axis.setTickInterval(step)
-    axis.setRange(0, step * max(1, math.ceil(largest / step)))
-    return axis
-
-
-def add_axes(chart: QChart, series: QAbstractBarSeries, categories: Sequence[str], largest: float,
-             horizontal: bool) -> None:
-    categories_axis = QBarCategoryAxis()
-    categories_axis.append(list(categories))
-    values_axis = count_axis(largest)
-    chart.addAxis(categories_axis, Qt.AlignmentFlag.AlignLeft if horizontal else Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(values_axis, Qt.AlignmentFlag.AlignBottom if horizontal else Qt.AlignmentFlag.AlignLeft)
-    series.attachAxis(categories_axis)
-    series.attachAxis(values_axis)
-
-
-def show_tips(series: QAbstractBarSeries, tip: Callable[[int, str], str]) -> None:
-    """Hovering a bar shows its figure with count and interval (tip gets the category and set label)."""
-    def hovered(status: bool, index: int, bar_set: QBarSet) -> None:
-        if status:
-            QToolTip.showText(QCursor.pos(), tip(index, bar_set.label()))
-        else:
-            QToolTip.hideText()
-    series.hovered.connect(hovered)
-
+# --------------------------------------------------------------------------- charts (the building blocks: ui.widgets.charts)
 
 def grade_chart(title: str, distributions: Sequence[reports.GradeDistribution],
                 grades: Sequence[reports.GradeShare], horizontal: bool = False,
@@ -425,26 +355,6 @@ def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[
         line.attachAxis(months)
         line.attachAxis(percent_axis)
     return chart
-
-
-def chart_view(name: str) -> QChartView:
-    view = QChartView()
-    view.setAccessibleName(name)
-    view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(chart_height(view.fontMetrics()))
-    return view
-
-
-def replace_chart(view: QChartView, chart: QChart, description: str, categories: int = 0,
-                  lines_per_category: float = 0.0) -> None:
-    """Show a new chart, as tall as its categories need; the view gives up the old one, so delete it."""
-    use_application_font(chart)
-    view.setMinimumHeight(chart_height(view.fontMetrics(), categories, lines_per_category))
-    old = view.chart()
-    view.setChart(chart)
-    view.setAccessibleDescription(description)
-    if old is not None:
-        old.deleteLater()
 
 
 def table_view(name: str, model: TupleTableModel) -> QTableView:

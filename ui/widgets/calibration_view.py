@@ -22,7 +22,7 @@ from qatt.selection import sampling
 from qatt.trust import users
 from qatt.errors import QattError
 from ui.context import AppContext
-from ui.pages.dashboard import chart_view, new_chart, replace_chart
+from ui.widgets.charts import chart_view, new_chart, replace_chart
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.tables import list_table
 
