@@ -9,7 +9,7 @@ import re
 import pytest
 
 from qatt import browse, case_order
-from qatt.selection import sampling
+from qatt.selection import eligible_set, sampling
 from qatt.trust import retention, users
 from qatt.errors import Cancelled
 from qatt.progress import CancelToken
@@ -45,15 +45,15 @@ def test_a_draw_builds_the_sort_order_once_and_it_gives_the_same_draw(db):
     request = dict(method="stratified", per_stratum=2, stratify=["officer", HEADER], reserves=1, seed=99)
     columns = ("officer", "extra:" + HEADER)
     # Without the index (e.g. a sample drawn before this change) the strata read the same.
-    slow = sampling._read_strata(population.id, ("officer", HEADER), {}, None, None)
+    slow = eligible_set._read_strata(population.id, ("officer", HEADER), {}, None, None)
     first = sampling.draw_sample(sampling.SampleRequest(population.id, period="2024-01", **request), "lead")
     assert case_order.has_index(population.id, columns)
-    assert sampling._read_strata(population.id, ("officer", HEADER), {}, None, None) == slow
+    assert eligible_set._read_strata(population.id, ("officer", HEADER), {}, None, None) == slow
     again = sampling.draw_sample(sampling.SampleRequest(population.id, period="2024-02", **request), "lead")
     assert (again.references, again.reserves) == (first.references, first.reserves)
     assert sampling.verify_sample(first.sample_id, "lead").verified
     if is_sqlite(db):  # the grouping is read from the index: no sort of the population
-        query = m.Case.select(*[sampling._stratum_expr(c) for c in ("officer", HEADER)], m.Case.reference).where(
+        query = m.Case.select(*[eligible_set._stratum_expr(c) for c in ("officer", HEADER)], m.Case.reference).where(
             case_order.of_population(population.id)).group_by(*peewee_positions(2))
         sql, params = query.sql()
         plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from qatt.selection import sampling
+from qatt.selection import drawing, eligible_set, sampling
 from qatt.trust import users
 from qatt.errors import Cancelled, PermissionDenied, QattError
 from qatt.intake.fingerprint import fingerprint_references
@@ -67,7 +67,7 @@ def test_same_seed_gives_the_same_sample_and_different_seeds_differ(roles):
 
 
 def test_seed_is_generated_securely_and_recorded_with_the_draw(roles, monkeypatch):
-    monkeypatch.setattr(sampling.secrets, "randbits", lambda bits: 2 ** bits - 3)
+    monkeypatch.setattr(drawing.secrets, "randbits", lambda bits: 2 ** bits - 3)
     population = officers_population()
     result = draw_sample(SampleRequest(population.id, size=3), LEAD)
     sample = m.Sample.get_by_id(result.sample_id)
@@ -342,7 +342,7 @@ def test_verification_detects_a_record_rewritten_consistently_with_a_new_seed(ro
     population = officers_population()
     result = _stratified(population)
     spec = sampling.DrawSpec(method="stratified", seed=6, per_stratum=3, stratify=("officer",), reserves=1)
-    strata = sampling._read_strata(population.id, ("officer",), {"area": "North"}, None, None)
+    strata = eligible_set._read_strata(population.id, ("officer",), {"area": "North"}, None, None)
     other, _ = sampling.derive_draw(spec, strata)
     case_ids = dict(m.Case.select(m.Case.reference, m.Case.id).where(m.Case.population == population).tuples())
     m.Sample.update(seed="6").where(m.Sample.id == result.sample_id).execute()
@@ -400,7 +400,7 @@ def test_draw_and_every_sample_item_are_audited_without_case_content(roles):
 
 def test_fast_population_fingerprint_equals_the_shared_definition(roles):
     population = make_population([{"reference": r} for r in ["b", "A", "é", "Z9", "a", "日本"]])
-    assert sampling._population_fingerprint(population.id) == population.fingerprint
+    assert eligible_set._population_fingerprint(population.id) == population.fingerprint
 
 
 # ---- concurrency ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qatt.intake.fingerprint import fingerprint_references
-from qatt.selection import sampling
+from qatt.selection import eligible_set, sampling, verification
 from qatt.selection.sampling import DrawSpec, SampleRequest, derive_draw, draw_sample, verify_sample
 from qatt.storage import models as m
 from qatt.trust import users
@@ -59,7 +59,7 @@ def test_a_stratified_draw_records_what_the_rule_derives(db, cases, seed, per_st
     items, _ = derive_draw(spec, strata)
     expected = [(position, item.reference, item.stratum, item.is_reserve) for position, item in enumerate(items, 1)]
     # The recorded items joined to their cases by id: each item points at the case it names.
-    assert sampling._recorded_items(result.sample_id) == expected
+    assert verification._recorded_items(result.sample_id) == expected
     sample = m.Sample.get_by_id(result.sample_id)
     assert sample.eligible_fingerprint == sampling.eligible_fingerprint(strata)
     assert verify_sample(result.sample_id, "lead").verified
@@ -72,7 +72,7 @@ def test_a_simple_draw_records_what_the_rule_derives(db, cases, seed, size):
     population = _population(cases)
     result = draw_sample(SampleRequest(population.id, size=size, reserves=1, seed=seed, period=_period()), "lead")
     items, _ = derive_draw(DrawSpec("simple", seed, size=size, reserves=1), _reference_strata(cases, stratified=False))
-    assert sampling._recorded_items(result.sample_id) == [
+    assert verification._recorded_items(result.sample_id) == [
         (position, item.reference, item.stratum, item.is_reserve) for position, item in enumerate(items, 1)]
     assert verify_sample(result.sample_id, "lead").verified
 
@@ -89,7 +89,7 @@ def _orders_by_code_point(db):
 @given(cases=POPULATIONS)
 def test_the_population_hashed_by_the_database_is_the_documented_fingerprint(db, cases):
     population = _population(cases)
-    fast = sampling._indexed_population_fingerprint(population.id)
+    fast = eligible_set._indexed_population_fingerprint(population.id)
     if _orders_by_code_point(db):
         assert fast == fingerprint_references(ref for ref, _ in cases)
     # Elsewhere the fast hash may differ, and verification then recomputes by the rule.
@@ -97,7 +97,7 @@ def test_the_population_hashed_by_the_database_is_the_documented_fingerprint(db,
 
 def test_an_empty_population_hashes_like_the_rule(db):
     population = m.Population.create(name="empty", row_count=0, fingerprint=fingerprint_references([]))
-    assert sampling._indexed_population_fingerprint(population.id) == fingerprint_references([])
+    assert eligible_set._indexed_population_fingerprint(population.id) == fingerprint_references([])
 
 
 def test_a_reference_stored_unstripped_is_judged_by_the_rule_not_the_fast_hash(db):
@@ -109,7 +109,7 @@ def test_a_reference_stored_unstripped_is_judged_by_the_rule_not_the_fast_hash(d
     population = _population(cases)
     result = draw_sample(SampleRequest(population.id, size=3, seed=7), "lead")
     m.Case.update(reference=" R3 ").where(m.Case.reference == "R3").execute()
-    assert sampling._indexed_population_fingerprint(population.id) != population.fingerprint
+    assert eligible_set._indexed_population_fingerprint(population.id) != population.fingerprint
     check = verify_sample(result.sample_id, "lead")
     assert check.population_fingerprint_ok
     assert any("eligible set has changed" in d for d in check.differences)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qatt import case_order
-from qatt.selection import sampling
+from qatt.selection import sampling, verification
 from qatt.trust import audit, users
 from qatt.intake.fingerprint import fingerprint_references
 from qatt.storage import models as m
@@ -77,10 +77,10 @@ def test_the_same_requests_draw_exactly_what_the_earlier_code_drew(population):
         request = dict(pinned["request"])
         result = sampling.draw_sample(sampling.SampleRequest(population.id, **request), "lead")
         sample = m.Sample.get_by_id(result.sample_id)
-        assert [list(item) for item in sampling._recorded_items(sample.id)] == pinned["items"]
+        assert [list(item) for item in verification._recorded_items(sample.id)] == pinned["items"]
         assert (sample.eligible_fingerprint, sample.population_fingerprint) == (
             pinned["eligible_fingerprint"], pinned["population_fingerprint"])
-        assert sampling._draw_event(sample.id).details["record_digest"] == pinned["record_digest"]
+        assert verification._draw_event(sample.id).details["record_digest"] == pinned["record_digest"]
 
 
 def test_a_pinned_sample_no_longer_verifies_once_a_case_changes_stratum(population):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qatt.selection import sampling
+from qatt.selection import eligible_set, sampling
 from qatt.trust import users
 from qatt.intake.fingerprint import fingerprint_references
 from qatt.selection.sampling import SampleRequest, draw_sample, verify_sample
@@ -26,7 +26,7 @@ def population(db):
 
 
 def test_strata_hold_every_reference_exactly_sorted_by_code_point(population):
-    strata = sampling._read_strata(population.id, ("officer", "team"), {}, None, None)
+    strata = eligible_set._read_strata(population.id, ("officer", "team"), {}, None, None)
     expected = {}
     for n, ref in enumerate(AWKWARD):
         key = sampling.stratum_key([f"PC {n % 3}", "T,\"x\"" if n % 2 else "Tø"])
@@ -35,13 +35,13 @@ def test_strata_hold_every_reference_exactly_sorted_by_code_point(population):
 
 
 def test_unstratified_read_and_population_fingerprint_cover_every_reference(population):
-    assert sampling._read_strata(population.id, (), {}, None, None) == {"": sorted(AWKWARD)}
-    assert sampling._population_fingerprint(population.id) == fingerprint_references(AWKWARD)
+    assert eligible_set._read_strata(population.id, (), {}, None, None) == {"": sorted(AWKWARD)}
+    assert eligible_set._population_fingerprint(population.id) == fingerprint_references(AWKWARD)
 
 
 def test_an_empty_selection_reads_as_no_strata(population):
-    assert sampling._read_strata(population.id, (), {"officer": "nobody"}, None, None) == {}
-    assert sampling._read_strata(population.id, ("team",), {"officer": "nobody"}, None, None) == {}
+    assert eligible_set._read_strata(population.id, (), {"officer": "nobody"}, None, None) == {}
+    assert eligible_set._read_strata(population.id, ("team",), {"officer": "nobody"}, None, None) == {}
 
 
 def test_draw_of_awkward_references_verifies_and_a_changed_reference_is_noticed(population):
