@@ -55,10 +55,15 @@ class GradeDistribution:
 
 
 def _distribution(group: str, counts: Dict[str, int], vocab: Vocabulary) -> GradeDistribution:
-    order = vocab.scale_for(list(counts))
-    shares = stats.distribution(counts, order)
+    """The group's grades, each as a share of the reviews graded on its own scale: where a group
+    holds case grades and MOSOVO compliance grades (the whole period, a month), "Good" is a share of
+    the reviews graded good / requires improvement / inadequate and "Compliant" of the MOSOVO checks,
+    never of both together. `total` counts every review of the group."""
+    shares: Dict[str, stats.Proportion] = {}
+    for _title, grades in vocab.scale_groups(list(counts)):
+        shares.update(stats.distribution({g: counts[g] for g in grades if g in counts}, grades))
     return GradeDistribution(group, sum(counts.values()),
-                             [GradeShare(g, vocab.grade_label(g), shares[g]) for g in order])
+                             [GradeShare(g, vocab.grade_label(g), shares[g]) for g in vocab.scale_for(list(counts))])
 
 
 def kept_figures(flt: ReportFilter, by: Optional[str], role: str = FIRST) -> List[Tuple[str, str, int]]:

@@ -97,7 +97,10 @@ def test_the_trend_chart_shows_each_grades_share_by_month(qtbot, context, standa
     chart = page.trend_view.chart()
     assert categories(chart) == ["Apr 24", "May 24"]
     lines = {s.name(): s for s in chart.series() if isinstance(s, QLineSeries)}
-    assert [round(point.y(), 2) for point in lines["Good"].points()] == [50.0, round(200 / 7, 2)]  # 1 of 2, then 2 of 7
+    # 1 of 2, then 2 of May's 4 case-graded reviews: its 3 MOSOVO checks are shares of their own scale.
+    assert [round(point.y(), 2) for point in lines["Good"].points()] == [50.0, 50.0]
+    assert [round(point.y(), 2) for point in lines["Partially compliant"].points()] == [0.0, round(200 / 3, 2)]
+    assert "of the month's reviews on its scale" in chart.title()
     # The MOSOVO compliance scale is dashed, so it reads apart from the case grades.
     assert lines["Good"].pen().style() == Qt.PenStyle.SolidLine
     assert lines["Partially compliant"].pen().style() == Qt.PenStyle.DashLine
@@ -298,6 +301,16 @@ def test_the_dashboard_leads_with_one_row_per_area_with_intervals_and_a_small_sa
     assert cp[-1] == SMALL_SAMPLE_FLAG
     partially = headings.index("Partially compliant")
     assert cp[partially] == "–"  # a grade of another scale than the area's
+    # All areas mixes case grades and MOSOVO checks: each share is of its own scale's reviews, and the
+    # summary says how many reviews each scale has.
+    overall = page.figures.overall
+    case_graded = sum(overall.count(g) for g in ("good", "requires_improvement", "inadequate"))
+    checks = sum(overall.count(g) for g in ("compliant", "partially_compliant", "non_compliant"))
+    assert 0 < case_graded < overall.total and case_graded + checks == overall.total
+    good_overall = stats.wilson(overall.count("good"), case_graded)
+    assert rows["All areas"][2] == f"{good_overall.point_text()} ({good_overall.interval_text()})"
+    assert (f"{overall.total} graded reviews ({case_graded} graded Good / Requires improvement / Inadequate, "
+            f"{checks} graded Compliant / Partially compliant / Non-compliant)") in page.summary.text()
 
 
 def _compliance_tab(qtbot, context):

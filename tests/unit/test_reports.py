@@ -293,3 +293,18 @@ def test_every_drawn_sample_of_the_period_is_listed_reviewed_or_not(data):
     reviewed = [s for s in listed.values() if s.first_reviews]
     assert reviewed and all(s.completion.total == s.items for s in reviewed)
     assert drawn.id not in {s.id for s in reports.samples_used(reports.ReportFilter.for_month("2024-04"))}
+
+
+def test_each_grade_of_a_mixed_group_is_a_share_of_its_own_scale(data, vocab):
+    """May holds 4 case grades and 3 MOSOVO checks: 'Good' is 2 of the 4 graded good / requires
+    improvement / inadequate, not 2 of all 7 reviews; 'Compliant' is 1 of the 3 checks."""
+    overall = reports.overall_distribution(MAY, vocab)
+    assert overall.total == 7
+    shares = {s.grade: s.proportion for s in overall.shares}
+    assert shares["good"] == stats.wilson(2, 4) and shares["requires_improvement"] == stats.wilson(2, 4)
+    assert shares["compliant"] == stats.wilson(1, 3) and shares["partially_compliant"] == stats.wilson(2, 3)
+    (may,) = [d for d in reports.grade_distributions(MAY, "month", vocab) if d.group == "2024-05"]
+    assert {s.grade: s.proportion for s in may.shares} == shares
+    # A group of one scale is unchanged: its shares are over all its reviews.
+    area = by_group(reports.grade_distributions(MAY, "area", vocab))[f.CP_AREA]
+    assert all(s.proportion.total == area.total for s in area.shares)

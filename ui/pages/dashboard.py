@@ -272,6 +272,11 @@ def overall_summary(figures: DashboardFigures) -> str:
         return f"{figures.filter.label()}: no graded reviews."
     shares = "; ".join(f"{s.label} {s.proportion.percent_text()}" for s in overall.shares if s.proportion.count)
     text = f"{figures.filter.label()}: {overall.total} graded reviews. {shares}."
+    if figures.mixed_scales:  # each share is of its own scale's reviews (qatt.reporting.figures._distribution)
+        labels = {s.grade: s.label for s in overall.shares}
+        parts = [f"{sum(overall.count(g) for g in scale)} graded {' / '.join(labels[g] for g in scale if g in labels)}"
+                 for scale in figures.scales]
+        text = f"{figures.filter.label()}: {overall.total} graded reviews ({', '.join(parts)}). {shares}."
     notes = [note for note in (stats.small_sample_warning(overall.total), reports.retention_note(figures.purged)) if note]
     return " ".join([text, *notes])
 
@@ -331,7 +336,7 @@ def trend_chart(by_month: Sequence[reports.GradeDistribution], grades: Sequence[
                 main_scale: Sequence[str] = ()) -> QChart:
     """Each grade's share of the month's reviews, month by month. Grades of another scale than the main one
     (MOSOVO compliance beside case grades) are dashed, so they read apart even where the theme's colours repeat."""
-    chart = new_chart("Grades by month (% of the month's graded reviews)")
+    chart = new_chart("Grades by month (each grade as % of the month's reviews on its scale)")
     months = QBarCategoryAxis()
     months.append([short_month(d.group) for d in by_month])
     percent_axis = QValueAxis()
