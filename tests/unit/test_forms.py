@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from qatt.reviewing import forms
+from qatt.reviewing import form_loading, forms
 from qatt.trust import audit
 from qatt.errors import QattError
 from qatt.storage import models as m
@@ -121,7 +121,7 @@ def test_an_unchanged_forms_folder_is_not_parsed_again_but_any_edit_is_seen(tmp_
     write_form(folder, BASIC_FORM + "  - include: common\n")
     parsed = []
     real_load_form = forms.load_form
-    monkeypatch.setattr(forms, "load_form", lambda path, **kw: parsed.append(path.name) or real_load_form(path, **kw))
+    monkeypatch.setattr(form_loading, "load_form", lambda path, **kw: parsed.append(path.name) or real_load_form(path, **kw))
 
     first = forms.load_forms(folder)
     again = forms.load_forms(folder)
