@@ -7,7 +7,6 @@ condition (Equals, In, Answered, All, Any_, Not) knows the questions it reads an
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -15,7 +14,6 @@ QUESTION_TYPES = ("yes_no", "yes_no_na", "grade", "choice", "multi", "themes", "
 TIERS = ("fair", "good", "excellent")
 THEME_POLARITIES = ("strength", "weakness")
 ID_PATTERN = "^[a-z0-9_]+$"
-_ID_RE = re.compile(ID_PATTERN)
 
 # What a header question can be filled from when a review starts (docs/forms.md, "prefill"):
 # a Case field, an extract column, or what QATT itself knows about the review.

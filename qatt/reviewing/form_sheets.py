@@ -361,7 +361,7 @@ class _SheetReader:
                 definition[name] = [s.strip() for s in _text(value).split(",") if s.strip()]
             elif name == "grading":
                 try:
-                    definition[name] = yaml.load(_text(value), Loader=form_yaml._FormYamlLoader)  # noqa: S506
+                    definition[name] = yaml.load(_text(value), Loader=form_yaml.FormYamlLoader)  # noqa: S506
                 except yaml.YAMLError as exc:
                     raise self.fail(cell, f"the grading rules are not valid YAML ({getattr(exc, 'problem', exc)})") from None
             else:
@@ -439,7 +439,7 @@ class _SheetReader:
             return [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
         if key == "prefill":
             try:
-                parsed = yaml.load(text, Loader=form_yaml._FormYamlLoader)  # noqa: S506
+                parsed = yaml.load(text, Loader=form_yaml.FormYamlLoader)  # noqa: S506
             except yaml.YAMLError as exc:
                 raise self.fail(where, f"the prefill is not valid YAML ({getattr(exc, 'problem', exc)}); write e.g. "
                                        "{columns: [ViSOR ref], case_field: reference}") from None

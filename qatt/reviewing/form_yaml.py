@@ -14,19 +14,19 @@ from qatt.errors import QattError
 # YAML 1.1 reads an unquoted `no` as false (so `equals: no` would silently become
 # a boolean); this loader keeps only true/false as booleans and rejects duplicate keys.
 
-class _FormYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed: ~5x faster
+class FormYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when installed: ~5x faster
     pass
 
 
-_FormYamlLoader.yaml_implicit_resolvers = {
+FormYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_FormYamlLoader.add_implicit_resolver(
+FormYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def _construct_mapping(loader: _FormYamlLoader, node: yaml.MappingNode) -> Dict[Any, Any]:
+def _construct_mapping(loader: FormYamlLoader, node: yaml.MappingNode) -> Dict[Any, Any]:
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
@@ -37,7 +37,7 @@ def _construct_mapping(loader: _FormYamlLoader, node: yaml.MappingNode) -> Dict[
     return loader.construct_mapping(node)
 
 
-_FormYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+FormYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def read_yaml(path: Path) -> Any:
@@ -49,7 +49,7 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise QattError(f"{path} is not UTF-8 text; save it as UTF-8 and try again.") from None
     try:
-        return yaml.load(text, Loader=_FormYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=FormYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
