@@ -33,7 +33,6 @@ class Preview:
     sheets: List[str]
 
 
-
 @dataclass
 class _Table:
     """An open extract: cleaned headers and an iterator of (row number, cells) after the header."""
@@ -234,4 +233,3 @@ def _last_readable_row(table: _Table) -> int:
         except csv.Error:
             pass
     return number
-

@@ -73,7 +73,6 @@ class DuplicatePopulation(QattError):
             "Use that population, or import with --allow-duplicate to make a second copy.")
 
 
-
 class ImportProblems(QattError):
     """The file has invalid rows and skip_invalid was not given: nothing was imported."""
 
@@ -100,7 +99,6 @@ class ImportProblems(QattError):
                          "--duplicate-references keep-first or keep-last keeps one row of each.")
         lines.append("Fix the file, or import with --skip-invalid to leave these rows out.")
         super().__init__("\n".join(lines))
-
 
 
 @dataclass
@@ -158,6 +156,7 @@ def parse_date(value: Any, date_format: str = "auto") -> Optional[dt.date]:
     """A whole date from a cell, or None if it is not one (qatt.intake.extract_dates.parse_day). Day first
     always: 03/04/2024 is 3 April. Two-digit years: 00-68 are 20xx, 69-99 are 19xx."""
     return parse_day(value, date_format)
+
 
 # ---------------------------------------------------------------------------------------------
 # Public API
@@ -219,7 +218,6 @@ class CheckResult:
             lines.append(self.encoding_note[0].upper() + self.encoding_note[1:] + ".")
         lines.append(f"{self.rows:,} case(s) would be imported.")
         return lines
-
 
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
@@ -292,7 +290,6 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         cancel.check()
     progress(*table.position(), message)
     return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker, written)
-
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:

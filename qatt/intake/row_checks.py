@@ -83,7 +83,6 @@ class Repeat:
         return asdict(self)
 
 
-
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one row; row numbers are as Excel shows them (header = row 1)."""
@@ -101,7 +100,6 @@ class Problem:
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
-
 
 
 class _Memo(dict):
@@ -446,4 +444,3 @@ class _RowChecker:
     def extra_columns(self) -> List[str]:
         """Unmapped headers in file order; unnamed columns only if they held something."""
         return [h for h in self.extra_headers if h not in self.unnamed or self.index[h] in self.extra_used]
-

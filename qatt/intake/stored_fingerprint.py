@@ -12,13 +12,13 @@ from qatt.intake.fingerprint import OrderedFingerprint, fingerprint_references
 from qatt.storage import models as m
 from qatt.storage.db import is_sqlite
 
+
 def _same_cases(fingerprint: str, other_than: int = 0) -> Optional[m.Population]:
     """The first population (not purged) whose cases have exactly this fingerprint."""
     return (m.Population.select()
             .where(m.Population.fingerprint == fingerprint, m.Population.purged == False,  # noqa: E712
                    m.Population.id != other_than)
             .order_by(m.Population.id).first())
-
 
 
 # References hashed per query: ~1.5 MB of text, so the fingerprint holds no more whatever the size.
