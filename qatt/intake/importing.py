@@ -14,39 +14,44 @@ exact repeats from repeats with different values. The fingerprint is streamed fr
 in reference order (same bytes as qatt.intake.fingerprint's documented rule).
 Blank and repeated references are refused unless ImportOptions say otherwise; month-only dates
 are read with month precision (qatt.intake.extract_dates); files are opened through qatt.intake.extract_files.
+
+The parts: qatt.intake.extract_tables reads the file as a table, qatt.intake.row_checks checks
+its rows, qatt.intake.case_writer writes them and qatt.intake.stored_fingerprint hashes them as
+stored; this module runs the passes and is the entry point (the public names of the parts are
+importable from here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
-import io
 import itertools
-import json.encoder
-from dataclasses import asdict, dataclass, field
-from operator import itemgetter, methodcaller
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from qatt.trust import audit
 from qatt.errors import Cancelled, QattError
-from qatt.intake.extract_dates import DAY, EXPECTED as _EXPECTED, MONTH, parse_case_date, parse_day
-from qatt.intake.extract_files import check_workbook_archive, detect_encoding, file_error, reading
-from qatt.intake.fingerprint import OrderedFingerprint, fingerprint_references
-from qatt.intake.mapping import FIELD_LABELS, check_date_format, check_mapping, check_name, suggest_mapping
+from qatt.intake.case_writer import _case_writer, _replacing, _write_errors
+from qatt.intake.extract_dates import MONTH, parse_day
+from qatt.intake.extract_files import file_error, reading
+from qatt.intake.extract_tables import Preview, _Table, _cell_text, _last_readable_row, _open_table, preview
+from qatt.intake.fingerprint import fingerprint_references
+from qatt.intake.mapping import check_date_format, check_mapping, check_name, suggest_mapping
+from qatt.intake.row_checks import GENERATED_PREFIX, ImportOptions, Problem, Repeat, _RowChecker
+# Public names of the row checks that callers import from here, the package's entry point.
+from qatt.intake.row_checks import BLANK_REFERENCES, CASE_COLUMNS, DUPLICATE_REFERENCES  # noqa: F401
+from qatt.intake.stored_fingerprint import _same_cases, _stored_fingerprint
 from qatt.progress import CancelToken, ProgressFn, no_progress
 from qatt.storage import models as m
-from qatt.storage.copy import CopyStream, copy_text
-from qatt.storage.db import database_proxy, is_sqlite, write_transaction
+from qatt.storage.db import database_proxy, write_transaction
 
 __all__ = ["Problem", "ImportProblems", "Cancelled", "Preview", "ImportResult", "ImportOptions", "Repeat",
            "DuplicatePopulation", "preview", "check_file", "import_population", "parse_date"]
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Small batches keep the rows in flight in the CPU cache: the strings the CSV reader has just made are
 # still cached when they are checked and written. Measured on 1,000,000 rows (bench/bench_import.py):
 # 200 rows a batch takes about a fifth less CPU than 1,000 (and 1,000 was ~8% faster than 10,000);
@@ -54,66 +59,6 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 BATCH_ROWS = 200
 # Bounded memory even for a file where every row is wrong; the count is always exact.
 MAX_LISTED_PROBLEMS = 10_000
-# Distinct date strings are few (days x formats); with times they may not be, so stop caching.
-MAX_CACHED_DATES = 100_000
-# Extra columns are mostly categories (source system, age band); a free-text one stops filling the cache.
-MAX_CACHED_EXTRAS = 10_000
-
-# Text fields in the order they are written after reference and recorded_date.
-TEXT_FIELDS = ("area", "division", "team", "officer", "supervisor", "risk", "status", "summary")
-CASE_COLUMNS = ("population_id", "reference", "recorded_date") + TEXT_FIELDS + ("extra",)
-# summary is TEXT; every other text field is a VARCHAR that PostgreSQL enforces.
-MAX_LENGTHS = {name: getattr(m.Case, name).max_length for name in ("reference",) + TEXT_FIELDS[:-1]}
-SHORTEST_LIMIT = min(MAX_LENGTHS.values())
-
-# What to do with a row whose reference is blank, and with a reference that repeats an earlier row's.
-BLANK_REFERENCES = ("refuse", "generate")
-DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
-# Generated references: this prefix and 16 hex digits of SHA-256 over the row's values and how many
-# identical blank-reference rows came before it. A real reference with the prefix is refused when
-# references are generated, so a case's reference is generated exactly when it has the prefix.
-GENERATED_PREFIX = "QATT-GEN-"
-# Repeats listed in the summary (all are counted).
-MAX_LISTED_REPEATS = 1_000
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """How the import treats blank and repeated references (both refuse by default, so nothing
-    changes silently) and whether a file already imported may be imported again."""
-
-    blank_references: str = "refuse"
-    duplicate_references: str = "refuse"
-    allow_duplicate: bool = False
-
-    def check(self) -> "ImportOptions":
-        if self.blank_references not in BLANK_REFERENCES:
-            raise QattError(f"Unknown choice {self.blank_references!r} for blank references; choose "
-                            f"{' or '.join(BLANK_REFERENCES)}.")
-        if self.duplicate_references not in DUPLICATE_REFERENCES:
-            raise QattError(f"Unknown choice {self.duplicate_references!r} for repeated references; choose one "
-                            f"of {', '.join(DUPLICATE_REFERENCES)}.")
-        return self
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """A row whose reference an earlier row already has."""
-
-    row: int
-    reference: str
-    first_row: int  # the earlier row it repeats (the one kept so far)
-    exact: bool  # every cell of the row is the same as on the earlier row
-    kept: str  # "first", "last" or "" (refused or left out as invalid)
-
-    def __str__(self) -> str:
-        what = "an exact repeat" if self.exact else "with different values"
-        outcome = {"first": f"row {self.first_row} kept", "last": f"row {self.row} kept"}.get(self.kept, "")
-        return (f"row {self.row} repeats reference {self.reference!r} from row {self.first_row} ({what}"
-                + (f"; {outcome})" if outcome else ")"))
-
-    def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
 
 
 class DuplicatePopulation(QattError):
@@ -126,25 +71,6 @@ class DuplicatePopulation(QattError):
             f"{file_name} holds the same cases as population {existing.id} ({existing.name!r}, imported "
             f"{existing.imported_at:%Y-%m-%d %H:%M} by {existing.imported_by or 'someone'}); nothing was imported. "
             "Use that population, or import with --allow-duplicate to make a second copy.")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one row; row numbers are as Excel shows them (header = row 1)."""
-
-    file: str
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}, row {self.row}"
-        if self.column:
-            where += f", column '{self.column}'"
-        return f"{where}: {self.message}"
-
-    def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
 
 
 class ImportProblems(QattError):
@@ -173,17 +99,6 @@ class ImportProblems(QattError):
                          "--duplicate-references keep-first or keep-last keeps one row of each.")
         lines.append("Fix the file, or import with --skip-invalid to leave these rows out.")
         super().__init__("\n".join(lines))
-
-
-@dataclass
-class Preview:
-    path: Path
-    headers: List[str]
-    rows: List[List[str]]
-    suggested_mapping: Dict[str, str]
-    encoding: Optional[str]
-    delimiter: Optional[str]
-    sheets: List[str]
 
 
 @dataclass
@@ -244,582 +159,7 @@ def parse_date(value: Any, date_format: str = "auto") -> Optional[dt.date]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading files as (headers, rows)
-
-
-@dataclass
-class _Table:
-    """An open extract: cleaned headers and an iterator of (row number, cells) after the header."""
-
-    file_name: str
-    headers: List[str]
-    rows: Iterator[Tuple[int, list]]
-    position: Callable[[], Tuple[int, int]]  # (done, total) in any unit, for progress
-    encoding: Optional[str] = None
-    delimiter: Optional[str] = None
-    sheets: List[str] = field(default_factory=list)
-    encoding_note: str = ""  # why the CSV is read as Windows-1252 (qatt.intake.extract_files.detect_encoding)
-    # Workbooks only: the column whose Excel dates stay dates (set once the mapping is known).
-    native_date_index: Optional[int] = None
-    header_row: int = 0
-    path: Optional[Path] = None  # CSV: to read it again up to a row that cannot be read
-
-    @property
-    def unnamed(self) -> Set[str]:
-        """Headers made up for blank header cells ("Column 7")."""
-        return {h for i, h in enumerate(self.headers, start=1) if h == f"Column {i}"}
-
-
-def _clean_headers(raw: Sequence[Any], file_name: str, header_row: int) -> List[str]:
-    headers = []
-    first_seen: Dict[str, int] = {}
-    for index, cell in enumerate(raw, start=1):
-        name = _cell_text(cell).strip() or f"Column {index}"
-        if name in first_seen:
-            raise QattError(f"{file_name}, row {header_row}: columns {first_seen[name]} and {index} are both "
-                            f"called {name!r}. Give every column a different header.")
-        first_seen[name] = index
-        headers.append(name)
-    return headers
-
-
-def _detect_delimiter(sample: str) -> str:
-    """The delimiter (comma, semicolon or tab) that splits the first lines into the most, equal-width rows."""
-    lines = sample.splitlines(keepends=True)
-    if len(lines) > 1:
-        lines = lines[:-1]  # the last line of a sample may be cut short
-    best, best_score = ",", (0, 0)
-    for delimiter in (",", ";", "\t"):
-        try:
-            records = [r for r in csv.reader(lines[:50], delimiter=delimiter) if r]
-        except csv.Error:
-            continue
-        if not records or len(records[0]) < 2:
-            continue
-        width = len(records[0])
-        score = (sum(len(r) == width for r in records), width)
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-@contextlib.contextmanager
-def _open_csv(path: Path) -> Iterator[_Table]:
-    encoding, note = detect_encoding(path)
-    total = path.stat().st_size
-    with reading(path):
-        raw = open(path, "rb")
-    with raw:
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-        # One record is one Excel row, even when a quoted cell spans lines.
-        with reading(path):
-            delimiter = _detect_delimiter(text.read(64 * 1024))
-            text.seek(0)
-            rows = enumerate(csv.reader(text, delimiter=delimiter), start=1)
-            try:
-                header_row, raw_headers = _first_non_blank(rows)
-            except csv.Error as exc:
-                raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
-        headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
-        yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter, header_row=header_row,
-                     encoding_note=note, path=path)
-
-
-def _first_non_blank(rows: Iterator[Tuple[int, list]]) -> Tuple[int, Optional[list]]:
-    for number, cells in rows:
-        if any(_cell_text(c).strip() for c in cells):
-            return number, cells
-    return 0, None
-
-
-def _cell_text(value: Any) -> str:
-    """Workbook cells as the text a user would type: 12345.0 -> '12345', dates as ISO."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
-    if value is None:
-        return ""
-    return str(value)
-
-
-@contextlib.contextmanager
-def _open_workbook(path: Path, sheet: Optional[str]) -> Iterator[_Table]:
-    """Open a sheet with python-calamine; cells become text except in the table's native date
-    column, where Excel dates stay dates so no text format has to be guessed."""
-    from python_calamine import CalamineError, CalamineWorkbook, WorksheetNotFound
-
-    check_workbook_archive(path)
-    try:
-        with open(path, "rb"):  # a permission or lock problem in one line, before calamine sees the file
-            pass
-    except OSError as exc:
-        raise file_error(path, exc) from None
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as exc:
-        raise QattError(f"Cannot open {path.name} as a workbook ({exc}). Check it opens in Excel.") from None
-    try:
-        names = list(book.sheet_names)
-        try:
-            data = book.get_sheet_by_name(sheet) if sheet else book.get_sheet_by_index(0)
-        except WorksheetNotFound:
-            raise QattError(f"{path.name} has no sheet called {sheet!r}; its sheets are "
-                            f"{', '.join(map(repr, names))}.") from None
-        # iter_rows starts at row 1 even when the used range starts lower, so the offset is the row.
-        total = (data.end or (0, 0))[0] + 1
-        done = [0]
-
-        def numbered() -> Iterator[Tuple[int, list]]:
-            for number, cells in enumerate(data.iter_rows(), start=1):
-                done[0] = number
-                yield number, cells
-
-        rows = numbered()
-        header_row, raw_headers = _first_non_blank(rows)
-        headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
-        table = _Table(path.name, headers, iter(()), lambda: (done[0], total), sheets=names)
-
-        def as_text() -> Iterator[Tuple[int, list]]:
-            for number, cells in rows:
-                texts = [_cell_text(c) for c in cells]
-                if any("\x00" in t for t in texts):  # Excel's _x0000_ escape; PostgreSQL cannot store it
-                    raise QattError(f"{path.name}, row {number}: a cell holds a NUL character (_x0000_ in "
-                                    "the file), which is not text. Remove it and import again.")
-                native = table.native_date_index
-                if native is not None and native < len(cells) and isinstance(cells[native], dt.date):
-                    texts[native] = cells[native]
-                yield number, texts
-
-        table.rows = as_text()
-        yield table
-    finally:
-        book.close()
-
-
-@contextlib.contextmanager
-def _open_table(path: Path, sheet: Optional[str] = None) -> Iterator[_Table]:
-    path = Path(path)
-    try:
-        path.stat()
-    except OSError as exc:
-        raise file_error(path, exc) from None
-    if not path.is_file():
-        raise QattError(f"{path} does not exist or is not a file.")
-    if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        opened = _open_workbook(path, sheet)
-    elif sheet:
-        raise QattError(f"{path.name} is a CSV file, which has no sheets; leave out the sheet name.")
-    else:
-        opened = _open_csv(path)
-    with opened as table:
-        if not table.headers:
-            raise QattError(f"{path.name} is empty: the first row must hold the column headers.")
-        yield table
-
-
-# ---------------------------------------------------------------------------------------------
-# Validating rows
-
-
-class _Memo(dict):
-    """Values computed once per distinct key (up to `limit` keys): extracts repeat their dates and
-    category columns on row after row, and a dict lookup (C, even through map) costs far less."""
-
-    def __init__(self, compute: Callable[[Any], Any], limit: int) -> None:
-        super().__init__()
-        self.compute = compute
-        self.limit = limit
-
-    def __missing__(self, key: Any) -> Any:
-        value = self.compute(key)
-        if len(self) < self.limit:
-            self[key] = value
-        return value
-
-
-class _RowChecker:
-    """Turns cells into Case row tuples or lists of problems.
-
-    Two paths give the same rows. `check_batch` is the hot path of a million-row import: it checks
-    a whole batch column by column with C-level map/zip/set operations and returns None as soon as
-    any row may be invalid (or needs a decision: a repeated reference, a blank one to generate
-    where a generated one collides); that batch then goes row by row through `check`, which
-    reports exactly what is wrong (through `_problems`) and applies the import options."""
-
-    def __init__(self, table: _Table, mapping: Dict[str, str], date_format: str, population_id: int = 0,
-                 options: ImportOptions = ImportOptions(), streaming: bool = False) -> None:
-        headers = table.headers
-        # Streaming (the first pass of an import): references are not remembered across batches; the
-        # database's unique index finds a repeat instead, and any row needing a decision or a report
-        # stops the pass (_scan raises _ExactPassNeeded), so the import is read again exactly.
-        self.streaming = streaming
-        self.index = index = {h: i for i, h in enumerate(headers)}
-        self.unnamed = table.unnamed
-        self.file_name = table.file_name
-        self.width = len(headers)
-        self.reference_header = mapping["reference"]
-        self.date_header = mapping.get("recorded_date", "")
-        self.date_format = date_format
-        self.text_headers = [mapping.get(f, "") for f in TEXT_FIELDS]
-        mapped = set(mapping.values())
-        self.extra_headers = [h for h in headers if h not in mapped]
-        self.extra_used: Set[int] = set()
-        self.generate = options.blank_references == "generate"
-        self.duplicates = options.duplicate_references
-        # Every reference met -> the row it was kept from (with keep-last, the latest such row), so a
-        # repeat is reported even when its first row was rejected for another reason; `rejected`
-        # holds those first rows' references, which are not imported.
-        self.seen: Dict[str, int] = {}
-        self.rejected: Set[str] = set()
-        self.replacements: Dict[str, tuple] = {}  # keep-last: reference -> the values of its last row
-        self.repeats: List[Repeat] = []
-        self.exact_repeats = self.conflicting_repeats = 0
-        # (row, earlier row) of every repeat: exact or not is decided after the scan (classify).
-        self.repeat_pairs: List[Tuple[int, int]] = []
-        self.generated = 0
-        self.blank_refused = 0
-        self.blank_occurrences: Dict[bytes, int] = {}
-        # Dates are whole days or months throughout; the first dated row decides which.
-        self.precision: Optional[str] = None
-        self.precision_row = 0
-        self.dates = _Memo(self._parse_date, MAX_CACHED_DATES)
-        self.extras = self._make_extras(sorted(self.extra_headers))
-        self.check = self._make_check(index, mapping, population_id)
-        self.check_batch = self._make_check_batch(index, mapping, population_id)
-
-    # -- references made for blank cells
-
-    def _generate(self, cells: Sequence[Any], pending: Optional[Dict[bytes, int]] = None) -> str:
-        """A stable reference for a row with a blank one: the same row of the same file always gets
-        the same reference; identical rows get different ones (by how many came before)."""
-        content = "\x1f".join([_cell_text(c).strip() for c in cells]).encode("utf-8", "surrogatepass")
-        key = hashlib.sha256(content).digest()
-        counts = self.blank_occurrences
-        n = pending[key] if pending is not None and key in pending else counts.get(key, 0)
-        while True:
-            reference = GENERATED_PREFIX + hashlib.sha256(key + str(n).encode()).hexdigest()[:16].upper()
-            n += 1
-            if reference not in self.seen:
-                break
-        (pending if pending is not None else counts)[key] = n
-        return reference
-
-    # -- the two paths
-
-    def _make_check(self, index: Dict[str, int], mapping: Dict[str, str], population_id: int
-                    ) -> Callable[[int, list], Tuple[Optional[tuple], List[Problem]]]:
-        width = self.width
-        reference_index = index[mapping["reference"]]
-        date_index = index.get(mapping.get("recorded_date", ""))
-        dates = self.dates
-        # Unmapped fields read the empty cell appended after the last column.
-        get_texts = itemgetter(*[index[mapping[f]] if f in mapping else width for f in TEXT_FIELDS])
-        extra_headers = sorted(self.extra_headers)
-        extras = self.extras
-        # The trailing blank cell makes itemgetter return a tuple even for one extra column
-        # (check_batch builds the same keys).
-        get_extras = itemgetter(*[index[h] for h in extra_headers], width)
-        unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
-        extra_used = self.extra_used
-        seen = self.seen
-        generate = self.generate
-        strip = str.strip
-        no_problems: List[Problem] = []
-
-        def check(number: int, cells: list) -> Tuple[Optional[tuple], List[Problem]]:
-            """(Case values with the population id first, []) for a valid row; (None, problems) for an
-            invalid one; (None, []) for a repeat the options resolve (kept first, or kept last later)."""
-            if len(cells) == width:
-                cells.append("")
-            elif len(cells) < width:
-                cells = cells + [""] * (width + 1 - len(cells))
-            else:
-                cells = cells[:width] + ["", cells[width:]]  # the overflow is judged by _problems
-            reference = cells[reference_index].strip()
-            generated = False
-            if not reference and generate:
-                reference, generated = self._generate(cells[:width]), True
-            parsed = dates[cells[date_index]] if date_index is not None else None
-            recorded = parsed + "-01" if parsed and len(parsed) == 7 else parsed
-            precision = (MONTH if len(parsed) == 7 else DAY) if parsed else None
-            texts = get_texts(cells)
-            stripped = tuple(map(strip, texts))
-            extra = extras[get_extras(cells)] if extra_headers else None
-            row = (population_id, reference, recorded, *stripped, extra)
-            first = seen.get(reference) if reference else None
-            # Lengths before stripping: a row that passes here passes after stripping too.
-            if (len(cells) > width + 1 or not reference or first is not None or recorded == ""
-                    or (precision is not None and self.precision not in (None, precision))
-                    or (generate and not generated and reference.startswith(GENERATED_PREFIX))
-                    or max(map(len, texts)) > SHORTEST_LIMIT or len(reference) > SHORTEST_LIMIT):
-                problems = self._problems(number, cells, reference, parsed, stripped, generated, first, row)
-                if problems:
-                    return None, problems
-            if extra is not None:
-                for i in unnamed_extras:
-                    if cells[i].strip():
-                        extra_used.add(i)
-            if precision is not None and self.precision is None:
-                self.precision, self.precision_row = precision, number
-            if first is not None:
-                self._repeat(number, reference, first, row)
-                return None, no_problems
-            seen[reference] = number
-            self.generated += generated
-            return row, no_problems
-
-        return check
-
-    def _repeat(self, number: int, reference: str, first: int, row: tuple) -> None:
-        """A valid row repeating a kept reference, with keep-first or keep-last."""
-        kept = "first" if self.duplicates == "keep-first" else "last"
-        if kept == "last":
-            self.replacements[reference] = row
-            self.seen[reference] = number
-        self.repeat_pairs.append((number, first))
-        if len(self.repeats) < MAX_LISTED_REPEATS:
-            self.repeats.append(Repeat(number, reference, first, False, kept))
-
-    def classify(self, exact_rows: Set[int]) -> None:
-        """Count exact and conflicting repeats, given the repeating rows identical to their earlier row."""
-        self.exact_repeats = sum(1 for row, _first in self.repeat_pairs if row in exact_rows)
-        self.conflicting_repeats = len(self.repeat_pairs) - self.exact_repeats
-        self.repeats = [dataclasses.replace(r, exact=r.row in exact_rows) for r in self.repeats]
-
-    def _make_extras(self, extra_headers: List[str]) -> _Memo:
-        """Case.extra (JSON, sorted keys, empty values left out, None if nothing is left) for a
-        tuple of the extra columns' raw cells in `extra_headers` order, plus one trailing cell.
-
-        Built from pre-encoded keys: several times faster than json.dumps per row."""
-        encode = json.encoder.encode_basestring
-        keys = [encode(h) + ":" for h in extra_headers]
-        strip = str.strip
-
-        def extra_json(values: tuple) -> Optional[str]:
-            parts = [key + encode(value) for key, value in zip(keys, map(strip, values)) if value]
-            return "{" + ",".join(parts) + "}" if parts else None
-
-        return _Memo(extra_json, MAX_CACHED_EXTRAS)
-
-    def _make_check_batch(self, index: Dict[str, int], mapping: Dict[str, str], population_id: int
-                          ) -> Callable[[Sequence[int], Sequence[list]], Optional[List[tuple]]]:
-        width = self.width
-        reference_index = index[mapping["reference"]]
-        reference_limit = MAX_LENGTHS["reference"]
-        date_index = index.get(mapping.get("recorded_date", ""))
-        text_indexes = [index[mapping[f]] if f in mapping else None for f in TEXT_FIELDS]
-        text_limits = [MAX_LENGTHS.get(f) for f in TEXT_FIELDS]
-        extra_headers = sorted(self.extra_headers)
-        extra_indexes = [index[h] for h in extra_headers]
-        unnamed_extras = [index[h] for h in extra_headers if h in self.unnamed]
-        dates, extras, seen, extra_used = self.dates, self.extras, self.seen, self.extra_used
-        generate = self.generate
-        is_generated = methodcaller("startswith", GENERATED_PREFIX)
-        strip = str.strip
-        streaming = self.streaming
-        categories = [i is not None for i in text_indexes]  # until a batch shows a column is free text
-
-        def check_batch(numbers: Sequence[int], rows: Sequence[list]) -> Optional[List[tuple]]:
-            """Case values (population id first) for every row of a non-empty batch of non-blank
-            rows if all are full-width and valid; else None, having changed nothing."""
-            if set(map(len, rows)) != {width}:
-                return None
-            columns = list(zip(*rows))
-            references = list(map(strip, columns[reference_index]))
-            pending: Optional[Dict[bytes, int]] = None
-            if not all(references):
-                if not generate or any(map(is_generated, references)) or not all(map(any, rows)):
-                    return None  # (a blank row is no case: the caller drops it and tries again)
-                pending = {}
-                references = [ref or self._generate(cells, pending) for ref, cells in zip(references, rows)]
-            elif generate and any(map(is_generated, references)):
-                return None
-            unique = set(references)
-            if (max(map(len, references)) > reference_limit
-                    or len(unique) != len(references) or not (streaming or seen.keys().isdisjoint(unique))):
-                return None
-            blanks = [""] * len(rows)
-            texts: List[Sequence[str]] = []
-            for k, i in enumerate(text_indexes):
-                if i is None:
-                    texts.append(blanks)
-                    continue
-                column, limit = columns[i], text_limits[k]
-                if categories[k]:
-                    # Most text columns hold few values (areas, teams, officers): stripping and
-                    # measuring each distinct value once is cheaper than doing it on every cell.
-                    distinct = list(set(column))
-                    if len(distinct) * 4 <= len(column):
-                        stripped = list(map(strip, distinct))
-                        if stripped != distinct:
-                            column = list(map(strip, column))
-                        if limit is not None and max(map(len, stripped)) > limit:
-                            return None
-                        texts.append(column)
-                        continue
-                    categories[k] = False  # free text: the set is wasted work from now on
-                column = list(map(strip, column))
-                if limit is not None and max(map(len, column)) > limit:
-                    return None
-                texts.append(column)
-            precision = None
-            if date_index is None:
-                recorded = [None] * len(rows)
-            else:
-                recorded = list(map(dates.__getitem__, columns[date_index]))
-                lengths = set(map(len, recorded))
-                if lengths == {10}:
-                    precision = DAY
-                elif lengths == {7}:
-                    precision = MONTH
-                    recorded = [month + "-01" for month in recorded]
-                else:  # a date that is not one, or days and months mixed
-                    return None
-                if self.precision not in (None, precision):
-                    return None
-            if extra_indexes:
-                extra = list(map(extras.__getitem__, zip(*[columns[i] for i in extra_indexes], blanks)))
-                extra_used.update(i for i in unnamed_extras if any(map(strip, columns[i])))
-            else:
-                extra = [None] * len(rows)
-            if precision is not None and self.precision is None:
-                self.precision, self.precision_row = precision, numbers[0]
-            if pending:
-                self.blank_occurrences.update(pending)
-                self.generated += sum(map(is_generated, references))
-            if not streaming:
-                seen.update(zip(references, numbers))
-            return list(zip(itertools.repeat(population_id), references, recorded, *texts, extra))
-
-        return check_batch
-
-    def _problems(self, number: int, cells: list, reference: str, parsed: Optional[str], texts: Tuple[str, ...],
-                  generated: bool, first: Optional[int], row: tuple) -> List[Problem]:
-        """Everything wrong with a row that failed a quick check (may be nothing: a long summary,
-        or a repeat that the options keep one row of)."""
-        found = []
-        if len(cells) > self.width + 1:
-            overflow = cells[self.width + 1]
-            if any(_cell_text(c).strip() for c in overflow):
-                found.append(Problem(self.file_name, number, "",
-                                     f"has {self.width + len(overflow)} values but the header row has "
-                                     f"{self.width} columns; check for an unquoted delimiter"))
-        if not reference:
-            self.blank_refused += 1
-            found.append(Problem(self.file_name, number, self.reference_header, "the case reference is empty"))
-        elif first is not None and reference in self.rejected:
-            found.append(Problem(self.file_name, number, self.reference_header,
-                                 f"repeats reference {reference!r} from row {first}, which has problems of its own"))
-        elif first is not None and self.duplicates == "refuse":
-            self.repeat_pairs.append((number, first))
-            # classify() adds whether it is an exact repeat, once the file has been read.
-            found.append(Problem(self.file_name, number, self.reference_header,
-                                 f"repeats reference {reference!r} from row {first}"))
-        elif len(reference) > MAX_LENGTHS["reference"]:
-            found.append(Problem(self.file_name, number, self.reference_header,
-                                 f"is longer than {MAX_LENGTHS['reference']} characters"))
-        elif self.generate and not generated and reference.startswith(GENERATED_PREFIX):
-            found.append(Problem(self.file_name, number, self.reference_header,
-                                 f"reference {reference!r} has the form QATT gives generated references "
-                                 f"({GENERATED_PREFIX}...); rename it, or import without generating references"))
-        if parsed == "":
-            found.append(Problem(self.file_name, number, self.date_header, self._date_message(cells)))
-        elif parsed is not None and self.precision not in (None, MONTH if len(parsed) == 7 else DAY):
-            given = _cell_text(cells[self.index[self.date_header]]).strip()
-            if self.precision == MONTH:
-                what = f"{given!r} is a whole date, but row {self.precision_row} gave a month only"
-            else:
-                what = f"{given!r} is a month only, but row {self.precision_row} gave a whole date"
-            found.append(Problem(self.file_name, number, self.date_header,
-                                 f"{what}; a date column must hold whole dates throughout or months throughout"))
-        for header, name, value in zip(self.text_headers, TEXT_FIELDS, texts):
-            limit = MAX_LENGTHS.get(name)
-            if limit is not None and len(value) > limit:
-                found.append(Problem(self.file_name, number, header,
-                                     f"is longer than {limit} characters (the limit for {FIELD_LABELS[name]})"))
-        if found and reference and reference not in self.seen:
-            self.seen[reference] = number
-            self.rejected.add(reference)
-        return found
-
-    def _parse_date(self, raw: Any) -> str:
-        """ISO text for a date cell: YYYY-MM-DD for a day, YYYY-MM for a month-only date, '' if it is
-        not a date (memoised in self.dates)."""
-        parsed = parse_case_date(raw, self.date_format)
-        if parsed is None:
-            return ""
-        value, precision = parsed
-        return f"{value.year:04d}-{value.month:02d}" if precision == MONTH else value.isoformat()
-
-    def _date_message(self, cells: list) -> str:
-        text = _cell_text(cells[self.index[self.date_header]]).strip()
-        if not text:
-            return "the date recorded is empty (every case needs one when the column is mapped)"
-        return f"{text!r} is not a date (expected {_EXPECTED[self.date_format]})"
-
-    def imported_references(self) -> Set[str]:
-        return set(self.seen) - self.rejected if self.rejected else set(self.seen)
-
-    def extra_columns(self) -> List[str]:
-        """Unmapped headers in file order; unnamed columns only if they held something."""
-        return [h for h in self.extra_headers if h not in self.unnamed or self.index[h] in self.extra_used]
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing rows
-
-
-# Where the rows may hold None (NULL): the date, when it is not mapped, and extra.
-NULLABLE_COLUMNS = tuple(CASE_COLUMNS.index(name) for name in ("recorded_date", "extra"))
-
-
-@contextlib.contextmanager
-def _case_writer(db: Any) -> Iterator[Callable[[List[tuple]], None]]:
-    """A function that writes batches of rows in CASE_COLUMNS order (population id first),
-    through the DB-API connection: peewee's insert_many is ~8x slower here.
-
-    SQLite: executemany. (Writing from a second thread was measured and gave nothing: sqlite3
-    hands the GIL back and forth on every row.) PostgreSQL: one streamed COPY (qatt.storage.copy),
-    so the server indexes rows while the next ones are read, and checks the population of all
-    of them once at the end of the statement (qatt.storage.pg_integrity)."""
-    columns = ", ".join(f'"{c}"' for c in CASE_COLUMNS)
-    table = f'"{m.Case._meta.table_name}"'
-    if is_sqlite(db):
-        cursor = db.cursor()
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
-
-        def insert(batch: List[tuple]) -> None:
-            if batch:
-                cursor.executemany(sql, batch)
-
-        yield insert
-        return
-    text_columns = len(CASE_COLUMNS) - 1
-    with CopyStream(db, f"COPY {table} ({columns}) FROM STDIN") as stream:
-        yield lambda batch: stream.write(copy_text(batch, text_columns, NULLABLE_COLUMNS))
-
-
-# ---------------------------------------------------------------------------------------------
 # Public API
-
-
-def preview(path: Path, sheet: Optional[str] = None, rows: int = 20) -> Preview:
-    """Headers, the first `rows` rows as text and the suggested mapping, for the import wizard."""
-    with _open_table(Path(path), sheet) as table:
-        first: List[List[str]] = []
-        for _number, cells in table.rows:
-            if len(first) >= rows:
-                break
-            texts = [_cell_text(c) for c in cells]
-            if any(t.strip() for t in texts):
-                first.append((texts + [""] * len(table.headers))[: len(table.headers)])
-        return Preview(Path(path), table.headers, first, suggest_mapping(table.headers),
-                       table.encoding, table.delimiter, table.sheets)
 
 
 class _ExactPassNeeded(Exception):
@@ -878,14 +218,6 @@ class CheckResult:
             lines.append(self.encoding_note[0].upper() + self.encoding_note[1:] + ".")
         lines.append(f"{self.rows:,} case(s) would be imported.")
         return lines
-
-
-def _same_cases(fingerprint: str, other_than: int = 0) -> Optional[m.Population]:
-    """The first population (not purged) whose cases have exactly this fingerprint."""
-    return (m.Population.select()
-            .where(m.Population.fingerprint == fingerprint, m.Population.purged == False,  # noqa: E712
-                   m.Population.id != other_than)
-            .order_by(m.Population.id).first())
 
 
 def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optional[Callable[[List[tuple]], None]],
@@ -958,19 +290,6 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         cancel.check()
     progress(*table.position(), message)
     return _ScanResult(problems, problem_count, rows_with_problems, checker.extra_columns(), checker, written)
-
-
-def _last_readable_row(table: _Table) -> int:
-    """The number of the last row read without a CSV error, reading the file again from the start."""
-    assert table.path is not None
-    with _open_csv(table.path) as again:
-        number = again.header_row
-        try:
-            for number, _cells in again.rows:
-                pass
-        except csv.Error:
-            pass
-    return number
 
 
 def _resolve_mapping(table: _Table, mapping: Optional[Dict[str, str]]) -> Dict[str, str]:
@@ -1066,122 +385,6 @@ def _load_cases(db: Any, path: Path, sheet: Optional[str], mapping: Optional[Dic
         done, total = table.position()
         progress(done, total, "Saving to the database")
     return table, mapping, result
-
-
-# References hashed per query: ~1.5 MB of text, so the fingerprint holds no more whatever the size.
-FINGERPRINT_CHUNK = 100_000
-
-
-def _stored_fingerprint(db: Any, population_id: int, cases: int) -> str:
-    """The fingerprint of a population as stored (`cases` rows), streamed from the database in
-    reference order through the unique (population, reference) index, a chunk of references
-    joined by the database at a time. qatt.intake.fingerprint.OrderedFingerprint checks each chunk and the
-    count is checked at the end, so a collation that orders otherwise (or a reference holding a
-    newline, which would split in two) falls back to one reference a row in code point order, and
-    as a last resort to sorting them all in Python: the bytes hashed are those of the documented
-    rule either way."""
-    table = f'"{m.Case._meta.table_name}"'
-    p = db.param
-    join = "group_concat(reference, char(10))" if is_sqlite(db) else "string_agg(reference, E'\\n')"
-    sql = (f"SELECT {join} FROM (SELECT reference FROM {table} WHERE population_id = {p} AND reference > {p} "
-           f"ORDER BY reference LIMIT {FINGERPRINT_CHUNK}) AS chunk")
-    cursor = db.cursor()
-    with _index_scans(db):
-        return _chunked_fingerprint(db, cursor, sql, population_id, cases)
-
-
-@contextlib.contextmanager
-def _index_scans(db: Any) -> Iterator[None]:
-    """PostgreSQL: plan the fingerprint's queries on the unique index. Rows just loaded in this
-    transaction have no statistics yet (and a desktop role may not ANALYZE the table), so the
-    planner would scan and sort the whole population for every chunk: 10 million cases, 3 s a chunk."""
-    if is_sqlite(db):
-        yield
-        return
-    cursor = db.cursor()
-    cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan')")
-    seqscan, bitmapscan = cursor.fetchone()
-    cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
-    try:
-        yield
-    finally:
-        cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('enable_bitmapscan', %s, true)",
-                       (seqscan, bitmapscan))
-
-
-def _chunked_fingerprint(db: Any, cursor: Any, sql: str, population_id: int, cases: int) -> str:
-    """_stored_fingerprint's work, the planner settings made (see _index_scans)."""
-    table = f'"{m.Case._meta.table_name}"'
-    p = db.param
-    digest = OrderedFingerprint()
-    last = ""
-    while digest.count <= cases:
-        cursor.execute(sql, (population_id, last))
-        text = cursor.fetchone()[0]
-        if text is None:
-            if digest.count == cases:
-                return digest.hexdigest()
-            break
-        references = text.split("\n")
-        if not digest.add(references):
-            break
-        last = references[-1]
-    # One reference a row, in code point order (PostgreSQL: the "C" collation, sorted by the server
-    # once), still streamed: only a database that cannot give that order costs memory.
-    # (WITH HOLD: peewee runs psycopg2 in autocommit mode and issues BEGIN itself; closed before commit.)
-    order = "reference" if is_sqlite(db) else 'reference COLLATE "C"'
-    sql = f"SELECT reference FROM {table} WHERE population_id = {p} ORDER BY {order}"
-    cursor = db.cursor() if is_sqlite(db) else db.connection().cursor(name="qatt_fingerprint", withhold=True)
-    try:
-        cursor.execute(sql, (population_id,))
-        digest = OrderedFingerprint()
-        while True:
-            references = [reference for (reference,) in cursor.fetchmany(FINGERPRINT_CHUNK)]
-            if not references:
-                if digest.count == cases:
-                    return digest.hexdigest()
-                break
-            if not digest.add(references):
-                break
-    finally:
-        cursor.close()
-    cursor = db.cursor()
-    cursor.execute(f"SELECT reference FROM {table} WHERE population_id = {p}", (population_id,))
-    return fingerprint_references(reference for (reference,) in cursor.fetchall())
-
-
-def _replacing(write: Callable[[List[tuple]], None], replacements: Dict[str, tuple]) -> Callable[[List[tuple]], None]:
-    """keep-last: write each repeated reference's last row where its first row would go. The cases
-    are written once, never updated, so an import needs no UPDATE on cases (a desktop login on
-    PostgreSQL has none)."""
-    def write_replaced(batch: List[tuple]) -> None:
-        write([replacements.get(row[1], row) for row in batch])
-
-    return write_replaced
-
-
-def _write_errors(file_name: str):
-    """The database refusing a write (disk full, read-only file, no permission) in one line."""
-    @contextlib.contextmanager
-    def guard() -> Iterator[None]:
-        try:
-            yield
-        except Exception as exc:  # peewee's, sqlite3's or psycopg2's: the writer uses the raw connection
-            if isinstance(exc, QattError) or not any(
-                    cls.__name__ in ("OperationalError", "DatabaseError") for cls in type(exc).__mro__):
-                raise
-            text = str(exc).lower()
-            if "full" in text or "no space" in text:
-                why = "the disk holding the database is full. Free some space"
-            elif "readonly" in text or "read-only" in text or "permission" in text:
-                why = "the database cannot be written (read-only, or no permission). Ask for write access"
-            elif "disk i/o" in text or "unable to open" in text:
-                why = "the database file could not be written (disk error). Check the drive"
-            else:
-                raise
-            raise QattError(f"Importing {file_name} failed: {why}, then import again. Nothing was imported.") from None
-
-    return guard()
 
 
 def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Dict[str, str]] = None,

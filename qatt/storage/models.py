@@ -1,6 +1,6 @@
 """The peewee models. Portable: nothing here is SQLite-only, so the same models serve PostgreSQL.
 
-Large row sets (cases) are written in bulk through the connection (see importing.py) and read as
+Large row sets (cases) are written in bulk through the connection (see qatt/intake/case_writer.py) and read as
 tuples; model instances are for the small tables.
 """
 

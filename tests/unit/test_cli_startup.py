@@ -14,7 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 HEAVY = ("peewee", "psycopg2", "yaml", "openpyxl", "qatt.reporting", "qatt.reports", "qatt.stats",
-         "qatt.intake.importing", "qatt.storage", "qatt.trust.users", "qatt.demo", "qatt.selection.assignments", "exports")
+         "qatt.intake.importing", "qatt.intake.extract_tables", "qatt.intake.row_checks", "qatt.intake.case_writer",
+         "qatt.intake.stored_fingerprint", "qatt.storage", "qatt.trust.users", "qatt.demo",
+         "qatt.selection.assignments", "exports")
 
 
 def _modules_after(code: str) -> list:

@@ -12,7 +12,7 @@ import openpyxl
 import psycopg2
 import pytest
 
-from qatt.intake import importing
+from qatt.intake import case_writer, importing
 from qatt.trust import audit
 from qatt.errors import Cancelled, QattError
 from qatt.intake.fingerprint import fingerprint_references
@@ -324,14 +324,14 @@ def many_rows(tmp_path, n=95):
 
 def wrap_case_writer(monkeypatch, wrap):
     """Route every batch the importer writes through wrap(real_write)."""
-    real = importing._case_writer
+    real = case_writer._case_writer
 
     @contextlib.contextmanager
     def patched(db):
         with real(db) as write:
             yield wrap(write)
 
-    monkeypatch.setattr(importing, "_case_writer", patched)
+    monkeypatch.setattr(importing, "_case_writer", patched)  # where importing._load_cases looks it up
 
 
 def test_cancel_midway_leaves_no_population_and_no_cases(db, tmp_path, monkeypatch):

@@ -8,8 +8,9 @@ import datetime as dt
 
 import pytest
 
-from qatt.intake import importing
+from qatt.intake import importing, row_checks
 from qatt.errors import QattError
+from qatt.intake.fingerprint import fingerprint_references
 from qatt.intake.importing import ImportProblems
 from qatt.storage import models as m
 
@@ -58,8 +59,8 @@ def small_batches(monkeypatch):
 
 
 def row_by_row_only(monkeypatch):
-    original = importing._RowChecker._make_check_batch
-    monkeypatch.setattr(importing._RowChecker, "_make_check_batch",
+    original = row_checks._RowChecker._make_check_batch
+    monkeypatch.setattr(row_checks._RowChecker, "_make_check_batch",
                         lambda self, *args: (original(self, *args), lambda numbers, rows: None)[1])
 
 
@@ -107,7 +108,7 @@ def test_the_batch_size_changes_nothing_stored_or_reported(db, tmp_path, monkeyp
     assert result.rows == 1_200 and cases == sorted(
         (f"R{n}", dt.date(2024, 3, 1), f"PC {n % 7}", "high", "", "", {"Notes": f"note {n}", "Source": "Niche"})
         for n in range(1, 1_201))
-    assert result.fingerprint == importing.fingerprint_references(r[0] for r in rows)
+    assert result.fingerprint == fingerprint_references(r[0] for r in rows)
     bad = rows[:450] + [["R3", "02/03/2024", "PC 1", "", "", "", ""], ["R9999", "31/02/2024", "", "", "", "", ""]] \
         + rows[450:]
     with pytest.raises(ImportProblems) as refused:

@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from qatt.intake import importing
+from qatt.intake import importing, row_checks, stored_fingerprint
 from qatt.intake.fingerprint import OrderedFingerprint, fingerprint_references
 from qatt.intake.importing import ImportProblems
 from qatt.storage import models as m
@@ -40,7 +40,7 @@ class Passes:
     def __init__(self, monkeypatch):
         self.streaming = self.exact = 0
         self.most_seen = 0
-        real_init = importing._RowChecker.__init__
+        real_init = row_checks._RowChecker.__init__
         passes = self
 
         def init(checker, *args, **kwargs):
@@ -57,13 +57,13 @@ class Passes:
 
             checker.check_batch = watched
 
-        monkeypatch.setattr(importing._RowChecker, "__init__", init)
+        monkeypatch.setattr(row_checks._RowChecker, "__init__", init)
 
 
 @pytest.fixture
 def small_batches(monkeypatch):
     monkeypatch.setattr(importing, "BATCH_ROWS", 4)
-    monkeypatch.setattr(importing, "FINGERPRINT_CHUNK", 3)
+    monkeypatch.setattr(stored_fingerprint, "FINGERPRINT_CHUNK", 3)
 
 
 def test_the_stored_fingerprint_is_the_old_computation_byte_for_byte(db, tmp_path, small_batches):
@@ -77,15 +77,15 @@ def test_the_stored_fingerprint_is_the_old_computation_byte_for_byte(db, tmp_pat
     assert expected == hashlib.sha256(canonical.encode("utf-8")).hexdigest()  # the documented rule
     # Whole population in one chunk, and chunk by chunk, give the same bytes.
     for chunk in (1, 2, 1000):
-        importing.FINGERPRINT_CHUNK = chunk
-        assert importing._stored_fingerprint(db, result.population_id, len(references)) == expected
+        stored_fingerprint.FINGERPRINT_CHUNK = chunk
+        assert stored_fingerprint._stored_fingerprint(db, result.population_id, len(references)) == expected
 
 
 def test_a_reference_holding_a_newline_falls_back_to_one_reference_a_row(db, tmp_path, small_batches, monkeypatch):
     references = ["B", "A\nZ", "A", "C", "A\nB"]
     path = write_csv(tmp_path / "cases.csv", rows_for(references))
     # Still streamed in order (one reference a row), not all sorted in Python.
-    monkeypatch.setattr(importing, "fingerprint_references", lambda refs: pytest.fail("sorted in Python"))
+    monkeypatch.setattr(stored_fingerprint, "fingerprint_references", lambda refs: pytest.fail("sorted in Python"))
     result = importing.import_population(path, name="p", actor="tester", mapping=MAPPING)
     assert sorted(stored_references(result.population_id)) == sorted(references)
     assert result.fingerprint == fingerprint_references(references)
@@ -98,7 +98,7 @@ def test_a_database_order_that_is_not_code_point_order_is_not_trusted(db, tmp_pa
     real_add = OrderedFingerprint.add
     # As a database whose collation put "c" first would hand the references over.
     monkeypatch.setattr(OrderedFingerprint, "add", lambda self, refs: real_add(self, ["c"] + [r for r in refs if r != "c"]))
-    assert importing._stored_fingerprint(db, result.population_id, 5) == fingerprint_references(references)
+    assert stored_fingerprint._stored_fingerprint(db, result.population_id, 5) == fingerprint_references(references)
 
 
 def test_ordered_fingerprint_checks_what_it_is_given():

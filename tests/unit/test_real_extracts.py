@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qatt.intake import extract_dates, extract_files, importing
+from qatt.intake import case_writer, extract_dates, extract_files, importing
 from qatt.cli import main
 from qatt.errors import QattError
 from qatt.intake.importing import GENERATED_PREFIX, ImportProblems
@@ -275,7 +275,7 @@ def test_a_locked_file_says_another_program_has_it_open(tmp_path):
 
 
 def test_a_full_disk_is_one_line_and_nothing_is_written(db, tmp_path, monkeypatch, capsys):
-    real_writer = importing._case_writer
+    real_writer = case_writer._case_writer
 
     import contextlib
 
@@ -286,7 +286,7 @@ def test_a_full_disk_is_one_line_and_nothing_is_written(db, tmp_path, monkeypatc
                 raise sqlite3.OperationalError("database or disk is full")
             yield write
 
-    monkeypatch.setattr(importing, "_case_writer", full_disk)
+    monkeypatch.setattr(importing, "_case_writer", full_disk)  # where importing._load_cases looks it up
     code, err = cli(db, capsys, "import", str(street_file(tmp_path)), "--blank-references", "generate",
                     "--duplicate-references", "keep-last")
     assert code == 2 and err.strip().count("\n") == 0
