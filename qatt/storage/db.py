@@ -15,11 +15,6 @@ import peewee
 
 from qatt.errors import QattError
 
-
-def quote_ident(name: str) -> str:
-    """A name written as a quoted SQL identifier (PostgreSQL and SQLite): doubled inner quotes."""
-    return '"' + name.replace('"', '""') + '"'
-
 database_proxy = peewee.DatabaseProxy()
 
 ENV_VAR = "QATT_DB"

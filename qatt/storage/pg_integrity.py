@@ -24,7 +24,7 @@ from typing import List
 
 import peewee
 
-from qatt.storage.db import quote_ident
+from qatt.storage.sql_names import quote_ident
 
 
 def install_sql(schema: str) -> List[str]:

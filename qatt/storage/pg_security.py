@@ -32,7 +32,7 @@ import peewee
 
 from qatt.errors import PermissionDenied, QattError
 from qatt.storage import pg_integrity
-from qatt.storage.db import quote_ident
+from qatt.storage.sql_names import quote_ident
 
 # The QATT roles in rank order (the same order as qatt.trust.users.RANK).
 GROUPS = ("reviewer", "moderator", "qa_lead", "admin")
