@@ -7,12 +7,12 @@ import html
 from typing import Optional
 
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QApplication, QDialog, QDialogButtonBox, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from qatt.about import About, about
 from ui.context import AppContext
-from ui.widgets.tables import leave_on_tab
+from ui.widgets.tables import read_only_table
 
 
 def about_text(info: About) -> str:
@@ -36,10 +36,7 @@ class AboutDialog(QDialog):
         summary.setWordWrap(True)
         summary.setAccessibleName("Version and database")
         self.summary = summary
-        self.forms = QTableWidget(len(self.info.forms), 4)
-        self.forms.setAccessibleName("Form versions")
-        self.forms.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        leave_on_tab(self.forms)
+        self.forms = read_only_table("Form versions", len(self.info.forms), 4)
         self.forms.setHorizontalHeaderLabels(["Form", "Version", "Content hash", "Versions stored"])
         for row, form in enumerate(self.info.forms):
             for column, value in enumerate([form.title, form.version, form.content_hash[:12], str(form.stored_versions)]):

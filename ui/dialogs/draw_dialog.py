@@ -14,7 +14,7 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
     QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QRadioButton, QSpinBox,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from qatt import browse
@@ -25,7 +25,7 @@ from qatt.intake.mapping import FIELD_LABELS
 from qatt.selection.sample_size import sample_size
 from ui.context import AppContext
 from ui.messages import show_problem
-from ui.widgets.tables import leave_on_tab
+from ui.widgets.tables import read_only_table
 from ui.workers import Worker, run_with_progress
 
 ANY = ""
@@ -143,13 +143,9 @@ class DrawDialog(QDialog):
         for form_id, form in sorted(self.forms_by_id.items(), key=lambda pair: pair[1].title):
             self.form.addItem(form.title, form_id)
         self.form.currentIndexChanged.connect(self._form_changed)
-        self.area_table = QTableWidget(0, 3)
-        self.area_table.setAccessibleName("Form for each area of the population")
+        self.area_table = read_only_table("Form for each area of the population", 0, 3)  # forms are chosen in their boxes
         self.area_table.setHorizontalHeaderLabels(["Area", "Cases", "Form"])
-        self.area_table.horizontalHeader().setStretchLastSection(True)
         self.area_table.verticalHeader().setVisible(False)
-        self.area_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # the forms are chosen in their boxes
-        leave_on_tab(self.area_table)
         self.area_note = QLabel()
         self.area_note.setWordWrap(True)
         self.area_note.setAccessibleName("Areas without a form")

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
     QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage,
 )
 
@@ -19,7 +19,7 @@ from qatt.intake import importing, mapping as mappings
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 from ui.messages import show_problem
-from ui.widgets.tables import leave_on_tab
+from ui.widgets.tables import read_only_table
 from ui.workers import ProgressPanel, Worker
 
 LAST_FOLDER_KEY = "import/last_folder"
@@ -35,15 +35,6 @@ def fill_table(table: QTableWidget, headers: List[str], rows: List[List[str]]) -
         for c, value in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(str(value)))
     table.resizeColumnsToContents()
-
-
-def read_only_table(name: str) -> QTableWidget:
-    table = QTableWidget()
-    table.setAccessibleName(name)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    leave_on_tab(table)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
 
 
 class FilePage(QWizardPage):

@@ -271,12 +271,13 @@ def overall_summary(figures: DashboardFigures) -> str:
     if overall is None or overall.total == 0:
         return f"{figures.filter.label()}: no graded reviews."
     shares = "; ".join(f"{s.label} {s.proportion.percent_text()}" for s in overall.shares if s.proportion.count)
-    text = f"{figures.filter.label()}: {overall.total} graded reviews. {shares}."
+    per_scale = ""
     if figures.mixed_scales:  # each share is of its own scale's reviews (qatt.reporting.figures._distribution)
         labels = {s.grade: s.label for s in overall.shares}
-        parts = [f"{sum(overall.count(g) for g in scale)} graded {' / '.join(labels[g] for g in scale if g in labels)}"
-                 for scale in figures.scales]
-        text = f"{figures.filter.label()}: {overall.total} graded reviews ({', '.join(parts)}). {shares}."
+        per_scale = " (" + ", ".join(
+            f"{sum(overall.count(g) for g in scale)} graded {' / '.join(labels[g] for g in scale if g in labels)}"
+            for scale in figures.scales) + ")"
+    text = f"{figures.filter.label()}: {overall.total} graded reviews{per_scale}. {shares}."
     notes = [note for note in (stats.small_sample_warning(overall.total), reports.retention_note(figures.purged)) if note]
     return " ".join([text, *notes])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from PySide6.QtCore import QAbstractItemModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QTableView, QTableWidget
 
 
 def list_table(name: str, model: QAbstractItemModel, single: bool = True) -> QTableView:
@@ -34,6 +34,16 @@ def leave_on_tab(view: QAbstractItemView) -> None:
     nothing visible happens for a row's worth of presses, and a table holding widgets of its own
     never lets Tab out at all.)"""
     view.setTabKeyNavigation(False)
+
+
+def read_only_table(name: str, rows: int = 0, columns: int = 0) -> QTableWidget:
+    """A table of items the user reads, not edits (boxes put in its cells still work), which Tab leaves."""
+    table = QTableWidget(rows, columns)
+    table.setAccessibleName(name)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    leave_on_tab(table)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
 
 
 def selected_key(view: QTableView) -> Optional[Any]:
