@@ -164,3 +164,52 @@ def test_the_walk_reports_a_table_that_keeps_tab(qtbot):
     assert walk_problems(top, table)[0] == "Tab stays in QTableWidget ''"
     top, table = table_then_button(qtbot, with_box=True)
     assert walk_problems(top, table) == ["Tab never reaches QPushButton 'After the table'"]
+
+
+def button_tab_order(box) -> List[QWidget]:
+    """The box's buttons in the order Tab reaches them, starting from its first button on screen."""
+    from ui.widgets.buttons import screen_order
+
+    shown = screen_order(box)
+    shown[0].setFocus(Qt.FocusReason.TabFocusReason)
+    QApplication.processEvents()
+    reached = [QApplication.focusWidget()]
+    for _ in shown[1:]:
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        QApplication.processEvents()
+        reached.append(QApplication.focusWidget())
+    return reached
+
+
+def test_a_dialogs_buttons_are_tabbed_in_the_order_they_stand_on_screen(qtbot, window):
+    """The draw dialog showed Draw, Cancel and tabbed Cancel, Draw (Cancel was made first); the
+    About box's Copy came after Close. Left to right on screen is the order Tab takes."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ui.dialogs.about import AboutDialog
+    from ui.dialogs.draw_dialog import DrawDialog
+
+    for dialog in (DrawDialog(window.context, None, window), AboutDialog(window.context, window)):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        (box,) = dialog.findChildren(QDialogButtonBox)
+        QApplication.processEvents()  # the buttons are chained once the shown box is laid out
+        shown = sorted((b for b in box.buttons() if b.isVisible()), key=lambda b: b.mapTo(dialog, b.rect().topLeft()).x())
+        assert len(shown) == 2
+        assert button_tab_order(box) == shown, [describe(b) for b in button_tab_order(box)]
+        dialog.close()
+
+
+def test_every_dialog_button_box_follows_the_screen_order():
+    """Each QDialogButtonBox the desktop makes goes through ui.widgets.buttons.tab_in_screen_order."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "ui"
+    bare = []
+    for path in root.rglob("*.py"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if re.search(r"(?<!\()QDialogButtonBox\(", line) and "tab_in_screen_order(QDialogButtonBox(" not in line:
+                bare.append(f"{path.relative_to(root.parent)}:{number}")
+    assert not bare, "button boxes whose Tab order is the order they were made in: " + ", ".join(bare)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from qatt.about import About, about
 from ui.context import AppContext
 from ui.widgets.tables import read_only_table
+from ui.widgets.buttons import tab_in_screen_order
 
 
 def about_text(info: About) -> str:
@@ -43,7 +44,7 @@ class AboutDialog(QDialog):
                 self.forms.setItem(row, column, QTableWidgetItem(value))
         self.forms.resizeColumnsToContents()
         self.forms.verticalHeader().setVisible(False)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = tab_in_screen_order(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
         copy = QPushButton("Copy")
         copy.setToolTip("Copy these details, for a support request")
         copy.clicked.connect(lambda: QApplication.clipboard().setText(about_text(self.info)))

@@ -11,6 +11,7 @@ from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget,
 )
+from ui.widgets.buttons import tab_in_screen_order
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class ActionDialog(QDialog):
         if kind == "extend":
             form.addRow("New &due date:", self.due_edit)
         form.addRow(text_label, self.text_edit)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = tab_in_screen_order(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel))
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         self.problem = QLabel("")

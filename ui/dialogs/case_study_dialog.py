@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from qatt.reviewing.case_studies import KIND_LABELS, CaseStudyText, SuggestedCaseStudy
+from ui.widgets.buttons import tab_in_screen_order
 
 SAVE, REMOVE = "save", "remove"
 Choice = Tuple[str, Optional[CaseStudyText]]  # (SAVE, the text) or (REMOVE, None)
@@ -49,7 +50,8 @@ class CaseStudyDialog(QDialog):
         form.addRow("&Account:", self.summary)
         warning = QLabel("Write it without names or references: the inspection pack prints it as written.")
         warning.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons = tab_in_screen_order(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel))
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
         self.remove_button = QPushButton("&Remove case study")
         buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.DestructiveRole)
@@ -106,7 +108,8 @@ class SuggestedCaseStudiesDialog(QDialog):
         intro = QLabel("Reviews whose reviewer answered the case-study question good or poor practice. "
                        "Open one to write its case study.")
         intro.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons = tab_in_screen_order(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel))
         buttons.accepted.connect(self._open)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -27,6 +27,7 @@ from ui.context import AppContext
 from ui.messages import show_problem
 from ui.widgets.tables import read_only_table
 from ui.workers import Worker, run_with_progress
+from ui.widgets.buttons import tab_in_screen_order
 
 ANY = ""
 BY_AREA = ""  # the form choice meaning "each case gets the form for its area"
@@ -196,7 +197,7 @@ class DrawDialog(QDialog):
         self.calculator = SampleSizeCalculator()
         self.calculator.use_button.clicked.connect(self.use_calculated_size)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = tab_in_screen_order(QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel))
         self.draw_button = self.buttons.addButton("&Draw", QDialogButtonBox.ButtonRole.AcceptRole)
         self.draw_button.setAccessibleName("Draw the sample")
         self.buttons.accepted.connect(self.draw)

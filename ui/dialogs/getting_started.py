@@ -8,6 +8,7 @@ from typing import Optional
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from qatt.errors import QattError
+from ui.widgets.buttons import tab_in_screen_order
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "getting-started.md"
 
@@ -28,7 +29,7 @@ class GettingStartedDialog(QDialog):
         self.browser.setAccessibleName("Getting started guide")
         self.browser.setOpenExternalLinks(False)
         self.browser.setMarkdown(guide_text(path))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = tab_in_screen_order(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)

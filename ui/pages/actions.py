@@ -23,6 +23,7 @@ from ui.dialogs.action_dialog import ActionDialog, Change
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.tables import list_table, select_key, selected_key
+from ui.widgets.buttons import tab_in_screen_order
 
 ALL = "All"
 STILL_TO_DO = "Still to do (open or in progress)"
@@ -254,7 +255,8 @@ class AcknowledgeDialog(QDialog):
         form.addRow(QLabel(label))
         form.addRow("&Seen on:", self.on)
         form.addRow("Officer's &comment:", self.comment)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = tab_in_screen_order(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel))
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

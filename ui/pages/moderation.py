@@ -33,6 +33,7 @@ from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.calibration_view import CalibrationView
 from ui.widgets.tables import list_table, select_key, selected_key
+from ui.widgets.buttons import tab_in_screen_order
 
 HIDDEN = "hidden until you submit your review"
 MODERATORS_ONLY = "shown to moderators"
@@ -385,7 +386,7 @@ class AgreementDialog(QDialog):
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setAccessibleName("Agreement figures")
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons = tab_in_screen_order(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
         copy = buttons.addButton("&Copy", QDialogButtonBox.ButtonRole.ActionRole)
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text.toPlainText()))
         buttons.rejected.connect(self.close)

@@ -20,6 +20,7 @@ from ui.context import AppContext
 from ui.messages import show_problem
 from ui.qtmodels.tuple_model import TupleTableModel
 from ui.widgets.tables import list_table, select_key, selected_key
+from ui.widgets.buttons import tab_in_screen_order
 
 COLUMNS = [("Ref", 0, None), ("Kind", 1, None), ("Status", 5, None), ("Timescale", 2, None),
            ("Due", 3, lambda d: d.strftime("%d %b %Y") if d else ""), ("Owner", 4, None),
@@ -90,7 +91,8 @@ class EntryDialog(QDialog):
         form.addRow("New progress &note:", self.note)
         form.addRow("Note &dated:", self.note_on)
         form.addRow("Link &evidence:", evidence_row)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = tab_in_screen_order(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel))
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
