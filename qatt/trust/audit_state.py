@@ -1,9 +1,15 @@
 """What the audit log last recorded of each review, compared with the review as it is now.
 
-Every audited change to a review carries `state`: a digest of its status, overall grade and answers
-after the change. `audit verify` recomputes the digest of every review and names those that differ
-from the last one recorded, so a grade or answer changed behind QATT's back (with the sqlite3 module,
-or by SQL on PostgreSQL) is found even though it left no event.
+Every audited change to a review carries `state`: a digest of the review after the change. `audit
+verify` recomputes the digest of every review and names those that differ from the last one recorded,
+so a grade or answer changed behind QATT's back (with the sqlite3 module, or by SQL on PostgreSQL) is
+found even though it left no event.
+
+Two forms of the digest. Events written by this version on (state "v2:<hex>") cover who reviewed, in
+which role and which sampled case, besides the status, grade and answers: a first review turned into
+a second (independent) one, or moved to another reviewer or case, is a change too. Events written
+before record the plain "<hex>" of the status, grade and answers only, and are checked against that,
+so databases audited before still verify.
 """
 
 from __future__ import annotations
@@ -18,18 +24,40 @@ from qatt.storage import models as m
 PAGE = 2000
 
 
+V2 = "v2:"
+
+
 def digest(status: str, grade: str, answers: Dict[str, Any]) -> str:
+    """The first form: status, grade and answers only (what events before "v2:" record)."""
     payload = json.dumps({"status": status or "", "grade": grade or "", "answers": answers},
                          sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def digest_v2(role: str, reviewer: str, sample_item_id: int, status: str, grade: str, answers: Dict[str, Any]) -> str:
+    """The recorded state now: who, in which role, of which sampled case, besides status, grade and answers."""
+    payload = json.dumps({"role": role or "", "reviewer": reviewer or "", "sample_item": sample_item_id,
+                          "status": status or "", "grade": grade or "", "answers": answers},
+                         sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return V2 + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def matches(state: str, role: str, reviewer: str, sample_item_id: int, status: str, grade: str,
+            answers: Dict[str, Any]) -> bool:
+    """Whether a recorded state (either form) is that of the review as given."""
+    if state.startswith(V2):
+        return state == digest_v2(role, reviewer, sample_item_id, status, grade, answers)
+    return state == digest(status, grade, answers)
+
+
 def state_of(review_id: int) -> str:
     """The digest of the review as stored now (read inside the caller's transaction)."""
-    status, grade = m.Review.select(m.Review.status, m.Review.grade).where(m.Review.id == review_id).tuples().get()
+    role, reviewer, item, status, grade = (
+        m.Review.select(m.Review.role, m.Review.reviewer, m.Review.sample_item, m.Review.status, m.Review.grade)
+        .where(m.Review.id == review_id).tuples().get())
     answers = {q: v for q, v in m.Answer.select(m.Answer.question_id, m.Answer.value)
                .where(m.Answer.review == review_id).tuples()}
-    return digest(status, grade, answers)
+    return digest_v2(role, reviewer, item, status, grade, answers)
 
 
 @dataclass(frozen=True)
@@ -64,11 +92,11 @@ def _recorded() -> Dict[str, Optional[str]]:
     return states
 
 
-def _reviews() -> Iterator[Tuple[int, str, str, str, str, str, Dict[str, Any]]]:
+def _reviews() -> Iterator[Tuple[int, str, str, str, int, str, str, Dict[str, Any]]]:
     last = 0
     while True:
-        page = list(m.Review.select(m.Review.id, m.Case.reference, m.Review.role, m.Review.reviewer, m.Review.status,
-                                    m.Review.grade)
+        page = list(m.Review.select(m.Review.id, m.Case.reference, m.Review.role, m.Review.reviewer,
+                                    m.Review.sample_item, m.Review.status, m.Review.grade)
                     .join(m.SampleItem).join(m.Case).where(m.Review.id > last)
                     .order_by(m.Review.id).limit(PAGE).tuples())
         if not page:
@@ -84,17 +112,18 @@ def _reviews() -> Iterator[Tuple[int, str, str, str, str, str, Dict[str, Any]]]:
 
 
 def differing_reviews() -> List[StateDifference]:
-    """Reviews whose grade or answers are not what the log last recorded for them, and reviews the log
-    never recorded. Reviews whose events all predate state recording are not judged."""
+    """Reviews whose reviewer, role, case, status, grade or answers are not what the log last recorded
+    for them (as far as the recorded state's form covers), and reviews the log never recorded.
+    Reviews whose events all predate state recording are not judged."""
     recorded = _recorded()
     found = []
-    for review_id, reference, role, reviewer, status, grade, answers in _reviews():
+    for review_id, reference, role, reviewer, item, status, grade, answers in _reviews():
         state = recorded.get(str(review_id))
         if state is None:
             found.append(StateDifference(review_id, reference, role, reviewer,
                                          "the audit log has no record of this review (made outside QATT?)"))
-        elif state and state != digest(status, grade, answers):
+        elif state and not matches(state, role, reviewer, item, status, grade, answers):
             found.append(StateDifference(review_id, reference, role, reviewer,
-                                         "its grade, answers or status differ from what the audit log last "
-                                         "recorded (changed outside QATT?)"))
+                                         "its reviewer, role, case, grade, answers or status differ from what the "
+                                         "audit log last recorded (changed outside QATT?)"))
     return found

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from qatt.reviewing import reviews
-from qatt.trust import audit, seen_heads
+from qatt.trust import audit, audit_state, seen_heads
 from qatt.cli import main
 from qatt.storage import db as dbmod
 from qatt.storage import migrations
@@ -183,6 +183,59 @@ def test_a_grade_changed_with_the_sqlite3_module_is_named(sqlite_db, tmp_path, c
     text = capsys.readouterr().out
     assert f"review {review.id} (case REF0001, first review by sup.a)" in text
     assert str(untouched.id) not in [str(d["review_id"]) for d in data["differing_reviews"]]
+
+
+@pytest.mark.parametrize("change", ["role = 'second', reviewer = 'sup.b'", "reviewer = 'sup.b'", "sample_item_id = ?"])
+def test_a_first_review_turned_into_someone_elses_or_another_cases_is_named(sqlite_db, tmp_path, capsys, change):
+    """A self-grade made to look like an independent second review (or moved to another reviewer or
+    case) by direct SQL leaves the grade and answers as they were: the recorded state covers who, in
+    which role and of which case too."""
+    folder = tmp_path / "forms"
+    write_form(folder, form_dict())
+    make_user("sup.a")
+    make_user("admin", "admin")
+    item, other = sample_items(make_sample(make_population(2), form_id="test_form"))
+    review = reviews.start_review(item.id, "sup.a", forms_dir=folder)
+    review = reviews.save_answers(review.id, COMPLETE_ANSWERS, "sup.a", review.version)
+    reviews.submit_review(review.id, "sup.a", review.version)
+    sqlite_db.close()
+    raw = sqlite3.connect(sqlite_db.qatt_url)
+    raw.execute(f"UPDATE review SET {change} WHERE id = ?", ((other.id,) if "?" in change else ()) + (review.id,))
+    raw.commit()
+    raw.close()
+    code, data, _ = cli(capsys, sqlite_db, "audit", "verify")
+    assert code == 1 and [d["review_id"] for d in data["differing_reviews"]] == [review.id]
+    assert "reviewer, role, case" in data["differing_reviews"][0]["problem"]
+
+
+def test_a_state_recorded_in_the_first_form_is_still_checked_by_it(sqlite_db, tmp_path, capsys):
+    """Events written before the state covered reviewer, role and case hold the first form's digest:
+    such a review still verifies, and a grade changed behind it is still named."""
+    folder = tmp_path / "forms"
+    write_form(folder, form_dict())
+    make_user("sup.a")
+    make_user("admin", "admin")
+    (item,) = sample_items(make_sample(make_population(1), form_id="test_form"))
+    review = reviews.start_review(item.id, "sup.a", forms_dir=folder)
+    review = reviews.save_answers(review.id, COMPLETE_ANSWERS, "sup.a", review.version)
+    review = reviews.submit_review(review.id, "sup.a", review.version)
+    answers = {q: v for q, v in m.Answer.select(m.Answer.question_id, m.Answer.value)
+               .where(m.Answer.review == review.id).tuples()}
+    old_form = audit_state.digest(review.status, review.grade, answers)
+    assert not old_form.startswith(audit_state.V2) and audit_state.state_of(review.id).startswith(audit_state.V2)
+    assert audit_state.matches(old_form, "second", "someone", 0, review.status, review.grade, answers)
+    raw = sqlite3.connect(sqlite_db.qatt_url)
+    for event_id, details in raw.execute("SELECT id, details FROM audit_event WHERE object_type = 'review'").fetchall():
+        recorded = json.loads(details)
+        if "state" in recorded:  # as an older QATT wrote it (the chain itself is not re-checked here)
+            recorded["state"] = old_form
+            raw.execute("UPDATE audit_event SET details = ? WHERE id = ?", (json.dumps(recorded), event_id))
+    raw.commit()
+    assert audit_state.differing_reviews() == []
+    raw.execute("UPDATE review SET grade = 'inadequate' WHERE id = ?", (review.id,))
+    raw.commit()
+    raw.close()
+    assert [d.review_id for d in audit_state.differing_reviews()] == [review.id]
 
 
 def test_a_review_made_outside_qatt_is_named(reviewed, capsys, db):
