@@ -293,7 +293,7 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
     array = "ARRAY[" + ", ".join(lit[r] for r in GROUPS) + "]"
     path = f"SET search_path = {s}, pg_catalog, pg_temp"
     return [
-        # Rank of the login: 3 admin ... 0 reviewer, -1 none (superusers count as admin).
+        # Rank of the login: 3 admin ... 0 reviewer, -1 none (the owner and superusers: qatt_privileged).
         # Plain (not SECURITY DEFINER) and without a SET clause, so the policies can inline them;
         # every name is qualified, and pg_catalog is always searched first for functions.
         f"""CREATE OR REPLACE FUNCTION {s}.qatt_rank() RETURNS int LANGUAGE sql STABLE AS $$
@@ -379,7 +379,8 @@ def _functions_sql(schema: str, groups: Dict[str, str]) -> List[str]:
             groups text[] := {array};
             target text; grp text; created boolean := false; who record;
         BEGIN
-            IF {s}.qatt_rank() < 3 THEN
+            -- The schema's owner too: it gives the first administrator their role (docs/force-wide.md).
+            IF {s}.qatt_rank() < 3 AND NOT {s}.qatt_privileged() THEN
                 RAISE EXCEPTION 'only a QATT administrator may give people roles' USING ERRCODE = 'insufficient_privilege';
             END IF;
             target := groups[array_position({_literal('{' + ','.join(GROUPS) + '}')}::text[], new_role)];
@@ -577,7 +578,8 @@ def describe_change(change: Dict[str, Any]) -> str:
         for column, value in sorted(change["changes"].items()):
             parts.append(f"{column} {value['old']!r} -> {value['new']!r}" if isinstance(value, dict) else column)
         detail = " (" + ", ".join(parts) + ")"
-    return f"{change['at']} {change['login']} {change['op']}d {what}{detail} outside QATT"
+    done = {"insert": "inserted", "update": "updated", "delete": "deleted"}.get(change["op"], change["op"])
+    return f"{change['at']} {change['login']} {done} {what}{detail} outside QATT"
 
 
 def verify_report(db: peewee.Database) -> Optional[Dict[str, Any]]:

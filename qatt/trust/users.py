@@ -32,20 +32,34 @@ def ensure_user(username: str, role: str = "reviewer", display_name: str = "", t
 
 def register_login(username: str) -> m.User:
     """Register the person opening the database. Whoever opens a brand-new database (from the app
-    or the CLI) becomes its administrator: otherwise nobody could ever be given a role."""
+    or the CLI) becomes its administrator: otherwise nobody could ever be given a role.
+
+    A person new to the database is added with an audit event in the same transaction (on
+    PostgreSQL a user row written without one is what `audit verify` reports as a change made
+    outside QATT)."""
     from qatt.trust import audit
     from qatt.storage import pg_security
-    from qatt.storage.db import database_proxy
+    from qatt.storage.db import database_proxy, write_transaction
 
+    db = database_proxy.obj
     # On PostgreSQL a person's QATT role is their login's group membership (qatt.storage.pg_security).
-    login_role = pg_security.desktop_role(database_proxy.obj, username)
-    if login_role is not None:
-        return ensure_user(username, login_role)
-    if m.User.select().exists():
-        return ensure_user(username)
-    user = ensure_user(username, "admin")
-    audit.record(username, audit.ALTERATION, "user", username,
-                 {"field": "role", "old": None, "new": "admin", "why": "first user of a new database"})
+    login_role = pg_security.desktop_role(db, username)
+    known = m.User.get_or_none(m.User.username == username)
+    if known is not None:
+        return known
+    with write_transaction(db):
+        if login_role is not None:
+            role, why = login_role, "first sign-in: the role of the person's database login"
+        elif m.User.select().exists():
+            role, why = "reviewer", "first sign-in"
+        else:
+            role, why = "admin", "first user of a new database"
+        known = m.User.get_or_none(m.User.username == username)  # another desktop may have just added them
+        if known is not None:
+            return known
+        user = ensure_user(username, role)
+        audit.record(username, audit.ALTERATION, "user", username,
+                     {"field": "role", "old": None, "new": role, "why": why})
     return user
 
 

@@ -437,3 +437,48 @@ def test_migration_11_takes_back_the_writes_an_earlier_version_granted_by_defaul
             cur.execute("INSERT INTO register_note (entry_id, noted_on, text, recorded_by, recorded_at) "
                         "SELECT id, current_date, 'x', %s, now() FROM recommendation LIMIT 1",
                         [server.people["reviewer"]])
+
+
+def test_the_documented_set_up_works_with_an_owner_that_is_not_a_superuser(capsys, monkeypatch):
+    """docs/force-wide.md, step by step: a login with CREATEROLE owns the schema, runs `migrate` and
+    gives the first administrator a role; the administrator adds a reviewer. Before, the second step
+    was refused (the owner is in no QATT group), and `audit verify` on the new database reported the
+    owner's own first sign-in as a change made outside QATT. (The other tests migrate as the superuser.)"""
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    if not PG_URL.startswith("postgresql://postgres@"):
+        pytest.skip("these tests log in as new roles by swapping the user name in a postgres@ URL")
+    monkeypatch.delenv("QATT_USER", raising=False)
+    suffix = uuid.uuid4().hex[:8]
+    owner, admin, reviewer = (f"qt_{suffix}_{who}" for who in ("owner", "admin", "reviewer"))
+    schema = f"qatt_t_{suffix}"
+    superuser = dbmod.make_database(PG_URL)
+    superuser.connect()
+    superuser.execute_sql(f'CREATE ROLE "{owner}" LOGIN CREATEROLE')
+    superuser.execute_sql(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{owner}"')
+    url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    try:
+        assert _cli(capsys, _login_url(url, owner), "migrate")[0] == 0
+        code, out, err = _cli(capsys, _login_url(url, owner), "users", "add", admin, "--role", "admin")
+        assert code == 0, err
+        code, out, err = _cli(capsys, _login_url(url, admin), "users", "add", reviewer, "--role", "reviewer")
+        assert code == 0, err
+        code, out, err = _cli(capsys, _login_url(url, admin), "audit", "verify")
+        assert code == 0, out + err
+        assert json.loads(out)["outside_changes"] == [] and json.loads(out)["role_mismatches"] == []
+        code, out, err = _cli(capsys, _login_url(url, reviewer), "users", "add", f"qt_{suffix}_x", "--role", "admin")
+        assert code != 0  # and a reviewer still may not
+    finally:
+        dbmod.bind(superuser)
+        superuser.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename IN (%s, %s, %s)",
+                              [owner, admin, reviewer])
+        superuser.close()
+        drop_pg_schema(schema)
+        cleanup = dbmod.make_database(PG_URL)
+        cleanup.connect()
+        for login in (reviewer, admin, f"qt_{suffix}_x"):
+            cleanup.execute_sql(f'DROP ROLE IF EXISTS "{login}"')
+        cleanup.execute_sql(f'DROP OWNED BY "{owner}"')
+        cleanup.execute_sql(f'DROP ROLE "{owner}"')
+        cleanup.close()
