@@ -49,6 +49,7 @@ class _Table:
     native_date_index: Optional[int] = None
     header_row: int = 0
     path: Optional[Path] = None  # CSV: to read it again up to a row that cannot be read
+    line_number: Callable[[], int] = lambda: 0  # CSV: the physical lines read so far
 
     @property
     def unnamed(self) -> Set[str]:
@@ -101,14 +102,42 @@ def _open_csv(path: Path) -> Iterator[_Table]:
         with reading(path):
             delimiter = _detect_delimiter(text.read(64 * 1024))
             text.seek(0)
-            rows = enumerate(csv.reader(text, delimiter=delimiter), start=1)
+            reader = _csv_reader(text, delimiter)
+            rows = enumerate(reader, start=1)
             try:
                 header_row, raw_headers = _first_non_blank(rows)
             except csv.Error as exc:
                 raise QattError(f"{path.name}: cannot read the header row ({exc}). Check its quotes.") from None
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
         yield _Table(path.name, headers, rows, lambda: (raw.tell(), total), encoding, delimiter, header_row=header_row,
-                     encoding_note=note, path=path)
+                     encoding_note=note, path=path, line_number=lambda: reader.line_num)
+
+
+# The longest CSV cell read: a workbook's cell holds up to 32,767 characters, and the csv module's
+# default of 131,072 refused long free text as a quoting error; a million characters is far beyond
+# any summary, and a cell longer still is refused as such (with strict quoting it cannot be a quote
+# left open, which is refused as that).
+CELL_LIMIT = 1_000_000
+
+
+def _csv_reader(text: Any, delimiter: str) -> Iterator[list]:
+    """The CSV's records, strictly: a quoted cell that is never closed, or whose closing quote is
+    followed by more text, is an error (csv.Error), not read on into the rows after it. Left lenient,
+    one stray opening quote made the rest of the file, or every row up to the next quote, one cell."""
+    csv.field_size_limit(CELL_LIMIT)
+    return csv.reader(text, delimiter=delimiter, strict=True)
+
+
+def has_content(cells: Sequence[Any]) -> bool:
+    """Whether a row holds anything: a row of empty or whitespace-only cells (an Excel export's
+    trailing rows, a stray space typed into a cell) is blank, and is no case."""
+    for cell in cells:
+        if cell.__class__ is str:
+            if cell and not cell.isspace():
+                return True
+        elif cell is not None:
+            return True
+    return False
 
 
 def _first_non_blank(rows: Iterator[Tuple[int, list]]) -> Tuple[int, Optional[list]]:
@@ -212,24 +241,102 @@ def preview(path: Path, sheet: Optional[str] = None, rows: int = 20) -> Preview:
     """Headers, the first `rows` rows as text and the suggested mapping, for the import wizard."""
     with _open_table(Path(path), sheet) as table:
         first: List[List[str]] = []
-        for _number, cells in table.rows:
-            if len(first) >= rows:
-                break
-            texts = [_cell_text(c) for c in cells]
-            if any(t.strip() for t in texts):
-                first.append((texts + [""] * len(table.headers))[: len(table.headers)])
+        try:
+            for _number, cells in table.rows:
+                if len(first) >= rows:
+                    break
+                texts = [_cell_text(c) for c in cells]
+                if any(t.strip() for t in texts):
+                    first.append((texts + [""] * len(table.headers))[: len(table.headers)])
+        except csv.Error as exc:
+            raise QattError(csv_problem(table, exc)) from None
         return Preview(Path(path), table.headers, first, suggest_mapping(table.headers),
                        table.encoding, table.delimiter, table.sheets)
 
 
-def _last_readable_row(table: _Table) -> int:
-    """The number of the last row read without a CSV error, reading the file again from the start."""
+def unreadable_record(table: _Table, longest: bool = False) -> Tuple[int, Optional[str]]:
+    """Where a CSV cannot be read: the number of the record (row) that fails, and the header of the
+    column at fault (None when it cannot be told): the cell whose quotes are wrong, or with `longest`
+    the longest cell. Reads the file again from the start."""
     assert table.path is not None
     with _open_csv(table.path) as again:
-        number = again.header_row
+        number, line = again.header_row, again.line_number()  # physical lines read so far
         try:
             for number, _cells in again.rows:
-                pass
+                line = again.line_number()
         except csv.Error:
             pass
-    return number
+    quoted, longest_cell = _line_cells(table.path, table.encoding or "utf-8", table.delimiter or ",", line + 1)
+    column = longest_cell if longest else quoted
+    header = table.headers[column] if column is not None and column < len(table.headers) else None
+    return number + 1, header
+
+
+def _line_cells(path: Path, encoding: str, delimiter: str, line: int) -> Tuple[Optional[int], Optional[int]]:
+    """On physical line `line` (1-based): the index of the cell whose quote opens and is not closed on
+    the line, or is closed with more text after it (None if none), and the index of the longest cell."""
+    with open(path, encoding=encoding, newline="") as handle:
+        for number, text in enumerate(handle, start=1):
+            if number == line:
+                break
+        else:
+            return None, None
+    text = text.rstrip("\r\n")
+    column, start, i, cell_start = 0, True, 0, 0
+    longest, longest_length = 0, -1
+
+    def ended(end: int) -> None:
+        nonlocal longest, longest_length
+        if end - cell_start > longest_length:
+            longest, longest_length = column, end - cell_start
+
+    while i < len(text):
+        char = text[i]
+        if start and char == '"':
+            close = i + 1
+            while True:
+                close = text.find('"', close)
+                if close == -1:
+                    ended(len(text))
+                    return column, longest  # opened and not closed on this line
+                if text[close + 1:close + 2] == '"':
+                    close += 2  # a doubled quote inside the cell
+                    continue
+                break
+            if close + 1 < len(text) and text[close + 1] != delimiter:
+                return column, longest  # closed, with more text straight after
+            i = close + 1
+            start = False
+            continue
+        if char == delimiter:
+            ended(i)
+            column += 1
+            start, cell_start = True, i + 1
+        else:
+            start = False
+        i += 1
+    ended(len(text))
+    return None, longest
+
+
+def csv_problem(table: _Table, exc: csv.Error) -> str:
+    """What is wrong with a CSV the csv module cannot read, naming the row (and the column, if it can
+    be told) and what to do."""
+    number, column = unreadable_record(table, longest="field larger than field limit" in str(exc))
+    where = f"{table.file_name}, row {number}" + (f", column {column!r}" if column else "")
+    text = str(exc)
+    if "unexpected end of data" in text:
+        why = ("a quoted cell starts here and its closing quote never comes, so the rest of the file would be "
+               "read into that one cell")
+    elif "expected after" in text:
+        why = ("a quoted cell starting here is closed by a quote with more text straight after it (perhaps a "
+               "stray opening quote, closed by a quote rows later), so rows would run into one another")
+    elif "field larger than field limit" in text:
+        return (f"{where}: a cell holds more than {CELL_LIMIT:,} characters, far more than any case summary "
+                "(a spreadsheet cell holds at most 32,767), so the file is not read. Nothing was imported. "
+                "Check that the extract was saved as intended, or shorten that cell.")
+    else:
+        why = f"the csv reader says: {text}"
+    return (f"{where}: cannot read the CSV: {why}. Nothing was imported. In a CSV a cell that holds a quote "
+            'mark must be quoted as a whole with the quote doubled ("said ""no"""); correct that cell in the source '
+            "system or the spreadsheet and save the CSV again.")

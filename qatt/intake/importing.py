@@ -38,7 +38,7 @@ from qatt.errors import Cancelled, QattError
 from qatt.intake.case_writer import _case_writer, _replacing, _write_errors
 from qatt.intake.extract_dates import MONTH, parse_day
 from qatt.intake.extract_files import file_error, reading
-from qatt.intake.extract_tables import Preview, _Table, _cell_text, _last_readable_row, _open_table, preview
+from qatt.intake.extract_tables import Preview, _Table, _cell_text, _open_table, csv_problem, has_content, preview
 from qatt.intake.fingerprint import fingerprint_references
 from qatt.intake.mapping import check_date_format, check_mapping, check_name, suggest_mapping
 from qatt.intake.row_checks import GENERATED_PREFIX, ImportOptions, Problem, Repeat, _RowChecker
@@ -238,8 +238,8 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         numbers: Sequence[int] = (range(start, start + len(batch)) if batch[-1][0] - start == len(batch) - 1
                                   else list(map(first, batch)))
         valid = checker.check_batch(numbers, rows)
-        if valid is None and not all(map(any, rows)):  # blank rows (common at the end of Excel exports)
-            batch = [(number, cells) for number, cells in batch if any(cells)]  # are not cases
+        if valid is None and not all(map(has_content, rows)):  # blank rows (common at the end of Excel exports)
+            batch = [(number, cells) for number, cells in batch if has_content(cells)]  # are not cases
             if not batch:
                 return
             rows = list(map(second, batch))
@@ -283,9 +283,7 @@ def _scan(table: _Table, mapping: Dict[str, str], date_format: str, write: Optio
         raise file_error(Path(table.file_name), exc) from None
     except csv.Error as exc:
         # The batch being read is lost with the error: read the file up to it again to name the row.
-        number = _last_readable_row(table)
-        raise QattError(f"{table.file_name}, row {number + 1}: cannot read the CSV ({exc}). "
-                        f"Check the quotes on that row.") from None
+        raise QattError(csv_problem(table, exc)) from None
     if cancel is not None:
         cancel.check()
     progress(*table.position(), message)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from qatt.errors import QattError
 from qatt.intake.extract_dates import DAY, EXPECTED as _EXPECTED, MONTH, parse_case_date
-from qatt.intake.extract_tables import _Table, _cell_text
+from qatt.intake.extract_tables import _Table, _cell_text, has_content
 from qatt.intake.mapping import FIELD_LABELS
 from qatt.storage import models as m
 
@@ -309,7 +309,7 @@ class _RowChecker:
             references = list(map(strip, columns[reference_index]))
             pending: Optional[Dict[bytes, int]] = None
             if not all(references):
-                if not generate or any(map(is_generated, references)) or not all(map(any, rows)):
+                if not generate or any(map(is_generated, references)) or not all(map(has_content, rows)):
                     return None  # (a blank row is no case: the caller drops it and tries again)
                 pending = {}
                 references = [ref or self._generate(cells, pending) for ref, cells in zip(references, rows)]

@@ -426,7 +426,7 @@ def test_problem_as_dict_carries_every_field():
 
 
 def test_an_unreadable_csv_row_is_a_user_error_naming_the_row(sqlite_db, tmp_path):
-    path = write_csv(tmp_path / "cases.csv", [["Ref", "Summary"], ["A", "fine"], ["B", "x" * 200_000]])
-    with pytest.raises(QattError, match=r"cases.csv, row 3: cannot read the CSV \(field larger than field limit"):
+    path = write_csv(tmp_path / "cases.csv", [["Ref", "Summary"], ["A", "fine"], ["B", "x" * 1_000_001]])
+    with pytest.raises(QattError, match=r"cases.csv, row 3, column 'Summary': a cell holds more than 1,000,000"):
         importing.import_population(path, name="x", actor="lead")
     assert nothing_written()

@@ -92,8 +92,11 @@ def test_a_reference_repeated_in_a_later_clean_looking_batch_is_refused(db, tmp_
 
 
 def test_an_unreadable_row_in_a_later_batch_is_named(sqlite_db, tmp_path, small_batches):
-    path = write_csv(tmp_path / "cases.csv", ROWS + [["R9", "01/03/2024", "", "", "", "", "x" * 200_000]])
-    with pytest.raises(QattError, match=r"cases.csv, row 11: cannot read the CSV"):
+    path = tmp_path / "cases.csv"
+    write_csv(path, ROWS)
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write('R9,01/03/2024,,,,,"a quote opened and never closed\r\nR10,01/03/2024,,,,,\r\n')
+    with pytest.raises(QattError, match=r"cases.csv, row 11, column '[^']+': cannot read the CSV: a quoted cell"):
         import_file(path)
 
 
