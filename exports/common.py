@@ -1,8 +1,8 @@
 """What every export shares: the atomic write, the audit 'disclosure' event and text clean-up.
 
 A file that leaves the system is a disclosure of police information (DPA 2018 Part 3 s.62), so
-each export records who wrote which file, for what stated purpose and recipient, and how many
-rows it holds. Never the content itself.
+each export records who wrote which file, for what stated purpose and recipient, how many
+rows it holds and which reviews it may show (their ids). Never the content itself.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from qatt.trust import audit
 from qatt.fileio import atomic_path
@@ -39,6 +39,12 @@ class ExportResult:
     def as_dict(self) -> Dict[str, Any]:
         return {"path": str(self.path), "report": self.report, "rows": dict(self.rows), "marking": self.marking,
                 "audit_head": self.audit_head}
+
+
+def disclosed_reviews(reviews: Optional[Sequence[int]]) -> Dict[str, Any]:
+    """The disclosure's "reviews" entry: the ids of the reviews the file may show (ids, no content), so
+    qatt.trust.visibility.how_seen knows who has seen which review. Nothing when the caller did not say."""
+    return {} if reviews is None else {"reviews": sorted({int(i) for i in reviews})}
 
 
 def write_and_disclose(target: Path, suffix: str, write: Callable[[Path], Dict[str, int]], *, actor: str,

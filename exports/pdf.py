@@ -26,7 +26,7 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
                                 Spacer, Table, TableStyle)
 
 from exports import calibration_export
-from exports.common import ExportResult, clean_text, write_and_disclose
+from exports.common import ExportResult, clean_text, disclosed_reviews, write_and_disclose
 from qatt import palette, reports, stats
 from qatt.loop import actions as action_rules
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
@@ -228,13 +228,15 @@ def write_pdf(story: List[Flowable], path: Path, header: reports.ReportHeader, s
 
 def _export(story_builder: Callable[[], List[Flowable]], target: Path, header: reports.ReportHeader, report: str,
             subject: str, *, actor: str, purpose: str, recipient: str, progress: ProgressFn,
-            cancel: Optional[CancelToken], rows: Dict[str, int]) -> ExportResult:
+            cancel: Optional[CancelToken], rows: Dict[str, int],
+            reviews: Optional[Sequence[int]] = None) -> ExportResult:
     def write(tmp: Path) -> Dict[str, int]:
         pages = write_pdf(story_builder(), tmp, header, subject, progress, cancel)
         return {**rows, "pages": pages}
 
     return write_and_disclose(Path(target), ".pdf", write, actor=actor, report=report, marking=header.marking,
-                              purpose=purpose, recipient=recipient, details={"period": header.filter.label()})
+                              purpose=purpose, recipient=recipient,
+                              details={"period": header.filter.label(), **disclosed_reviews(reviews)})
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -647,24 +649,28 @@ def feedback_story(sheet: reports.FeedbackSheet) -> List[Flowable]:
 
 
 def export_monthly(report: reports.MonthlyReport, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
-                   progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+                   progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None,
+                   reviews: Optional[Sequence[int]] = None) -> ExportResult:
     return _export(lambda: monthly_story(report, purpose, recipient), target, report.header, "monthly",
                    f"Monthly QA report, {report.header.filter.label()}", actor=actor, purpose=purpose,
                    recipient=recipient, progress=progress, cancel=cancel,
-                   rows={"reviews": report.overall.total, "areas": len(report.by_area), "actions": len(report.actions)})
+                   rows={"reviews": report.overall.total, "areas": len(report.by_area), "actions": len(report.actions)},
+                   reviews=reviews)
 
 
 def export_pack(pack: reports.InspectionPack, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
-                progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+                progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None,
+                reviews: Optional[Sequence[int]] = None) -> ExportResult:
     return _export(lambda: pack_story(pack, purpose, recipient), target, pack.header, "pack",
                    f"Inspection self-assessment pack, {pack.header.filter.label()}", actor=actor, purpose=purpose,
                    recipient=recipient, progress=progress, cancel=cancel,
                    rows={"reviews": pack.overall.total, "areas": len(pack.areas),
-                         "recommendations": len(pack.recommendations)})
+                         "recommendations": len(pack.recommendations)}, reviews=reviews)
 
 
 def export_feedback(sheet: reports.FeedbackSheet, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
                     progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
     return _export(lambda: feedback_story(sheet), target, sheet.header, "feedback",
                    f"Feedback on review {sheet.review_id}", actor=actor, purpose=purpose, recipient=recipient,
-                   progress=progress, cancel=cancel, rows={"reviews": 1, "review_id": sheet.review_id})
+                   progress=progress, cancel=cancel, rows={"reviews": 1, "review_id": sheet.review_id},
+                   reviews=[sheet.review_id])

@@ -53,12 +53,18 @@ def run_export(request: ExportRequest, actor: str, progress: ProgressFn = no_pro
         sheet = reports.feedback_sheet(request.review_id, actor=actor, marking=marking)
         return pdf.export_feedback(sheet, target, **options)
     users.require_role(actor, "qa_lead", f"export the {REPORTS[request.report][0].lower()}")
+    # Which reviews the file may show (any review the filter covers that the actor may see), recorded with
+    # its disclosure: having seen a first review rules out doing its second (qatt.trust.visibility.how_seen).
+    covered = reports.covered_review_ids(flt)
     if request.report == "workbook":
         from exports import xlsx
 
-        return xlsx.export_workbook(reports.workbook_data(flt, actor=actor, marking=marking), target, **options)
+        return xlsx.export_workbook(reports.workbook_data(flt, actor=actor, marking=marking), target, **options,
+                                    reviews=covered)
     from exports import pdf
 
     if request.report == "monthly":
-        return pdf.export_monthly(reports.monthly_report(flt, actor=actor, marking=marking), target, **options)
-    return pdf.export_pack(reports.inspection_pack(flt, actor=actor, marking=marking), target, **options)
+        return pdf.export_monthly(reports.monthly_report(flt, actor=actor, marking=marking), target, **options,
+                                  reviews=covered)
+    return pdf.export_pack(reports.inspection_pack(flt, actor=actor, marking=marking), target, **options,
+                           reviews=covered)

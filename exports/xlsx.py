@@ -21,7 +21,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import get_column_letter
 
 from exports import calibration_export, xlsx_print
-from exports.common import ExportResult, clean_text, has_illegal_characters, write_and_disclose
+from exports.common import ExportResult, clean_text, disclosed_reviews, has_illegal_characters, write_and_disclose
 from qatt import palette, reports, stats
 from qatt.fileio import FORMULA_PREFIXES
 from qatt.progress import CancelToken, ProgressFn, checkpoint, no_progress
@@ -474,11 +474,12 @@ def _write_sheets(wb: Workbook, data: reports.WorkbookData, path: Path, purpose:
 
 
 def export_workbook(data: reports.WorkbookData, target: Path, *, actor: str, purpose: str = "", recipient: str = "",
-                    progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None) -> ExportResult:
+                    progress: ProgressFn = no_progress, cancel: Optional[CancelToken] = None,
+                    reviews: Optional[Sequence[int]] = None) -> ExportResult:
     """Write the workbook atomically and record the disclosure. A failed or cancelled export leaves
     no file under the target name."""
     return write_and_disclose(
         Path(target), ".xlsx", lambda tmp: write_workbook(data, tmp, purpose=purpose, recipient=recipient,
                                                            progress=progress, cancel=cancel),
         actor=actor, report="workbook", marking=data.header.marking, purpose=purpose, recipient=recipient,
-        details={"period": data.header.filter.label()})
+        details={"period": data.header.filter.label(), **disclosed_reviews(reviews)})

@@ -30,10 +30,12 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
     users.require_role(ctx.actor, "qa_lead", "export the audit log")
     if not args.out:
         raise QattError("audit export needs --out FILE.csv")
-    count = audit.export_csv(Path(args.out), args.start, args.end, viewer=ctx.actor)
+    count, withheld = audit.export_csv_withholding(Path(args.out), args.start, args.end, viewer=ctx.actor)
+    # The reviews whose events were withheld: the others in the range were shown to the exporter
+    # (qatt.trust.visibility.how_seen counts that as having seen them).
     audit.record(ctx.actor, audit.DISCLOSURE, "audit_log", "",
                  {"file": Path(args.out).name, "events": count, "from": str(args.start or ""),
-                  "to": str(args.end or ""), "purpose": args.purpose or ""})
+                  "to": str(args.end or ""), "purpose": args.purpose or "", "withheld_reviews": withheld})
     ctx.emit({"file": args.out, "events": count}, f"wrote {count} audit events to {args.out}")
     return 0
 

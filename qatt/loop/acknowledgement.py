@@ -30,8 +30,9 @@ def acknowledge(review_id: int, actor: str, on: Any = None, comment: str = "") -
         review = m.Review.get_or_none(m.Review.id == review_id)
         if review is None:
             raise QattError(f"There is no review {review_id}; check the review number.")
+        # Refused without naming the reviewer (who may not see the review must not learn whose it is).
         if actor != review.reviewer:
-            users.require_role(actor, "moderator", f"record an acknowledgement ({review.reviewer}'s review)")
+            users.require_role(actor, "moderator", f"record an acknowledgement (review {review_id} is not yours)")
         visibility.check(review, actor)
         if review.status != "submitted":
             raise QattError(f"Review {review_id} is still a draft; feedback is acknowledged once it is submitted.")

@@ -252,6 +252,17 @@ def submitted_reviews(flt: ReportFilter, *fields: Any, role: str = FIRST) -> pee
     return _filtered(query, flt)
 
 
+def covered_review_ids(flt: ReportFilter) -> List[int]:
+    """Every review (of either role, draft or submitted) of the cases a report with this filter covers
+    that its viewer may see: a superset of what the report shows, recorded with its export so that
+    qatt.trust.visibility.how_seen knows who has seen which review."""
+    query = (m.Review.select(m.Review.id)
+             .join(m.SampleItem).join(m.Case)
+             .switch(m.SampleItem).join(m.Sample)
+             .switch(m.Review).join(m.FormVersion))
+    return sorted(i for (i,) in _filtered(query, flt).tuples())
+
+
 def _answers(flt: ReportFilter, *fields: Any, role: str = FIRST) -> peewee.ModelSelect:
     query = (m.Answer.select(*fields)
              .join(m.Review).join(m.SampleItem).join(m.Case)

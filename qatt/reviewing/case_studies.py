@@ -37,7 +37,10 @@ def _review_for_case_study(review_id: int, actor: str) -> m.Review:
     if review is None:
         raise QattError(f"There is no review {review_id}; check the number.")
     if review.reviewer != actor:
-        users.require_role(actor, CHOOSE_ROLE, f"choose {review.reviewer}'s review as a case study")
+        from qatt.trust import visibility
+
+        users.require_role(actor, CHOOSE_ROLE, "choose another reviewer's review as a case study")
+        visibility.check(review, actor)  # not a review they are blind to
     if review.status != "submitted":
         raise QattError(f"Review {review.id} is still a draft; submit it before choosing it as a case study.")
     return review

@@ -13,7 +13,8 @@ Decisions (see docs/reviews.md):
 - Only the review's own reviewer saves and submits it. The reviewer or a QA lead/admin may amend
   a submitted review, always with a reason.
 - Blind second review: whoever holds one role's review of a case cannot see the other role's
-  review of the same case until they have submitted their own.
+  review of the same case until they have submitted their own, and whoever has already seen (or
+  written) one role's review of a case cannot start the other (qatt.trust.visibility.how_seen).
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ def _local_hhmm(utc_naive: dt.datetime) -> str:
 
 def _require_own(review: m.Review, actor: str, doing: str) -> None:
     if review.reviewer != actor:
-        raise PermissionDenied(f"Review {review.id} belongs to {review.reviewer}; only they may {doing}.")
+        from qatt.trust import visibility
+
+        raise PermissionDenied(f"Review {review.id} belongs to {visibility.reviewer_named(review, actor)}; "
+                               f"only its reviewer may {doing}.")
 
 
 def _require_draft(review: m.Review) -> None:
@@ -184,7 +188,11 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
     existing = m.Review.get_or_none(m.Review.sample_item == item, m.Review.role == role)
     if existing is not None:
         if existing.reviewer != actor:
-            raise PermissionDenied(f"{existing.reviewer} already holds the {role} review of case {item.case.reference}.")
+            from qatt.trust import visibility
+
+            holder = visibility.reviewer_named(existing, actor)
+            raise PermissionDenied(f"{'Someone else' if holder == 'another reviewer' else holder} already holds the "
+                                   f"{role} review of case {item.case.reference}.")
         if form_version is not None and existing.form_version_id != form_version.id:
             raise QattError(f"Your review of case {item.case.reference} was started on another version of the "
                             "form; finish it in QATT or export a new template.")
@@ -193,6 +201,10 @@ def start_review(sample_item_id: int, actor: str, role: str = FIRST, form_id: Op
     if assignment is not None and assignment.reviewer != actor:
         raise PermissionDenied(f"The {role} review of case {item.case.reference} is assigned to "
                                f"{assignment.reviewer}; ask a QA lead to reassign it.")
+    from qatt.trust import visibility
+
+    # Blind second review: whoever has already seen the other review of this case cannot do this one.
+    visibility.check_independent(item.id, role, actor)
     if form_version is None:
         forms_by_id = forms.load_forms(forms_dir or forms.default_forms_dir())
         chosen = choose_form_id(item, forms_by_id, form_id)
@@ -417,7 +429,7 @@ def amend_review(review_id: int, actor: str, changes: Dict[str, Any], reason: st
     with write_transaction(database_proxy.obj):
         review = _locked_for_update(review_id, expected_version)
         if review.reviewer != actor:
-            users.require_role(actor, "qa_lead", f"amend {review.reviewer}'s review")
+            users.require_role(actor, "qa_lead", "amend another reviewer's review")
         if review.status != SUBMITTED:
             raise QattError(f"Review {review.id} is still a draft; save it normally.")
         form = form_of(review)
@@ -483,7 +495,10 @@ def update_action(action_id: int, actor: str, *, text: Any = _UNSET, owner: Any 
 
 def _require_reviewer_or(review: m.Review, actor: str, minimum: str, doing: str) -> None:
     if review.reviewer != actor:
-        users.require_role(actor, minimum, f"{doing} ({review.reviewer}'s review)")
+        from qatt.trust import visibility
+
+        users.require_role(actor, minimum, f"{doing} (review {review.id} is not yours)")
+        visibility.check(review, actor)  # not on a review they are blind to
 
 
 # --------------------------------------------------------------------------- viewing (blind second review)

@@ -71,6 +71,10 @@ def _assign_one(item_id: int, reviewer: str, actor: str, role: str, due_date: Op
     if started is not None and started.reviewer != reviewer:
         raise QattError(f"{started.reviewer} has already started the {role} review of case {item.case.reference}; "
                         "it cannot be reassigned.")
+    if started is None:
+        from qatt.trust import visibility
+
+        visibility.check_independent(item.id, role, reviewer, assigning=True)  # blind to the other review
     assignment = m.Assignment.get_or_none(m.Assignment.sample_item == item, m.Assignment.role == role)
     if assignment is None:
         return m.Assignment.create(sample_item=item, reviewer=reviewer, role=role, due_date=due_date,

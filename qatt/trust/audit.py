@@ -332,8 +332,16 @@ def export_csv(path: Path, start: Optional[dt.date] = None, end: Optional[dt.dat
                viewer: str = "") -> int:
     """Write the log for a date range as CSV (atomically). Returns the number of events.
 
-    With a `viewer`, the details of events about reviews they may not see (qatt.trust.visibility: the
-    blind rule) are withheld; the row, its digest and its hashes stay, so the chain can still be checked."""
+    With a `viewer`, the details of every event about a review they may not see (qatt.trust.visibility:
+    roles and the blind rule; `reviews_of` says which events are about which review) are withheld;
+    the row, its digest and its hashes stay, so the chain can still be checked."""
+    return export_csv_withholding(path, start, end, viewer)[0]
+
+
+def export_csv_withholding(path: Path, start: Optional[dt.date] = None, end: Optional[dt.date] = None,
+                           viewer: str = "") -> tuple:
+    """export_csv, returning (events written, sorted ids of the reviews whose events were withheld):
+    the disclosure records the latter, so it is known the viewer has not seen those reviews."""
     from qatt.fileio import atomic_write_text_rows
 
     hidden: set = set()
@@ -341,24 +349,84 @@ def export_csv(path: Path, start: Optional[dt.date] = None, end: Optional[dt.dat
         from qatt.trust import visibility
 
         hidden = {str(i) for i in visibility.hidden_review_ids(viewer)}
+    withheld: set = set()
     # New columns go last, so readers of older exports keep working.
     rows = [["id", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash",
              "details_hash", "signed_in_as"]]
     for ev in events(start, end):
         details = ev.details
-        if hidden and _about_review(ev, details) in hidden:
-            details = {"withheld": "blind second review: submit your own review of this case first"}
+        if hidden:
+            details, redacted = redacted_details(ev, hidden)
+            withheld |= redacted
         rows.append([ev.id, _stamp(ev.at), ev.actor, ev.action, ev.object_type, ev.object_id,
                      json.dumps(details, sort_keys=True, ensure_ascii=False), ev.prev_hash, ev.hash, ev.details_hash,
                      ev.signed_in_as])
     atomic_write_text_rows(path, rows)
-    return len(rows) - 1
+    return len(rows) - 1, sorted(int(i) for i in withheld)
 
 
-def _about_review(ev: m.AuditEvent, details: Any) -> str:
-    """The review an event is about ('' if none): the review itself, or the review of an action."""
-    if ev.object_type == "review":
-        return ev.object_id
-    if ev.object_type == "action" and isinstance(details, dict) and details.get("review") is not None:
-        return str(details["review"])
-    return ""
+WITHHELD = {"withheld": "blind second review: submit your own review of this case first"}
+
+# Which review an event is about, by its object type. Every object type the code records (every
+# `audit.record` call in qatt/, exports/ and ui/) is in one of these; tests/unit/test_audit_redaction.py
+# reads every call and fails on a type in none of them, so a new kind of event cannot leak a hidden
+# review's details into an audit export unnoticed.
+REVIEW_IS_OBJECT = {"review", "feedback_acknowledgement"}  # object_id is the review's id
+REVIEW_IN_DETAILS = {"action"}  # details["review"] is the review's id
+LISTS_REVIEWS = {"export"}  # details["reviews"]: the reviews a file may show; details["rows"]["review_id"]: a feedback sheet's
+EVIDENCE = {"register"}  # details["evidence"] = {"kind": "review" | "action", "ref": id}
+NOT_ABOUT_A_REVIEW = {
+    "assignment", "audit_log", "calibration", "column_mapping", "database", "exercise", "exercise_grade",
+    "form_version", "narrative", "plan", "population", "retention", "sample", "sample_item", "setting", "user",
+}
+
+
+def reviews_of(ev: m.AuditEvent, details: Any = None) -> List[str]:
+    """The ids (as text) of the reviews an event is about: [] for none. Unknown object types count as about
+    no review here; the test above keeps the lists complete."""
+    details = ev.details if details is None else details
+    details = details if isinstance(details, dict) else {}
+    kind = ev.object_type
+    if kind in REVIEW_IS_OBJECT:
+        return [ev.object_id]
+    if kind in REVIEW_IN_DETAILS and details.get("review") is not None:
+        return [str(details["review"])]
+    if kind in LISTS_REVIEWS:
+        found = [str(i) for i in details.get("reviews") or [] if i is not None]
+        rows = details.get("rows") if isinstance(details.get("rows"), dict) else {}
+        if rows.get("review_id") is not None:
+            found.append(str(rows["review_id"]))
+        return found
+    if kind in EVIDENCE and isinstance(details.get("evidence"), dict):
+        evidence = details["evidence"]
+        if evidence.get("kind") == "review":
+            return [str(evidence.get("ref"))]
+        if evidence.get("kind") == "action":
+            action = m.Action.get_or_none(m.Action.id == _as_int(evidence.get("ref")))
+            return [str(action.review_id)] if action is not None else []
+    return []
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0
+
+
+def redacted_details(ev: m.AuditEvent, hidden: set) -> tuple:
+    """(the details `ev` may show someone blind to the reviews in `hidden`, the hidden reviews it was about).
+
+    An event about one hidden review shows nothing of its details. An export's list of the reviews a file
+    may show only loses the hidden ones (the rest of that event is about the export, not a review), except
+    a feedback sheet of a hidden review, which is withheld like any event about it."""
+    details = ev.details
+    about = set(reviews_of(ev, details)) & hidden
+    if not about:
+        return details, set()
+    rows = details.get("rows") if isinstance(details, dict) and isinstance(details.get("rows"), dict) else {}
+    if ev.object_type in LISTS_REVIEWS and str(rows.get("review_id")) not in hidden:
+        kept = dict(details)
+        kept["reviews"] = [i for i in details.get("reviews") or [] if str(i) not in hidden]
+        return kept, about
+    return dict(WITHHELD), about

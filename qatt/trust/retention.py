@@ -121,7 +121,10 @@ def _events_to_erase(reviews: peewee.Query) -> List[int]:
     review_ids = [str(i) for (i,) in reviews.tuples()]
     action_ids = [str(i) for (i,) in m.Action.select(m.Action.id).where(m.Action.review.in_(reviews)).tuples()]
     found: List[int] = []
-    for object_type, ids in (("review", review_ids), ("action", action_ids)):
+    # Every kind of event whose object is the review (its changes, consultations, the officer's
+    # acknowledgement and comment: audit.REVIEW_IS_OBJECT), and the events of its actions.
+    kinds = [(kind, review_ids) for kind in sorted(audit.REVIEW_IS_OBJECT)] + [("action", action_ids)]
+    for object_type, ids in kinds:
         for start in range(0, len(ids), 500):
             found += [i for (i,) in m.AuditEvent.select(m.AuditEvent.id)
                       .where((m.AuditEvent.object_type == object_type) & m.AuditEvent.object_id.in_(ids[start:start + 500]))

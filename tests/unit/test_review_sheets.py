@@ -110,7 +110,7 @@ def test_rows_that_cannot_be_stored_roll_back_the_whole_import(template):
     item = m.SampleItem.select().order_by(m.SampleItem.position.desc()).first()
     reviews.start_review(item.id, "sup.b", form_version=m.FormVersion.get())
     fill(template, {0: {**COMPLETE, "grade": "Good"}, 2: {"c1": "yes"}})
-    with pytest.raises(review_sheets.TemplateProblems, match="sup.b already holds the first review"):
+    with pytest.raises(review_sheets.TemplateProblems, match="Someone else already holds the first review"):
         review_sheets.import_filled(template, "sup.a")
     assert list(m.Review.select(m.Review.reviewer).tuples()) == [("sup.b",)]
 
