@@ -92,6 +92,28 @@ def test_a_refused_change_is_shown_and_changes_nothing(qtbot, sqlite_db, made):
     assert m.Action.get_by_id(late.id).status == "open"
 
 
+def test_verifying_an_action_you_marked_done_is_refused_with_the_reason(qtbot, sqlite_db, made):
+    _review, _soon, late = made
+    from qatt.loop import actions
+    from ui.dialogs.action_dialog import Change
+
+    actions.mark_done(late.id, "mod", "PPN re-submitted")
+    page = page_for(qtbot, sqlite_db, "mod")
+    page.status_filter.setCurrentIndex(page.status_filter.findText("Done, awaiting verification"))
+    page.table.selectRow(0)
+    assert page.buttons["verify"].isEnabled() and page.buttons["send_back"].isEnabled()
+    assert not page.buttons["reassign"].isEnabled()  # a done action is sent back before it is reassigned
+    assert not page.apply(late.id, Change("verify", ""))
+    box = next(w for w in page.findChildren(QMessageBox))
+    assert "mod cannot verify action" in box.text() and "they marked it done" in box.text()
+    assert "<" not in box.text() and m.Action.get_by_id(late.id).status == "done"
+    box.close()
+    assert page.apply(late.id, Change("send_back", "No record of the new PPN"))
+    page.status_filter.setCurrentIndex(page.status_filter.findText("All"))
+    page.table.selectRow([row[0] for row in page.model.rows].index(late.id))
+    assert page.buttons["reassign"].isEnabled() and m.Action.get_by_id(late.id).status == "in progress"
+
+
 def test_the_feedback_tab_records_the_acknowledgement(qtbot, sqlite_db, made):
     review, _soon, _late = made
     page = page_for(qtbot, sqlite_db, "sup.a")
