@@ -481,7 +481,7 @@ def register_block(entries: Sequence[reports.RecommendationRow]) -> List[Flowabl
             story.append(table(
                 [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
                 + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
-                    r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
+                    r.status, "; ".join(filter(None, [r.progress, r.evidence_and_warning]))] for r in rows],
                 [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]))
         if closed:
             what = (f"All {closed} entries from this source are closed" if not rows else

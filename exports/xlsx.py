@@ -400,8 +400,8 @@ def _write_register(wb: Workbook, register: Sequence[reports.RecommendationRow],
         wb, "Register", [("Reference", "short"), ("Kind", "short"), ("Source document", "long"), ("Text", "long"),
                          ("Owner", "text"), ("Timescale", "short"), ("Due date", "date"), ("Status", "short"),
                          ("Latest progress", "long"), ("Evidence", "long")],
-        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress, r.evidence]
-         for r in register), marking)
+        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress,
+          r.evidence_and_warning] for r in register), marking)
 
 
 def write_workbook(data: reports.WorkbookData, path: Path, *, purpose: str = "", recipient: str = "",

@@ -148,6 +148,28 @@ def test_the_register_tab_edits_an_entry_with_a_note_and_evidence(qtbot, sqlite_
     assert "SOP revised" in tab.details.text() and "Evidence: document MOSOVO SOP v3" in tab.details.text()
 
 
+def test_the_register_tab_shows_a_linked_actions_own_status_and_warns_when_marked_achieved(qtbot, sqlite_db, made):
+    from qatt.loop import actions, register
+
+    _review, _soon, late = made
+    make_user("lead", "qa_lead")
+    actions.mark_done(late.id, "off.b", "PPN re-submitted")
+    register.link_evidence("lead", "2021-R10", "action", str(late.id), note="verified")
+    page = page_for(qtbot, sqlite_db, "lead")
+    tab = page.register
+    tab.table.selectRow([row[0] for row in tab.model.rows].index("2021-R10"))
+    assert f"Evidence: action {late.id} (now done, awaiting verification; note: verified)" in tab.details.text()
+    dialog = tab.open_dialog()
+    dialog.status.setCurrentText("fully achieved")
+    with qtbot.waitSignal(tab.changed):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert m.Recommendation.get(m.Recommendation.code == "2021-R10").status == "fully achieved"  # saved
+    box = next(w for w in tab.findChildren(QMessageBox))
+    assert box.windowTitle() == "The register entry was saved, with a warning"
+    assert f"action {late.id} is done, awaiting verification" in box.text()
+    assert "Warning: 2021-R10 is marked fully achieved" in tab.details.text()
+
+
 def test_a_reviewer_cannot_change_the_register(qtbot, sqlite_db, made):
     page = page_for(qtbot, sqlite_db, "sup.a")
     tab = page.register
