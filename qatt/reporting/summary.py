@@ -22,6 +22,10 @@ class ExecutiveSummary:
         return {"headline": self.headline, "changed": self.changed, "attention": self.attention}
 
 
+def _actions(count: int, what: str = "") -> str:
+    return f"{count} {what + ' ' if what else ''}action{' is' if count == 1 else 's are'}"
+
+
 def executive_summary(report: Any) -> ExecutiveSummary:
     """`report` is a MonthlyReport (typed loosely: monthly.py imports this module)."""
     summary = ExecutiveSummary()
@@ -58,8 +62,11 @@ def executive_summary(report: Any) -> ExecutiveSummary:
                                  f"{item.overall.percent_text()}.")
     counts = report.action_counts
     if counts is not None and counts.overdue:
-        summary.attention.append(f"{counts.overdue} actions are overdue (the oldest by {counts.oldest_overdue_days} "
-                                 f"days); {counts.by_status.get('done', 0)} done actions await verification.")
+        summary.attention.append(f"{_actions(counts.overdue)} overdue (the oldest by {counts.oldest_overdue_days} "
+                                 "days).")
+    waiting = counts.by_status.get("done", 0) if counts is not None else 0
+    if waiting:  # done is not overdue, but nobody has checked it yet
+        summary.attention.append(f"{_actions(waiting, 'done')} awaiting verification by a supervisor.")
     ack = report.acknowledgement
     if ack is not None and ack.given and ack.acknowledged.count < ack.given:
         summary.attention.append(ack.statement)
