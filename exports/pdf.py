@@ -348,7 +348,8 @@ def calibration_block(results: Sequence[reports.Calibration], what: str = "first
         rows = [[f"{what} \\ second (independent)"] + result.labels + ["Total"]]
         rows += [[label] + list(counts) + [sum(counts)] for label, counts in zip(result.labels, a.matrix)]
         story += [text(f"{result.title}: {stats.counted(a.n, 'case')} graded twice", "body"), table(rows), Spacer(1, 2 * mm)]
-        kappa_ci = f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else ""
+        kappa_ci = (f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else
+                    f" (95% CI {stats.KAPPA_CI_NOT_DEFINED})" if a.kappa is not None else "")
         story += bullets([
             f"The two grades matched in {percent(a.observed_agreement)} of cases.",
             f"Cohen's kappa {stats.kappa_text(a.kappa)}{kappa_ci}; weighted (linear) "
