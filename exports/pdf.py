@@ -350,7 +350,8 @@ def calibration_block(results: Sequence[reports.Calibration], what: str = "first
         rows = [[f"{what} \\ second (independent)"] + result.labels + ["Total"]]
         rows += [[label] + list(counts) + [sum(counts)] for label, counts in zip(result.labels, a.matrix)]
         story += [text(f"{result.title}: {stats.counted(a.n, 'case')} graded twice", "body"), table(rows), Spacer(1, 2 * mm)]
-        kappa_ci = f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else ""
+        kappa_ci = (f" (95% CI {a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f})" if a.kappa_ci else
+                    f" (95% CI {stats.KAPPA_CI_NOT_DEFINED})" if a.kappa is not None else "")
         story += bullets([
             f"The two grades matched in {percent(a.observed_agreement)} of cases.",
             f"Cohen's kappa {stats.kappa_text(a.kappa)}{kappa_ci}; weighted (linear) "
@@ -483,7 +484,7 @@ def register_block(entries: Sequence[reports.RecommendationRow]) -> List[Flowabl
             story.append(table(
                 [["Ref", "Recommendation or commitment", "Timescale", "Owner", "Status", "Progress and evidence"]]
                 + [[r.code, r.text, r.timescale + (f" (due {r.due_date:%d %b %Y})" if r.due_date else ""), r.owner,
-                    r.status, "; ".join(filter(None, [r.progress, r.evidence]))] for r in rows],
+                    r.status, "; ".join(filter(None, [r.progress, r.evidence_and_warning]))] for r in rows],
                 [0.9, 2.6, 0.9, 0.9, 0.8, 2.3]))
         if closed:
             what = (f"All {closed} entries from this source are closed" if not rows else

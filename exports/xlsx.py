@@ -364,7 +364,8 @@ def _write_calibration(wb: Workbook, data: reports.WorkbookData) -> int:
         figures = [
             ("Observed agreement", a.observed_agreement.percent_text()),
             ("Cohen's kappa", stats.kappa_text(a.kappa)),
-            ("Kappa 95% CI", f"{a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f}" if a.kappa_ci else "not defined"),
+            ("Kappa 95% CI", f"{a.kappa_ci[0]:.2f} to {a.kappa_ci[1]:.2f}" if a.kappa_ci else
+             stats.KAPPA_CI_NOT_DEFINED if a.kappa is not None else "not defined"),
             ("Weighted kappa (linear)", stats.kappa_text(a.weighted_kappa_linear)),
             ("Weighted kappa (quadratic)", stats.kappa_text(a.weighted_kappa_quadratic)),
             ("First grade better than second", a.higher),
@@ -400,8 +401,8 @@ def _write_register(wb: Workbook, register: Sequence[reports.RecommendationRow],
         wb, "Register", [("Reference", "short"), ("Kind", "short"), ("Source document", "long"), ("Text", "long"),
                          ("Owner", "text"), ("Timescale", "short"), ("Due date", "date"), ("Status", "short"),
                          ("Latest progress", "long"), ("Evidence", "long")],
-        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress, r.evidence]
-         for r in register), marking)
+        ([r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.progress,
+          r.evidence_and_warning] for r in register), marking)
 
 
 def write_workbook(data: reports.WorkbookData, path: Path, *, purpose: str = "", recipient: str = "",

@@ -19,12 +19,73 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Uni
 SMALL_SAMPLE = 30
 
 NOT_DEFINED_ONE_CATEGORY = "not defined (all cases in one category)"
+KAPPA_CI_NOT_DEFINED = "not defined: too few pairs / no variation"
 
 
 def _z(confidence: float) -> float:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
     return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return result
+
+
+def _regularised_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b), the regularised incomplete beta function (Numerical Recipes, 6.4)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1 - x) / b
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with df degrees of freedom."""
+    tail = 0.5 * _regularised_beta(df / (df + t * t), df / 2, 0.5)
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(confidence: float, df: float) -> float:
+    """The t with P(-t < T < t) = confidence for Student's t with df degrees of freedom: the
+    multiplier of a small sample's mean interval (scipy is a test-only dependency; the tests
+    compare this with scipy.stats.t.ppf)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+    if df <= 0:
+        raise ValueError(f"degrees of freedom must be positive, not {df}")
+    target = 0.5 + confidence / 2
+    low, high = 0.0, max(1.0, _z(confidence))
+    while t_cdf(high, df) < target:
+        low, high = high, high * 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        if t_cdf(middle, df) < target:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * high:
+            break
+    return (low + high) / 2
 
 
 def counted(n: int, noun: str) -> str:
@@ -316,6 +377,11 @@ def _kappa(freq: List[List[float]], weights: List[List[float]], n: int, z: float
                  for i in range(k) for j in range(k))
     variance = (spread - (value - expected * (1 - value)) ** 2) / ((1 - expected) ** 2 * n)
     se = math.sqrt(max(0.0, variance))  # rounding can leave a perfect table at -1e-17
+    if se < 1e-9:
+        # A standard error of 0 (every pair agreeing, or every case in one grade of one reviewer) is
+        # the formula's, not the data's: an interval of zero width from a few pairs would claim
+        # certainty, so none is given.
+        return _Kappa(value, 0.0, None, expected)
     ci = (max(-1.0, value - z * se), min(1.0, value + z * se))
     return _Kappa(value, se, ci, expected)
 
@@ -438,11 +504,12 @@ def agreement_from_matrix(matrix: Sequence[Sequence[int]], categories: Sequence[
     if plain.value is None:
         notes.append("Kappa is not defined: both reviewers put every case in the same grade, so agreement "
                      "by chance alone would be 100%. Report the observed agreement instead.")
-    elif plain.se == 0:
+    if any(k.value is not None and k.ci is None for k in (plain, linear, quadratic)):
         why = ("The reviewers agreed on every case" if same == n
                else "Every case fell in one grade of one reviewer")
-        notes.append(f"{why}; the large-sample standard error is then 0, so the "
-                     "kappa interval shows no uncertainty even though a small sample has plenty.")
+        notes.append(f"{why}; the large-sample standard error of kappa is then 0, which would give an "
+                     f"interval of zero width, so none is given ({KAPPA_CI_NOT_DEFINED}): a small sample has "
+                     "plenty of uncertainty.")
     words = labels or {}
     used_by_neither = [words.get(c, c) for i, c in enumerate(categories)
                        if sum(table[i]) == 0 and sum(row[i] for row in table) == 0]

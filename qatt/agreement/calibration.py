@@ -122,37 +122,52 @@ def net_difference(higher: int, lower: int, n: int, confidence: float = 0.95) ->
     return NetDifference(n, higher, lower, value, max(-1.0, min(low, value)), min(1.0, max(high, value)), confidence)
 
 
+NO_INTERVAL_ONE_PAIR = "95% CI not defined: one pair"
+NO_INTERVAL_NO_VARIATION = "95% CI not defined: too few pairs / no variation"
+
+
 @dataclass(frozen=True)
 class MeanSteps:
-    """The mean of (steps the reviewer graded above the independent reviewer), with a normal interval.
+    """The mean of (steps the reviewer graded above the independent reviewer), with a t interval.
 
-    Descriptive: the verdict rests on NetDifference, whose interval stays honest in small samples."""
+    Descriptive: the verdict rests on NetDifference, whose interval stays honest in small samples.
+    No interval is given from one pair, nor when every pair differs by the same number of steps:
+    the sample shows no variation, and an interval of zero width would claim a certainty that a
+    handful of pairs cannot give."""
 
     value: Optional[float]
     low: Optional[float]
     high: Optional[float]
+    no_interval: str = ""  # why there is no interval, when there is a value but none
+    confidence: float = 0.95
 
     def text(self) -> str:
         if self.value is None:
             return "no pairs"
         if self.low is None or self.high is None:
-            return f"{self.value:+.2f} steps"
-        return f"{self.value:+.2f} steps (95% CI {self.low:+.2f} to {self.high:+.2f})"
+            return f"{self.value:+.2f} steps" + (f" ({self.no_interval})" if self.no_interval else "")
+        return f"{self.value:+.2f} steps ({self.confidence * 100:g}% CI {self.low:+.2f} to {self.high:+.2f})"
 
     def as_dict(self) -> dict:
-        return {"value": self.value, "low": self.low, "high": self.high, "text": self.text()}
+        return {"value": self.value, "low": self.low, "high": self.high, "no_interval": self.no_interval or None,
+                "text": self.text()}
 
 
 def mean_steps(differences: Sequence[int], confidence: float = 0.95) -> MeanSteps:
+    """The mean with Student's t interval, mean ± t(n - 1) × s / √n (not the normal ±1.96: with 4
+    pairs t is 3.18)."""
     n = len(differences)
     if n == 0:
-        return MeanSteps(None, None, None)
+        return MeanSteps(None, None, None, confidence=confidence)
     mean = sum(differences) / n
     if n < 2:
-        return MeanSteps(mean, None, None)
+        return MeanSteps(mean, None, None, NO_INTERVAL_ONE_PAIR.replace("95%", f"{confidence * 100:g}%"), confidence)
     variance = sum((d - mean) ** 2 for d in differences) / (n - 1)
-    half = stats._z(confidence) * math.sqrt(variance / n)
-    return MeanSteps(mean, mean - half, mean + half)
+    if variance <= 1e-12:
+        return MeanSteps(mean, None, None, NO_INTERVAL_NO_VARIATION.replace("95%", f"{confidence * 100:g}%"),
+                         confidence)
+    half = stats.t_quantile(confidence, n - 1) * math.sqrt(variance / n)
+    return MeanSteps(mean, mean - half, mean + half, confidence=confidence)
 
 
 # --------------------------------------------------------------------------- profiles

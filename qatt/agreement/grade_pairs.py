@@ -170,7 +170,9 @@ def _p_text(p_value: float) -> str:
 
 
 def kappa_line(name: str, value: Optional[float], ci: Optional[Tuple[float, float]]) -> str:
-    """'Kappa: 0.41 (95% CI 0.12 to 0.70)', or the reason it is not defined."""
-    if value is None or ci is None:
+    """'Kappa: 0.41 (95% CI 0.12 to 0.70)', or the reason it (or its interval) is not defined."""
+    if value is None:
         return f"{name}: {stats.kappa_text(value)}"
+    if ci is None:
+        return f"{name}: {stats.kappa_text(value)} (95% CI {stats.KAPPA_CI_NOT_DEFINED})"
     return f"{name}: {stats.kappa_text(value)} (95% CI {ci[0]:.2f} to {ci[1]:.2f})"

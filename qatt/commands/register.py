@@ -41,6 +41,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
              f"Owner: {e.owner or '-'}; timescale: {e.timescale or '-'}; due: {e.due_date or '-'}; status: {e.status}"]
     lines += [f"  {n.noted_on.isoformat()} {n.text} ({n.recorded_by})" for n in e.notes]
     lines += [f"  evidence: {x.label}" for x in e.evidence]
+    lines += [f"Warning: {e.warning}"] if e.warning else []
     ctx.emit(e.as_dict(), "\n".join(lines))
     return 0
 
@@ -71,7 +72,7 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
         raise QattError("Say what to change, e.g. --status 'in progress' --owner 'DCI Public Protection'.")
     register.update_entry(ctx.actor, args.code, **changes)
     e = register.entry(args.code)
-    ctx.emit(e.as_dict(), _line(e))
+    ctx.emit(e.as_dict(), _line(e) + (f"\nWarning: {e.warning}" if e.warning else ""))
     return 0
 
 
@@ -90,8 +91,11 @@ def _link(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.db()
     link = register.link_evidence(ctx.actor, args.code, args.kind, args.ref, args.note or "")
-    ctx.emit({"code": args.code, "kind": link.kind, "ref": link.ref, "note": link.note},
-             f"{args.code}: evidence {link.kind} {link.ref} linked")
+    e = register.entry(args.code)
+    shown = next(x for x in e.evidence if x.id == link.id)
+    ctx.emit({"code": args.code, "kind": link.kind, "ref": link.ref, "note": link.note, "label": shown.label,
+              "warning": e.warning or None},
+             f"{args.code}: evidence {shown.label} linked" + (f"\nWarning: {e.warning}" if e.warning else ""))
     return 0
 
 
@@ -113,7 +117,8 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     ctx.db()
     result = register.import_xlsx(Path(args.file), ctx.actor)
     ctx.emit(result.as_dict(), f"added {len(result.added)}, updated {len(result.updated)}, "
-                               f"{result.notes_added} progress notes added")
+                               f"{result.notes_added} progress notes added"
+                               + "".join(f"\nWarning: {w}" for w in result.warnings))
     return 0
 
 

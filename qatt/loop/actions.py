@@ -1,6 +1,6 @@
 """Actions to closure: an action raised from a review is started, done (with a note of what was
-done) and verified by a supervisor or above who is not its owner; it can be reassigned, extended
-with a reason and cancelled with a reason. Every change is one transaction with its audit event.
+done) and verified by a supervisor or above who neither marked it done nor owns or owned it; it can
+be reassigned (until it is done), extended with a reason and cancelled with a reason. Every change is one transaction with its audit event.
 
 "Supervisor or above" is the moderator role or higher (users.RANK). Overdue is worked out from the
 due date and the status, never stored: an open or in-progress action past its due date.
@@ -159,9 +159,36 @@ def _set(action: m.Action, changed: Dict[str, Dict[str, Any]], name: str, value:
         setattr(action, name, value)
 
 
+def _same_person(name: str, logins: Sequence[str]) -> bool:
+    """An owner is free text: it names the actor when it is their login or their display name, written
+    the same way (case and spacing aside). Any other wording ("PS Yarrow") cannot be matched to a login."""
+    wanted = " ".join((name or "").split()).casefold()
+    return bool(wanted) and wanted in {" ".join(x.split()).casefold() for x in logins if x}
+
+
+def _hand_in_it(action: m.Action, actor: str) -> str:
+    """Why `actor` may not verify `action`, or "" when they may: they marked it done (now or at an
+    earlier round, from its audited history), they own it, or they owned it before."""
+    user = m.User.get_or_none(m.User.username == actor)
+    me = [actor] + ([user.display_name] if user is not None and user.display_name else [])
+    owners: List[str] = []
+    for event in history(action.id):
+        fields = event.get("fields") or {}
+        if (fields.get("status") or {}).get("new") == DONE and event.get("actor") == actor:
+            return "they marked it done"
+        owner_change = fields.get("owner") or {}
+        owners += [o for o in (owner_change.get("old"), owner_change.get("new")) if isinstance(o, str) and o]
+    if _same_person(action.owner, me):
+        return f"they own it (owner: {action.owner})"
+    earlier = [o for o in owners if _same_person(o, me)]
+    if earlier:
+        return f"they owned it before (owner then: {earlier[0]})"
+    return ""
+
+
 def set_status(action_id: int, actor: str, status: str, note: str = "") -> m.Action:
-    """Move an action on: in progress; done (needs a note of what was done); verified (a supervisor
-    or above who is not the owner, once it is done); back to in progress from done (needs a note
+    """Move an action on: in progress; done (needs a note of what was done); verified (once it is done,
+    by a supervisor or above who did not mark it done and is not, and never was, its owner); back to in progress from done (needs a note
     of what is still missing); cancelled (use `cancel`, which needs a reason)."""
     _check_status(status)
     note = (note or "").strip()
@@ -179,9 +206,10 @@ def set_status(action_id: int, actor: str, status: str, note: str = "") -> m.Act
             users.require_role(actor, SUPERVISOR, "cancel an action")
         elif status == VERIFIED:
             users.require_role(actor, SUPERVISOR, "verify an action")
-            if actor == action.owner:
-                raise PermissionDenied(f"{actor} owns action {action.id}; someone else (a supervisor or above) "
-                                       "must verify it.")
+            reason = _hand_in_it(action, actor)
+            if reason:
+                raise PermissionDenied(f"{actor} cannot verify action {action.id}: {reason}. The check must be "
+                                       "independent: someone else (a supervisor or above) must verify it.")
             _set(action, changed, "verified_by", actor)
             _set(action, changed, "verified_at", m.utcnow().replace(microsecond=0))
         elif status == DONE:
@@ -213,7 +241,8 @@ def cancel(action_id: int, actor: str, reason: str) -> m.Action:
 
 
 def reassign(action_id: int, actor: str, owner: str, reason: str = "") -> m.Action:
-    """Give the action to someone else (the reviewer who raised it, or a supervisor or above)."""
+    """Give an open or in-progress action to someone else (the reviewer who raised it, or a supervisor
+    or above). A done action is sent back first: the owner is part of who may verify it."""
     owner = (owner or "").strip()
     if not owner:
         raise QattError("Name the new owner of the action.")
@@ -222,6 +251,11 @@ def reassign(action_id: int, actor: str, owner: str, reason: str = "") -> m.Acti
         if action.status in CLOSED:
             raise QattError(f"Action {action.id} is {STATUS_LABELS.get(action.status, action.status).lower()}; "
                              "a closed action cannot be reassigned.")
+        if action.status == DONE:
+            # A new owner after the work is done would only change who may verify it, not who did it.
+            raise QattError(f"Action {action.id} is done, awaiting verification; a done action cannot be "
+                            "reassigned. Send it back to in progress first (a supervisor or above, saying what "
+                            "is still missing), then reassign it.")
         if actor != action.review.reviewer:
             users.require_role(actor, SUPERVISOR, "reassign an action")
         changed: Dict[str, Dict[str, Any]] = {}

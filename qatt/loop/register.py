@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import openpyxl
 
+from qatt.loop.actions import CLOSED as CLOSED_ACTIONS, STATUS_LABELS
 from qatt.trust import audit, users
 from qatt.dates import iso_date
 from qatt.errors import QattError
@@ -26,6 +27,7 @@ from qatt.storage import models as m
 from qatt.storage.db import database_proxy, write_transaction
 
 STATUSES = m.Recommendation.STATUSES
+ACHIEVED = "fully achieved"
 KINDS = ("recommendation", "area for improvement", "aim for improvement", "cause of concern",
          "coroner's concern", "review recommendation", "commitment")
 EDITOR = "qa_lead"  # who may change the register
@@ -240,11 +242,25 @@ class Evidence:
     id: int
     kind: str
     ref: str
-    note: str
+    note: str  # what the QA lead typed when linking it: never taken as the item's status
+    status: str = ""  # for an action: its status now, read from the action ("" when it is no longer in QATT)
+
+    @property
+    def status_label(self) -> str:
+        if self.kind != "action":
+            return ""
+        return STATUS_LABELS.get(self.status, self.status).lower() if self.status else "no longer in QATT"
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to wait for: evidence other than an action, or an action verified or cancelled."""
+        return self.kind != "action" or self.status in CLOSED_ACTIONS
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.ref}" + (f" ({self.note})" if self.note else "")
+        details = ([f"now {self.status_label}"] if self.kind == "action" else []) + (
+            [f"note: {self.note}"] if self.note else [])
+        return f"{self.kind} {self.ref}" + (f" ({'; '.join(details)})" if details else "")
 
 
 @dataclass
@@ -265,13 +281,27 @@ class Entry:
     def latest_note(self) -> str:
         return f"{self.notes[-1].noted_on:%d %b %Y}: {self.notes[-1].text}" if self.notes else ""
 
+    @property
+    def warning(self) -> str:
+        """Marked fully achieved while a linked action is still to be verified: said, not refused
+        (the QA lead may know better), wherever the entry is shown."""
+        waiting = [e for e in self.evidence if not e.settled]
+        if self.status != ACHIEVED or not waiting:
+            return ""
+        which = "; ".join(f"action {e.ref} is {e.status_label}" for e in waiting)
+        return (f"{self.code} is marked {ACHIEVED}, but {len(waiting)} linked "
+                f"action{'s are' if len(waiting) > 1 else ' is'} not verified: {which}.")
+
     def as_dict(self) -> Dict[str, Any]:
         return {"code": self.code, "kind": self.kind, "source": self.source, "text": self.text, "owner": self.owner,
                 "timescale": self.timescale, "due_date": self.due_date.isoformat() if self.due_date else None,
                 "status": self.status, "evidence_text": self.evidence_text,
                 "notes": [{"noted_on": n.noted_on.isoformat(), "text": n.text, "recorded_by": n.recorded_by}
                           for n in self.notes],
-                "evidence": [{"kind": e.kind, "ref": e.ref, "note": e.note} for e in self.evidence]}
+                "evidence": [{"kind": e.kind, "ref": e.ref, "note": e.note, "label": e.label,
+                              **({"action_status": e.status or None} if e.kind == "action" else {})}
+                             for e in self.evidence],
+                "warning": self.warning or None}
 
 
 def entries(kind: str = "", status: str = "") -> List[Entry]:
@@ -285,8 +315,14 @@ def entries(kind: str = "", status: str = "") -> List[Entry]:
     for n in m.RegisterNote.select().order_by(m.RegisterNote.noted_on, m.RegisterNote.id):
         notes.setdefault(n.entry_id, []).append(Note(n.noted_on, n.text, n.recorded_by))
     links: Dict[int, List[Evidence]] = {}
-    for e in m.RegisterEvidence.select().order_by(m.RegisterEvidence.id):
-        links.setdefault(e.entry_id, []).append(Evidence(e.id, e.kind, e.ref, e.note))
+    evidence = list(m.RegisterEvidence.select().order_by(m.RegisterEvidence.id))
+    action_ids = {int(e.ref) for e in evidence if e.kind == "action" and e.ref.isdigit()}
+    # An action's status is read from the action itself, never from the note typed when it was linked.
+    action_status = ({str(i): status for i, status in m.Action.select(m.Action.id, m.Action.status)
+                      .where(m.Action.id.in_(sorted(action_ids))).tuples()} if action_ids else {})
+    for e in evidence:
+        links.setdefault(e.entry_id, []).append(
+            Evidence(e.id, e.kind, e.ref, e.note, action_status.get(e.ref, "") if e.kind == "action" else ""))
     return [Entry(r.code, r.kind, r.source, r.text, r.owner, r.timescale, r.due_date, r.status, r.evidence,
                   notes.get(r.id, []), links.get(r.id, [])) for r in rows]
 
@@ -433,7 +469,7 @@ def export_xlsx(path: Path, marking: str = "") -> int:
     for number, e in enumerate(rows, start=2):
         values = [e.code, e.kind, e.source, e.text, e.owner, e.timescale, e.due_date, e.status, e.evidence_text,
                   "\n".join(f"{n.noted_on.isoformat()}: {n.text}" for n in e.notes),
-                  "\n".join(f"{x.kind} {x.ref}" + (f": {x.note}" if x.note else "") for x in e.evidence)]
+                  "\n".join(x.label for x in e.evidence) + (f"\nWarning: {e.warning}" if e.warning else "")]
         for column, value in enumerate(values, start=1):
             cell = ws.cell(row=number, column=column)
             _text_cell(cell, value)
@@ -452,9 +488,11 @@ class ImportResult:
     added: List[str]
     updated: List[str]
     notes_added: int
+    warnings: List[str] = field(default_factory=list)  # Entry.warning of the entries added or updated
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"added": self.added, "updated": self.updated, "notes_added": self.notes_added}
+        return {"added": self.added, "updated": self.updated, "notes_added": self.notes_added,
+                "warnings": self.warnings}
 
 
 def _cell_text(value: Any) -> str:
@@ -557,4 +595,6 @@ def import_xlsx(path: Path, actor: str) -> ImportResult:
                 if (when, note) not in known:
                     add_note(actor, code, note, when)
                     result.notes_added += 1
+    touched = set(result.added) | set(result.updated)
+    result.warnings = [e.warning for e in entries() if e.code in touched and e.warning]
     return result

@@ -6,7 +6,8 @@ improvement, 3 inadequate) was far kinder than the inspectors' grading of the sa
 grades. Two comparisons are made instead, each naming the grades it uses:
 
 1. the force's first reviews against its own independent grades of the same cases (second
-   reviews): a cross-table, kappa and the direction of any bias;
+   reviews): a cross-table, kappa and the direction of any bias, stated only when its interval
+   leaves out no difference (the rule of the reviewer profiles);
 2. the force's independent grades against the inspectorate's published grades: grade by grade,
    the two distributions side by side with their marginals, and the change in each grade's share
    (both are independent gradings, so a rise or a fall may be stated, with its interval).
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from qatt import stats
+from qatt.agreement.calibration import HARSHER, LENIENT, NetDifference, net_difference
 from qatt.reporting.figures import (
     Calibration, GradeDistribution, Trend, calibration, grade_distributions, grade_pairs, overall_distribution,
     trends)
@@ -89,26 +91,40 @@ class InspectionComparison:
 
     @property
     def bias_statements(self) -> List[str]:
-        out = []
-        for result in self.self_against_independent:
-            a = result.agreement
-            if not a.n:
-                continue
-            if a.higher > a.lower:
-                direction = "kinder than"
-            elif a.higher < a.lower:
-                direction = "harsher than"
-            else:
-                direction = "neither kinder nor harsher than"
-            out.append(f"{result.title}: on {a.n} cases graded twice, the first reviews were {direction} the "
-                       f"independent grades (better in {a.higher} cases, worse in {a.lower}, the same in {a.same}).")
-        return out
+        return [bias_statement(result) for result in self.self_against_independent if result.agreement.n]
 
     def as_dict(self) -> Dict[str, Any]:
         return {"headline": self.headline.as_dict() if self.headline else None,
                 "self_against_independent": [c.as_dict() for c in self.self_against_independent],
                 "bias": self.bias_statements, "independent": self.independent.as_dict(),
                 "against_inspectorate": [s.as_dict() for s in self.against_inspectorate], "sources": self.sources}
+
+
+def first_review_bias(result: Calibration) -> NetDifference:
+    """Share of the cases graded twice where the first review was better, minus the share where it was
+    worse, with the cautious interval of the reviewer profiles (qatt.agreement.calibration)."""
+    a = result.agreement
+    return net_difference(a.higher, a.lower, a.n)
+
+
+def bias_sentence(title: str, higher: int, lower: int, same: int, n: int) -> str:
+    """First reviews against the independent grades of the same n cases, with the counts. "Kinder" or
+    "harsher" only when the net difference's interval leaves out no difference, the rule of the reviewer
+    profiles (docs/statistics.md); otherwise the numbers are too few to tell."""
+    difference = net_difference(higher, lower, n)
+    counts = f"better in {higher}, worse in {lower}, the same in {same}; net {difference.text()}"
+    cases = f"{n} case{'s' if n != 1 else ''} graded twice"
+    if difference.verdict == LENIENT:
+        return f"{title}: on {cases}, the first reviews were kinder than the independent grades ({counts})."
+    if difference.verdict == HARSHER:
+        return f"{title}: on {cases}, the first reviews were harsher than the independent grades ({counts})."
+    return (f"{title}: on {cases}, the numbers are too few to tell whether the first reviews were kinder or "
+            f"harsher than the independent grades ({counts}: the interval includes no difference).")
+
+
+def bias_statement(result: Calibration) -> str:
+    a = result.agreement
+    return bias_sentence(result.title, a.higher, a.lower, a.same, a.n)
 
 
 def _counts(baseline: m.Baseline) -> List[int]:

@@ -534,6 +534,11 @@ class RecommendationRow:
     source: str = ""
     progress: str = ""  # the latest dated progress note
     due_date: Optional[dt.date] = None
+    warning: str = ""  # e.g. marked fully achieved while a linked action is not verified (register.Entry.warning)
+
+    @property
+    def evidence_and_warning(self) -> str:
+        return "; ".join(filter(None, [self.evidence, f"Warning: {self.warning}" if self.warning else ""]))
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -545,9 +550,10 @@ def recommendations() -> List[RecommendationRow]:
 
     rows = []
     for e in register.entries():
+        # Each linked action's label carries its status now, from the action (not the link's note).
         evidence = "; ".join(filter(None, [e.evidence_text] + [x.label for x in e.evidence]))
         rows.append(RecommendationRow(e.code, e.text, e.timescale, e.owner, e.status, evidence, e.kind, e.source,
-                                      e.latest_note, e.due_date))
+                                      e.latest_note, e.due_date, e.warning))
     return rows
 
 

@@ -4,9 +4,11 @@ each with its count and interval, built from the figures the report already hold
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from qatt import stats
+from qatt.agreement.calibration import NO_CLEAR_DIFFERENCE, net_difference
+from qatt.reporting.comparison import bias_sentence, bias_statement, first_review_bias
 
 LOW_COMPLIANCE = 0.8  # a checklist item is flagged when its whole interval is below this
 MAX_ITEMS = 3  # checklist items named in the summary
@@ -20,6 +22,31 @@ class ExecutiveSummary:
 
     def as_dict(self) -> Dict[str, Any]:
         return {"headline": self.headline, "changed": self.changed, "attention": self.attention}
+
+
+def _first_review_bias(calibration: Sequence[Any]) -> List[str]:
+    """A direction only where the interval supports it (comparison.bias_sentence, the reviewer profiles'
+    rule), per form and for all forms together; where the first reviews were better more often than worse
+    but no interval supports a direction, one sentence with the counts says the numbers are too few."""
+    paired = [c for c in calibration if c.agreement.n]
+    found = [bias_statement(c) for c in paired if first_review_bias(c).verdict != NO_CLEAR_DIFFERENCE]
+    unclear = [c for c in paired if first_review_bias(c).verdict == NO_CLEAR_DIFFERENCE]
+    if len(paired) == 1:
+        a = paired[0].agreement
+        return found or ([bias_statement(paired[0])] if a.higher > a.lower else [])
+    h, l, same, n = (sum(getattr(c.agreement, k) for c in paired) for k in ("higher", "lower", "same", "n"))
+    pooled = net_difference(h, l, n).verdict if n else NO_CLEAR_DIFFERENCE
+    if h > l or pooled != NO_CLEAR_DIFFERENCE:
+        sentence = bias_sentence(f"All {len(paired)} forms together", h, l, same, n)
+        if unclear and pooled != NO_CLEAR_DIFFERENCE:
+            which = f"each of the {len(paired)} forms" if len(unclear) == len(paired) else f"{len(unclear)} of the forms"
+            sentence += f" On {which} alone the numbers are too few to tell (Calibration)."
+        found.append(sentence)
+    return found
+
+
+def _actions(count: int, what: str = "") -> str:
+    return f"{count} {what + ' ' if what else ''}action{' is' if count == 1 else 's are'}"
 
 
 def executive_summary(report: Any) -> ExecutiveSummary:
@@ -58,16 +85,15 @@ def executive_summary(report: Any) -> ExecutiveSummary:
                                  f"{item.overall.percent_text()}.")
     counts = report.action_counts
     if counts is not None and counts.overdue:
-        summary.attention.append(f"{counts.overdue} actions are overdue (the oldest by {counts.oldest_overdue_days} "
-                                 f"days); {counts.by_status.get('done', 0)} done actions await verification.")
+        summary.attention.append(f"{_actions(counts.overdue)} overdue (the oldest by {counts.oldest_overdue_days} "
+                                 "days).")
+    waiting = counts.by_status.get("done", 0) if counts is not None else 0
+    if waiting:  # done is not overdue, but nobody has checked it yet
+        summary.attention.append(f"{_actions(waiting, 'done')} awaiting verification by a supervisor.")
     ack = report.acknowledgement
     if ack is not None and ack.given and ack.acknowledged.count < ack.given:
         summary.attention.append(ack.statement)
-    for result in report.calibration:
-        a = result.agreement
-        if a.n and a.higher > a.lower:
-            summary.attention.append(f"{result.title}: the first reviews were kinder than the independent grades "
-                                     f"(better in {a.higher} of {a.n} cases graded twice, worse in {a.lower}).")
+    summary.attention += _first_review_bias(report.calibration)
     if report.mosovo is not None:
         for figure in report.mosovo.figures:
             if figure.target is not None and figure.proportion.total and figure.proportion.high < figure.target:

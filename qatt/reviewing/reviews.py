@@ -470,7 +470,8 @@ def add_action(review_id: int, actor: str, text: str, owner: str = "", due_date:
 def update_action(action_id: int, actor: str, *, text: Any = _UNSET, owner: Any = _UNSET, due_date: Any = _UNSET,
                   status: Any = _UNSET) -> m.Action:
     """Change an action's text, owner, due date, or open / in progress status; its owner may update
-    it too. Done, verified and cancelled have their own rules (qatt.loop.actions: a note, a verifier)."""
+    it too. Done, verified and cancelled have their own rules (qatt.loop.actions: a note, a verifier),
+    so the owner and status of an action in one of them are not changed here."""
     if status is not _UNSET and status not in m.Action.STATUSES:
         raise QattError(f"Unknown action status {status!r}; use one of {', '.join(m.Action.STATUSES)}.")
     if status is not _UNSET and status not in ("open", "in progress"):
@@ -482,6 +483,12 @@ def update_action(action_id: int, actor: str, *, text: Any = _UNSET, owner: Any 
             raise QattError(f"There is no action {action_id}; check the number.")
         if action.owner != actor:
             _require_reviewer_or(action.review, actor, "moderator", "change its actions")
+        moving = [name for name, value in (("owner", owner), ("status", status))
+                  if value is not _UNSET and getattr(action, name) != value]
+        if moving and action.status not in ("open", "in progress"):
+            # The owner and who marked it done decide who may verify it (qatt.loop.actions).
+            raise QattError(f"Action {action.id} is {action.status}; its {' and '.join(moving)} cannot be changed "
+                            "here. Use `action update` or the Actions page (a done action is sent back first).")
         changed = {}
         for name, value in (("text", text), ("owner", owner), ("due_date", due_date), ("status", status)):
             if value is not _UNSET and getattr(action, name) != value:

@@ -92,6 +92,28 @@ def test_a_refused_change_is_shown_and_changes_nothing(qtbot, sqlite_db, made):
     assert m.Action.get_by_id(late.id).status == "open"
 
 
+def test_verifying_an_action_you_marked_done_is_refused_with_the_reason(qtbot, sqlite_db, made):
+    _review, _soon, late = made
+    from qatt.loop import actions
+    from ui.dialogs.action_dialog import Change
+
+    actions.mark_done(late.id, "mod", "PPN re-submitted")
+    page = page_for(qtbot, sqlite_db, "mod")
+    page.status_filter.setCurrentIndex(page.status_filter.findText("Done, awaiting verification"))
+    page.table.selectRow(0)
+    assert page.buttons["verify"].isEnabled() and page.buttons["send_back"].isEnabled()
+    assert not page.buttons["reassign"].isEnabled()  # a done action is sent back before it is reassigned
+    assert not page.apply(late.id, Change("verify", ""))
+    box = next(w for w in page.findChildren(QMessageBox))
+    assert "mod cannot verify action" in box.text() and "they marked it done" in box.text()
+    assert "<" not in box.text() and m.Action.get_by_id(late.id).status == "done"
+    box.close()
+    assert page.apply(late.id, Change("send_back", "No record of the new PPN"))
+    page.status_filter.setCurrentIndex(page.status_filter.findText("All"))
+    page.table.selectRow([row[0] for row in page.model.rows].index(late.id))
+    assert page.buttons["reassign"].isEnabled() and m.Action.get_by_id(late.id).status == "in progress"
+
+
 def test_the_feedback_tab_records_the_acknowledgement(qtbot, sqlite_db, made):
     review, _soon, _late = made
     page = page_for(qtbot, sqlite_db, "sup.a")
@@ -124,6 +146,28 @@ def test_the_register_tab_edits_an_entry_with_a_note_and_evidence(qtbot, sqlite_
     stored = m.Recommendation.get(m.Recommendation.code == "2021-R10")
     assert stored.owner == "DCI MOSOVO" and stored.status == "fully achieved"
     assert "SOP revised" in tab.details.text() and "Evidence: document MOSOVO SOP v3" in tab.details.text()
+
+
+def test_the_register_tab_shows_a_linked_actions_own_status_and_warns_when_marked_achieved(qtbot, sqlite_db, made):
+    from qatt.loop import actions, register
+
+    _review, _soon, late = made
+    make_user("lead", "qa_lead")
+    actions.mark_done(late.id, "off.b", "PPN re-submitted")
+    register.link_evidence("lead", "2021-R10", "action", str(late.id), note="verified")
+    page = page_for(qtbot, sqlite_db, "lead")
+    tab = page.register
+    tab.table.selectRow([row[0] for row in tab.model.rows].index("2021-R10"))
+    assert f"Evidence: action {late.id} (now done, awaiting verification; note: verified)" in tab.details.text()
+    dialog = tab.open_dialog()
+    dialog.status.setCurrentText("fully achieved")
+    with qtbot.waitSignal(tab.changed):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert m.Recommendation.get(m.Recommendation.code == "2021-R10").status == "fully achieved"  # saved
+    box = next(w for w in tab.findChildren(QMessageBox))
+    assert box.windowTitle() == "The register entry was saved, with a warning"
+    assert f"action {late.id} is done, awaiting verification" in box.text()
+    assert "Warning: 2021-R10 is marked fully achieved" in tab.details.text()
 
 
 def test_a_reviewer_cannot_change_the_register(qtbot, sqlite_db, made):

@@ -177,8 +177,11 @@ def test_a_one_grade_scale_gives_defined_values():
 def test_perfect_agreement_on_several_grades_is_kappa_one_with_a_warning_about_its_interval():
     result = stats.agreement([("good", "good")] * 5 + [("inadequate", "inadequate")] * 5, G3)
     assert result.kappa == pytest.approx(1.0) and result.kappa_se == 0.0
-    assert result.kappa_ci == pytest.approx((1.0, 1.0))
-    assert any("standard error is then 0" in note for note in result.notes)
+    # Not (1.0, 1.0): an interval of zero width from ten cases would claim certainty.
+    assert result.kappa_ci is None and result.weighted_kappa_linear_ci is None
+    assert result.as_dict()["kappa_ci"] is None and result.as_dict()["kappa"] == pytest.approx(1.0)
+    assert any("standard error of kappa is then 0" in note and "not defined: too few pairs / no variation" in note
+               for note in result.notes)
     assert any("Not used by either reviewer: requires_improvement" in note for note in result.notes)
 
 
@@ -233,3 +236,38 @@ def test_as_dict_has_the_keys_reports_rely_on():
                                          (0.9, "almost perfect")])
 def test_kappa_is_described_in_landis_and_koch_words(value, words):
     assert stats.kappa_strength(value) == words
+
+
+def test_no_zero_width_kappa_interval_from_a_few_pairs():
+    """The tester's cases: 3 pairs all agreeing (kappa 1), and 4 pairs where the independent reviewer
+    gave one grade throughout (kappa 0): the large-sample standard error is 0 in both."""
+    from qatt.agreement.grade_pairs import kappa_line
+
+    scale = ("compliant", "partially_compliant", "non_compliant")
+    agreeing = stats.agreement([("compliant", "compliant"), ("partially_compliant", "partially_compliant"),
+                                ("compliant", "compliant")], scale)
+    one_grade = stats.agreement([("compliant", "partially_compliant")] * 2 + [("partially_compliant",
+                                                                              "partially_compliant")] * 2, scale)
+    for result, value in ((agreeing, 1.0), (one_grade, 0.0)):
+        assert result.weighted_kappa_linear == pytest.approx(value) and result.weighted_kappa_linear_ci is None
+        line = kappa_line("Weighted kappa (linear)", result.weighted_kappa_linear, result.weighted_kappa_linear_ci)
+        assert line == f"Weighted kappa (linear): {value:.2f} (95% CI not defined: too few pairs / no variation)"
+    assert kappa_line("Kappa", None, None) == "Kappa: not defined (all cases in one category)"
+    varied = stats.agreement([("compliant", "compliant"), ("compliant", "partially_compliant"),
+                              ("partially_compliant", "partially_compliant"), ("non_compliant", "non_compliant")],
+                             scale)
+    low, high = varied.kappa_ci
+    assert high - low > 0.1  # a real interval is still given
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+def test_t_quantile_matches_scipy(confidence):
+    from scipy.stats import t
+
+    for df in [1, 2, 3, 4, 5, 7, 10, 15, 29, 30, 50, 100, 1000, 100000]:
+        assert stats.t_quantile(confidence, df) == pytest.approx(t.ppf(0.5 + confidence / 2, df), rel=1e-9)
+    assert stats.t_quantile(0.95, 3) == pytest.approx(3.182446, abs=1e-6)
+    with pytest.raises(ValueError):
+        stats.t_quantile(1.0, 3)
+    with pytest.raises(ValueError):
+        stats.t_quantile(0.95, 0)

@@ -48,6 +48,39 @@ def test_a_reviewer_always_one_step_higher_is_flagged_lenient():
     assert "more lenient than independent review" in profile.statement()
 
 
+def test_the_mean_difference_interval_uses_the_t_distribution():
+    from scipy import stats as scipy_stats
+
+    differences = [1, 1, 0, 0]  # the tester's 4 pairs: normal gives +-0.57, t with 3 df +-0.92
+    steps = calibration.mean_steps(differences)
+    low, high = scipy_stats.t.interval(0.95, 3, loc=0.5, scale=scipy_stats.sem(differences))
+    assert (steps.low, steps.high) == (pytest.approx(low, abs=1e-9), pytest.approx(high, abs=1e-9))
+    assert steps.high - 0.5 == pytest.approx(0.9187, abs=1e-4)
+    assert steps.text() == "+0.50 steps (95% CI -0.42 to +1.42)"
+    rng = random.Random(4)
+    many = [rng.choice((-1, 0, 0, 1, 2)) for _ in range(200)]
+    wide = calibration.mean_steps(many, 0.9)
+    low, high = scipy_stats.t.interval(0.9, 199, loc=sum(many) / 200, scale=scipy_stats.sem(many))
+    assert (wide.low, wide.high) == (pytest.approx(low, abs=1e-9), pytest.approx(high, abs=1e-9))
+    assert wide.text().startswith(f"{sum(many) / 200:+.2f} steps (90% CI")
+
+
+def test_no_zero_width_mean_difference_interval():
+    same = calibration.mean_steps([0, 0, 0])  # the tester's supervisor3: 3 pairs, all the same grade
+    assert (same.low, same.high) == (None, None)
+    assert same.text() == "+0.00 steps (95% CI not defined: too few pairs / no variation)"
+    assert same.as_dict()["no_interval"] == "95% CI not defined: too few pairs / no variation"
+    assert calibration.mean_steps([1]).text() == "+1.00 steps (95% CI not defined: one pair)"
+    assert calibration.mean_steps([]).text() == "no pairs"
+    profile = calibration.profile_from_pairs("three", [("good", "good")] * 2 + [("inadequate", "inadequate")], G3)
+    report = calibration.CalibrationReport("2023-04 to 2024-03", [profile], 0)
+    text = report.text()
+    assert "Weighted kappa (linear): 1.00 (95% CI not defined: too few pairs / no variation)" in text
+    assert "Mean difference: +0.00 steps (95% CI not defined: too few pairs / no variation)." in text
+    assert "1.00 to 1.00" not in text and "+0.00 to +0.00" not in text
+    json.dumps(profile.as_dict(), allow_nan=False)
+
+
 def test_a_reviewer_who_agrees_is_not_flagged():
     truth = cycle(30)
     profile = calibration.profile_from_pairs("fair", [(t, t) for t in truth], G3)

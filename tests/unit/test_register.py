@@ -126,6 +126,84 @@ def test_changes_are_for_the_qa_lead_and_audited(lead):
     assert "note" in events[1] and events[2]["evidence"] == {"kind": "document", "ref": "MOSOVO SOP v3"}
 
 
+@pytest.fixture
+def done_action(lead):
+    from tests import report_factories as f
+
+    review = f.make_review(f.make_scenario().case("2024-05"), f.make_form_version(f.child_protection_form()), "good",
+                           actions=[{"text": "Brief the MOSOVO team", "owner": "DS Jones", "status": "done"}])
+    return review.actions[0]
+
+
+def test_a_linked_actions_status_is_read_from_the_action_never_from_the_typed_note(lead, done_action):
+    from qatt.reporting.figures import recommendations
+
+    register.link_evidence(lead, "2021-R10", "action", str(done_action.id), note="verified")
+    entry = register.entry("2021-R10")
+    assert [x.label for x in entry.evidence] == [f"action {done_action.id} (now done, awaiting verification; "
+                                                 "note: verified)"]
+    assert entry.as_dict()["evidence"][0]["action_status"] == "done" and entry.warning == ""
+    row = next(r for r in recommendations() if r.code == "2021-R10")
+    assert "now done, awaiting verification" in row.evidence and f"action {done_action.id} (verified)" not in row.evidence
+    m.Action.update(status="verified").where(m.Action.id == done_action.id).execute()
+    assert register.entry("2021-R10").evidence[0].label == f"action {done_action.id} (now verified; note: verified)"
+    m.Action.delete().where(m.Action.id == done_action.id).execute()  # e.g. purged with its review
+    assert register.entry("2021-R10").evidence[0].label.startswith(f"action {done_action.id} (now no longer in QATT")
+
+
+def test_marking_an_entry_achieved_with_an_unverified_action_is_saved_with_a_warning_everywhere(lead, done_action,
+                                                                                                tmp_path):
+    from exports import xlsx
+    from qatt import reports
+
+    register.link_evidence(lead, "2021-R10", "action", str(done_action.id), note="verified")
+    register.update_entry(lead, "2021-R10", status="fully achieved")  # warned, not refused
+    entry = register.entry("2021-R10")
+    assert entry.status == "fully achieved"
+    assert entry.warning == (f"2021-R10 is marked fully achieved, but 1 linked action is not verified: "
+                             f"action {done_action.id} is done, awaiting verification.")
+    assert entry.as_dict()["warning"] == entry.warning
+    target = tmp_path / "qa.xlsx"
+    xlsx.export_workbook(reports.workbook_data(reports.ReportFilter("2024-05", "2024-05"), actor=lead), target,
+                         actor=lead, purpose="test", recipient="test")
+    ws = openpyxl.load_workbook(target)["Register"]
+    rows = list(ws.iter_rows(values_only=True))
+    sheet = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert "now done, awaiting verification; note: verified" in sheet["2021-R10"]["Evidence"]
+    assert "Warning: 2021-R10 is marked fully achieved, but 1 linked action is not verified" in sheet["2021-R10"]["Evidence"]
+    plan = tmp_path / "plan.xlsx"
+    register.export_xlsx(plan)
+    links = {r[0]: r[10] for r in openpyxl.load_workbook(plan)["Register"].iter_rows(min_row=2, values_only=True)}
+    assert "now done, awaiting verification" in links["2021-R10"] and "Warning:" in links["2021-R10"]
+    register.update_entry(lead, "2021-R10", status="in progress")
+    ws = openpyxl.load_workbook(plan)
+    for row in ws["Register"].iter_rows(min_row=2):
+        if row[0].value == "2021-R10":
+            row[7].value = "fully achieved"
+    ws.save(plan)
+    assert register.import_xlsx(plan, lead).warnings == [register.entry("2021-R10").warning]
+    m.Action.update(status="cancelled").where(m.Action.id == done_action.id).execute()
+    assert register.entry("2021-R10").warning == ""  # verified or cancelled: closed
+
+
+def test_register_link_update_and_show_say_the_actions_status_and_warn(capsys, db, lead, done_action):
+    def run(*args, as_json=False):
+        code = main(["--db", db.qatt_url, "--user", "lead", *(["--json"] if as_json else []), *args])
+        dbmod.bind(db)
+        return code, *capsys.readouterr()
+
+    code, out, _ = run("register", "link", "2021-R10", "--kind", "action", "--ref", str(done_action.id),
+                       "--note", "verified")
+    assert code == 0 and "now done, awaiting verification; note: verified" in out
+    code, out, _ = run("register", "update", "2021-R10", "--status", "fully achieved")
+    assert code == 0 and "Warning: 2021-R10 is marked fully achieved, but 1 linked action is not verified" in out
+    code, out, _ = run("register", "show", "2021-R10")
+    assert f"evidence: action {done_action.id} (now done, awaiting verification; note: verified)" in out
+    assert "Warning:" in out and f"action {done_action.id} (verified)" not in out
+    code, out, _ = run("register", "show", "2021-R10", as_json=True)
+    assert json.loads(out)["warning"].startswith("2021-R10 is marked fully achieved")
+
+
 def test_round_trip_through_a_spreadsheet(lead, tmp_path):
     register.update_entry(lead, "2021-R5", owner="=HYPERLINK(\"x\")")  # formula-looking text stays text
     plan = tmp_path / "plan.xlsx"
@@ -185,7 +263,7 @@ def test_register_commands(capsys, db, lead, tmp_path):
     code, data, _ = run("register", "export", "--out", str(tmp_path / "plan.xlsx"))
     assert code == 0 and data["entries"] == m.Recommendation.select().count()
     code, data, _ = run("register", "import", str(tmp_path / "plan.xlsx"))
-    assert code == 0 and data == {"added": [], "updated": [], "notes_added": 0}
+    assert code == 0 and data == {"added": [], "updated": [], "notes_added": 0, "warnings": []}
     code, data, _ = run("register", "list", "--kind", "coroner's concern")
     assert [e["code"] for e in data] == ["PFD-C", "PFD-G", "PFD-H", "PFD-I"]
 
@@ -208,3 +286,17 @@ def test_the_pack_lists_open_entries_and_counts_the_closed_ones_per_source():
                      "B", "All 2 entries from this source are closed: not listed here. The register (register list "
                      "--status closed) and the workbook's register sheet list them."]
     assert len(tables) == 1 and [r[0].getPlainText() for r in tables[0]._cellvalues[1:]] == ["A1"]
+
+
+def test_the_pack_prints_the_warning_beside_the_evidence():
+    from reportlab.platypus import Table
+
+    from exports.pdf import register_block
+    from qatt.reporting.figures import RecommendationRow
+
+    entry = RecommendationRow("R1", "text", "", "", "fully achieved", "action 3 (now done, awaiting verification)",
+                              "recommendation", "A", warning="R1 is marked fully achieved, but 1 linked action is "
+                              "not verified: action 3 is done, awaiting verification.")
+    table = next(f for f in register_block([entry]) if isinstance(f, Table))
+    cell = table._cellvalues[1][-1].getPlainText()
+    assert cell.startswith("action 3 (now done, awaiting verification); Warning: R1 is marked fully achieved")

@@ -139,7 +139,8 @@ def test_a_zero_standard_error_without_full_agreement_does_not_claim_the_reviewe
     # One case, first "good", second "requires improvement": kappa 0 with a zero large-sample SE.
     result = stats.agreement_from_matrix([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["good", "ri", "inadequate"])
     assert not any("agreed on every case" in note for note in result.notes)
-    assert any("standard error is then 0" in note for note in result.notes)
+    assert any("standard error of kappa is then 0" in note for note in result.notes)
+    assert result.kappa == 0.0 and result.kappa_ci is None  # not "0.00 (95% CI 0.00 to 0.00)"
 
 
 def test_a_comparison_over_one_case_says_one_case_not_one_cases():

@@ -178,7 +178,7 @@ class ActionsPage(QWidget):
             enabled.update(start=actions.IN_PROGRESS in moves and action.status == actions.OPEN,
                            done=actions.DONE in moves, verify=actions.VERIFIED in moves,
                            send_back=action.status == actions.DONE, cancel=actions.CANCELLED in moves,
-                           reassign=action.status not in actions.CLOSED,
+                           reassign=action.status in actions.LIVE,  # a done action is sent back first
                            extend=action.status in actions.LIVE)
             lines = [f"<b>Action {action.id}</b> ({action.status_label}), case {action.case_reference}, "
                      f"review {action.review_id}: {_escape(action.text)}"]

@@ -113,6 +113,9 @@ class EntryDialog(QDialog):
         except QattError as exc:
             show_problem(self, "The register entry was not saved", str(exc))
             return False
+        warning = register.entry(self.code).warning
+        if warning:  # saved: the QA lead may know better, but is told (qatt.loop.register.Entry.warning)
+            show_problem(self.parentWidget(), "The register entry was saved, with a warning", warning)
         self.saved.emit()
         self.accept()
         return True
@@ -178,6 +181,7 @@ class RegisterTab(QWidget):
         lines = [f"{entry.code}: {entry.text}", f"Source: {entry.source or '-'}"]
         lines += [f"{n.noted_on:%d %b %Y} ({n.recorded_by}): {n.text}" for n in entry.notes]
         lines += [f"Evidence: {x.label}" for x in entry.evidence]
+        lines += [f"Warning: {entry.warning}"] if entry.warning else []
         self.details.setText("\n".join(lines))
 
     def open_dialog(self) -> Optional[EntryDialog]:
