@@ -1,6 +1,7 @@
 """Actions to closure: an action raised from a review is started, done (with a note of what was
 done) and verified by a supervisor or above who neither marked it done nor owns or owned it; it can
-be reassigned (until it is done), extended with a reason and cancelled with a reason. Every change is one transaction with its audit event.
+be reassigned (until it is done), extended with a reason and cancelled with a reason. Every change
+is one transaction with its audit event.
 
 "Supervisor or above" is the moderator role or higher (users.RANK). Overdue is worked out from the
 due date and the status, never stored: an open or in-progress action past its due date.
@@ -188,8 +189,9 @@ def _hand_in_it(action: m.Action, actor: str) -> str:
 
 def set_status(action_id: int, actor: str, status: str, note: str = "") -> m.Action:
     """Move an action on: in progress; done (needs a note of what was done); verified (once it is done,
-    by a supervisor or above who did not mark it done and is not, and never was, its owner); back to in progress from done (needs a note
-    of what is still missing); cancelled (use `cancel`, which needs a reason)."""
+    by a supervisor or above who did not mark it done and is not, and never was, its owner); back to
+    in progress from done (needs a note of what is still missing); cancelled (use `cancel`, which
+    needs a reason)."""
     _check_status(status)
     note = (note or "").strip()
     with write_transaction(database_proxy.obj):
