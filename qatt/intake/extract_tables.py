@@ -189,15 +189,17 @@ def _refuse_merged_rows(path: Path, sheet: str, merged: Optional[list], headers:
         return
     top, left, bottom, right = spans[0]
     first_blank = max(top + 1, header_row + 1)
-    rows = f"row {bottom}" if first_blank == bottom else f"rows {first_blank}-{bottom}"
+    rows = (f"row {bottom} has no value of its own" if first_blank == bottom
+            else f"rows {first_blank}-{bottom} have no value of their own")
     columns = [headers[c] if c < len(headers) else f"Column {c + 1}" for c in range(left, right + 1)]
     named = f"column {columns[0]!r}" if len(columns) == 1 else f"columns {', '.join(map(repr, columns))}"
     more = ""
     if len(spans) > 1:
-        others = [f"{_column_letters(l)}{t}:{_column_letters(r)}{b}" for t, l, b, r in spans[1:6]]
-        more = (f" So are {', '.join(others)}" + (f" and {len(spans) - 6} more" if len(spans) > 6 else "") + ".")
+        others = [f"{_column_letters(lo)}{t}:{_column_letters(hi)}{b}" for t, lo, b, hi in spans[1:6]]
+        more = (f" Cells {', '.join(others)}" + (f" and {len(spans) - 6} more ranges" if len(spans) > 6 else "")
+                + " are merged across rows too.")
     raise QattError(f"{path.name}, sheet {sheet!r}: cells {_column_letters(left)}{top}:{_column_letters(right)}{bottom} "
-                    f"are merged, so {rows} have no value of their own in {named} (a merged cell keeps its value "
+                    f"are merged, so {rows} in {named} (a merged cell keeps its value "
                     f"in its first row only).{more} Unmerge the cells and fill in each row's value, then import again.")
 
 

@@ -225,3 +225,20 @@ def test_cells_merged_across_columns_within_one_row_are_read(db, tmp_path):
     result = imported(tmp_path / "wide.xlsx")
     assert result.rows == 2
     assert m.Population.get_by_id(result.population_id).extra_columns == ["Column 3"]
+
+
+def test_every_range_merged_across_rows_is_named_up_to_six(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Crime Ref", "Division", "Team"])
+    for i in range(2, 12):
+        sheet.append([f"R{i}", "North", "A"])
+    sheet.merge_cells("B2:B3")
+    sheet.merge_cells("B4:C5")
+    for top in (6, 8, 10):
+        sheet.merge_cells(f"C{top}:C{top + 1}")
+    book.save(tmp_path / "report.xlsx")
+    with pytest.raises(QattError, match=r"cells B2:B3 are merged, so row 3 has no value of its own in column "
+                                        r"'Division' .*\. Cells B4:C5, C6:C7, C8:C9, C10:C11 are merged across rows "
+                                        r"too\. Unmerge"):
+        importing.preview(tmp_path / "report.xlsx")
