@@ -102,7 +102,7 @@ def register(add_command) -> None:
     p.add_argument("--name", help="population name (default: the file name)")
     p.add_argument("--mapping", metavar="NAME|FILE.json",
                    help="a saved column mapping, or a JSON file {field: header} (default: match headers automatically)")
-    p.add_argument("--sheet", help="workbook sheet to read (default: the first)")
+    p.add_argument("--sheet", help="workbook sheet to read (default: the first visible one)")
     p.add_argument("--date-format", choices=DATE_FORMATS, default="auto",
                    help="how dates are written (default auto: dd/mm/yyyy, yyyy-mm-dd, or a month: "
                         "yyyy-mm, mm/yyyy, Nov 2016; never mm/dd)")

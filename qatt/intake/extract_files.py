@@ -158,21 +158,27 @@ def detect_encoding(path: Path) -> Tuple[str, str]:
         decoder = codecs.getincrementaldecoder("cp1252")()
         tail = b""
         utf8_line = None
+        not_cp1252: Optional[int] = None  # the first byte that is no Windows-1252 character
         done = 0
+        # The search for UTF-8 comes first: UTF-8 text may itself hold bytes that are not Windows-1252
+        # (” is E2 80 9D; Á Í Ï Ð Ý hold 0x81, 0x8D, 0x8F, 0x90, 0x9D), and such a file mixes encodings.
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                raise QattError(f"{name} is neither UTF-8 (line {line} is not) nor Windows-1252 (byte "
-                                f"0x{chunk[exc.start]:02X} is not a Windows-1252 character). Save it from Excel "
-                                "as 'CSV UTF-8'.") from None
             window = tail + chunk
             found = _UTF8_MULTIBYTE.search(window)
-            if found is not None and utf8_line is None:
+            if found is not None:
                 utf8_line = _line_of(fh, done - len(tail) + found.start())
                 break
+            if not_cp1252 is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    not_cp1252 = chunk[exc.start]
             tail = window[-3:]
             done += len(chunk)
+        if utf8_line is None and not_cp1252 is not None:
+            raise QattError(f"{name} is neither UTF-8 (line {line} is not) nor Windows-1252 (byte "
+                            f"0x{not_cp1252:02X} is not a Windows-1252 character). Save it from Excel "
+                            "as 'CSV UTF-8'.")
         if utf8_line is not None:
             raise QattError(f"{name} mixes encodings: line {line} is not UTF-8, but line {utf8_line} holds UTF-8 "
                             "characters, so part of it would be stored garbled either way. Open it in a text "

@@ -11,9 +11,12 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from xml.etree import ElementTree
 
 from qatt.errors import QattError
 from qatt.intake.extract_files import check_workbook_archive, detect_encoding, file_error, reading
@@ -31,6 +34,9 @@ class Preview:
     encoding: Optional[str]
     delimiter: Optional[str]
     sheets: List[str]
+    sheet: Optional[str] = None  # workbooks: the sheet read
+    hidden_sheets: List[str] = field(default_factory=list)
+    workbook_notes: List[str] = field(default_factory=list)  # which sheet was read, hidden sheets, a filter
 
 
 @dataclass
@@ -44,6 +50,9 @@ class _Table:
     encoding: Optional[str] = None
     delimiter: Optional[str] = None
     sheets: List[str] = field(default_factory=list)
+    sheet: Optional[str] = None  # workbooks: the sheet read
+    hidden_sheets: List[str] = field(default_factory=list)
+    workbook_notes: List[str] = field(default_factory=list)  # which sheet was read, hidden sheets, a filter
     encoding_note: str = ""  # why the CSV is read as Windows-1252 (qatt.intake.extract_files.detect_encoding)
     # Workbooks only: the column whose Excel dates stay dates (set once the mapping is known).
     native_date_index: Optional[int] = None
@@ -162,11 +171,113 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _damaged(path: Path, exc: BaseException, opening: bool = False) -> QattError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if opening:  # calamine refused the file as a whole: it may not be a workbook at all
+        return QattError(f"Cannot open {path.name} as a workbook ({detail}): it is damaged or another kind of "
+                         "file. Check it opens in Excel and save it again.")
+    return QattError(f"{path.name} is damaged: it cannot be read as a workbook ({detail}). "
+                     "Check it opens in Excel and save it again.")
+
+
+@contextlib.contextmanager
+def _workbook_errors(path: Path, opening: bool = False) -> Iterator[None]:
+    """Anything calamine (or the zip under it) raises while reading `path`, as one line naming the file.
+
+    Broken XML, a part larger than the archive declares, a truncated archive: calamine raises its own
+    errors (XmlError, ZipError: CalamineError) and may pass on OS, zip or decoding errors."""
+    from python_calamine import CalamineError
+
+    try:
+        yield
+    except QattError:
+        raise
+    except OSError as exc:
+        raise file_error(path, exc) if exc.errno is not None else _damaged(path, exc, opening) from None
+    except (CalamineError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as exc:
+        raise _damaged(path, exc, opening) from None
+
+
+def _column_letters(index: int) -> str:
+    """0 -> 'A', 25 -> 'Z', 26 -> 'AA'."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _refuse_merged_rows(path: Path, sheet: str, merged: Optional[list], headers: List[str], header_row: int) -> None:
+    """Refuse cells merged across rows under the header: Excel keeps a merged range's value in its
+    first cell, so every other row of it would be read as blank (a reference, a division...) although
+    the user sees the value there. Merges across columns of one row, or above the header, are harmless."""
+    spans = sorted((top + 1, left, bottom + 1, right) for (top, left), (bottom, right) in merged or ()
+                   if bottom > top and bottom + 1 > header_row)
+    if not spans:
+        return
+    top, left, bottom, right = spans[0]
+    first_blank = max(top + 1, header_row + 1)
+    rows = (f"row {bottom} has no value of its own" if first_blank == bottom
+            else f"rows {first_blank}-{bottom} have no value of their own")
+    columns = [headers[c] if c < len(headers) else f"Column {c + 1}" for c in range(left, right + 1)]
+    named = f"column {columns[0]!r}" if len(columns) == 1 else f"columns {', '.join(map(repr, columns))}"
+    more = ""
+    if len(spans) > 1:
+        others = [f"{_column_letters(lo)}{t}:{_column_letters(hi)}{b}" for t, lo, b, hi in spans[1:6]]
+        more = (f" Cells {', '.join(others)}" + (f" and {len(spans) - 6} more ranges" if len(spans) > 6 else "")
+                + " are merged across rows too.")
+    raise QattError(f"{path.name}, sheet {sheet!r}: cells {_column_letters(left)}{top}:{_column_letters(right)}{bottom} "
+                    f"are merged, so {rows} in {named} (a merged cell keeps its value "
+                    f"in its first row only).{more} Unmerge the cells and fill in each row's value, then import again.")
+
+
+def _filtered_sheets(path: Path) -> Set[int]:
+    """Indexes of the sheets of an .xlsx/.xlsm that have a filter (autofilter or advanced filter).
+
+    Excel names each filtered range `_xlnm._FilterDatabase` in xl/workbook.xml, a small part; which
+    rows the filter hides is written row by row in the sheet itself, which calamine does not report,
+    so those rows are read like any other. Best effort: a workbook read so far has a readable archive."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return set()
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("xl/workbook.xml") as part:
+            found = set()
+            for _event, element in ElementTree.iterparse(part):
+                if element.tag.rpartition("}")[2] == "definedName" \
+                        and element.get("name", "").lower() == "_xlnm._filterdatabase":
+                    with contextlib.suppress(TypeError, ValueError):
+                        found.add(int(element.get("localSheetId")))
+            return found
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, ElementTree.ParseError, zlib.error):
+        return set()
+
+
+def _workbook_notes(path: Path, chosen: int, named: bool, metadata: list, visible: List[bool]) -> List[str]:
+    """What the summary says about the workbook: the sheet read, hidden sheets, a filter on it."""
+    name = metadata[chosen].name
+    hidden = [m.name for m, shown in zip(metadata, visible) if not shown]
+    if not visible[chosen]:
+        notes = [f"read sheet {name!r}, which is hidden in the workbook"]
+    else:
+        note = f"read sheet {name!r}"
+        if not named and not all(visible[:chosen]):
+            note += ", the first visible one"
+        if hidden:
+            note += (f"; the workbook also has {len(hidden)} hidden sheet{'s' if len(hidden) > 1 else ''}, "
+                     f"not read: {', '.join(map(repr, hidden))}")
+        notes = [note]
+    if chosen in _filtered_sheets(path):
+        notes.append(f"sheet {name!r} has a filter: every row is imported, including any the filter hides")
+    return notes
+
+
 @contextlib.contextmanager
 def _open_workbook(path: Path, sheet: Optional[str]) -> Iterator[_Table]:
     """Open a sheet with python-calamine; cells become text except in the table's native date
-    column, where Excel dates stay dates so no text format has to be guessed."""
-    from python_calamine import CalamineError, CalamineWorkbook, WorksheetNotFound
+    column, where Excel dates stay dates so no text format has to be guessed. Without a sheet
+    name, the first visible worksheet is read."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum, WorksheetNotFound
 
     check_workbook_archive(path)
     try:
@@ -174,30 +285,48 @@ def _open_workbook(path: Path, sheet: Optional[str]) -> Iterator[_Table]:
             pass
     except OSError as exc:
         raise file_error(path, exc) from None
-    try:
+    with _workbook_errors(path, opening=True):
         book = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as exc:
-        raise QattError(f"Cannot open {path.name} as a workbook ({exc}). Check it opens in Excel.") from None
     try:
-        names = list(book.sheet_names)
-        try:
-            data = book.get_sheet_by_name(sheet) if sheet else book.get_sheet_by_index(0)
-        except WorksheetNotFound:
-            raise QattError(f"{path.name} has no sheet called {sheet!r}; its sheets are "
-                            f"{', '.join(map(repr, names))}.") from None
-        # iter_rows starts at row 1 even when the used range starts lower, so the offset is the row.
-        total = (data.end or (0, 0))[0] + 1
+        with _workbook_errors(path):
+            metadata = list(book.sheets_metadata)
+        names = [m.name for m in metadata]
+        visible = [m.visible == SheetVisibleEnum.Visible for m in metadata]
+        if sheet:
+            if sheet not in names:
+                raise QattError(f"{path.name} has no sheet called {sheet!r}; its sheets are "
+                                f"{', '.join(map(repr, names))}.")
+            chosen = names.index(sheet)
+        elif not metadata:
+            raise QattError(f"{path.name} has no sheets. Check it opens in Excel and save it again.")
+        else:
+            worksheets = [i for i, m in enumerate(metadata) if m.typ == SheetTypeEnum.WorkSheet] or [0]
+            chosen = next((i for i in worksheets if visible[i]), worksheets[0])
+        with _workbook_errors(path):
+            try:
+                data = book.get_sheet_by_name(names[chosen])
+            except WorksheetNotFound:
+                raise QattError(f"{path.name} is damaged: it lists a sheet {names[chosen]!r} but the sheet "
+                                "itself is missing. Check it opens in Excel and save it again.") from None
+            merged = data.merged_cell_ranges  # None for .ods: calamine does not report its merged cells
+            # iter_rows starts at row 1 even when the used range starts lower, so the offset is the row.
+            total = (data.end or (0, 0))[0] + 1
         done = [0]
 
         def numbered() -> Iterator[Tuple[int, list]]:
-            for number, cells in enumerate(data.iter_rows(), start=1):
-                done[0] = number
-                yield number, cells
+            with _workbook_errors(path):
+                for number, cells in enumerate(data.iter_rows(), start=1):
+                    done[0] = number
+                    yield number, cells
 
         rows = numbered()
         header_row, raw_headers = _first_non_blank(rows)
         headers = _clean_headers(raw_headers, path.name, header_row) if raw_headers is not None else []
-        table = _Table(path.name, headers, iter(()), lambda: (done[0], total), sheets=names)
+        if headers:
+            _refuse_merged_rows(path, names[chosen], merged, headers, header_row)
+        table = _Table(path.name, headers, iter(()), lambda: (done[0], total), sheets=names, sheet=names[chosen],
+                       hidden_sheets=[n for n, shown in zip(names, visible) if not shown],
+                       workbook_notes=_workbook_notes(path, chosen, bool(sheet), metadata, visible))
 
         def as_text() -> Iterator[Tuple[int, list]]:
             for number, cells in rows:
@@ -251,7 +380,8 @@ def preview(path: Path, sheet: Optional[str] = None, rows: int = 20) -> Preview:
         except csv.Error as exc:
             raise QattError(csv_problem(table, exc)) from None
         return Preview(Path(path), table.headers, first, suggest_mapping(table.headers),
-                       table.encoding, table.delimiter, table.sheets)
+                       table.encoding, table.delimiter, table.sheets, table.sheet, table.hidden_sheets,
+                       table.workbook_notes)
 
 
 def unreadable_record(table: _Table, longest: bool = False) -> Tuple[int, Optional[str]]:

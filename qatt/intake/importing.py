@@ -116,6 +116,7 @@ class ImportResult:
     date_precision: Optional[str] = None  # "day" or "month" when a date column is mapped
     encoding_note: str = ""  # why a CSV was read as something other than UTF-8
     options: Dict[str, Any] = field(default_factory=dict)  # as recorded on the population
+    workbook_notes: List[str] = field(default_factory=list)  # the sheet read, hidden sheets, a filter
 
     def as_dict(self) -> Dict[str, Any]:
         return {"population_id": self.population_id, "rows": self.rows, "fingerprint": self.fingerprint,
@@ -123,11 +124,12 @@ class ImportResult:
                 "mapping": self.mapping, "generated_references": self.generated_references,
                 "exact_repeats": self.exact_repeats, "conflicting_repeats": self.conflicting_repeats,
                 "repeats": [r.as_dict() for r in self.repeats], "date_precision": self.date_precision,
-                "encoding_note": self.encoding_note, "options": self.options}
+                "encoding_note": self.encoding_note, "options": self.options,
+                "workbook_notes": self.workbook_notes}
 
     def summary_lines(self) -> List[str]:
         """What the import did to the numbers, in words, for the CLI and the wizard."""
-        lines = []
+        lines = list(self.workbook_notes)
         if self.generated_references:
             lines.append(f"{self.generated_references} case(s) had no reference and were given a generated one "
                          f"(starting {GENERATED_PREFIX}; the same on every import of this file)")
@@ -200,10 +202,11 @@ class CheckResult:
     encoding_note: str
     fingerprint: str = ""
     same_as: Optional[Tuple[int, str]] = None  # (id, name) of a population holding exactly these cases
+    workbook_notes: List[str] = field(default_factory=list)  # the sheet read, hidden sheets, a filter
 
     def option_lines(self) -> List[str]:
         """How the chosen options treat this file, in words, for the wizard's check page."""
-        lines = []
+        lines = [note[0].upper() + note[1:] + "." for note in self.workbook_notes]
         if self.blank_references:
             lines.append(f"{self.blank_references:,} row(s) have no reference.")
         if self.generated_references:
@@ -343,7 +346,7 @@ def check_extract(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional
     return CheckResult(result.problems, result.problem_count, result.rows_with_problems, len(result.references),
                        checker.blank_refused, checker.generated, checker.exact_repeats, checker.conflicting_repeats,
                        checker.repeats, checker.precision, table.encoding_note, fingerprint,
-                       (same.id, same.name) if same is not None else None)
+                       (same.id, same.name) if same is not None else None, table.workbook_notes)
 
 
 def check_file(path: Path, mapping: Optional[Dict[str, str]], sheet: Optional[str] = None, date_format: str = "auto",
@@ -433,6 +436,8 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                 "conflicting_repeats": checker.conflicting_repeats, "date_precision": checker.precision,
                 "encoding": table.encoding,
             }
+            if table.sheet is not None:
+                recorded_options["sheet"] = table.sheet
             (m.Population.update(row_count=rows, fingerprint=fingerprint, extra_columns=result.extra_columns,
                                  import_options=recorded_options, mapping=mapping)
              .where(m.Population.id == population.id).execute())
@@ -442,4 +447,4 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
             })
     return ImportResult(population.id, rows, fingerprint, result.problems, result.rows_with_problems, mapping,
                         checker.generated, checker.repeats, checker.exact_repeats, checker.conflicting_repeats,
-                        checker.precision, table.encoding_note, recorded_options)
+                        checker.precision, table.encoding_note, recorded_options, table.workbook_notes)

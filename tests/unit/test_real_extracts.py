@@ -192,6 +192,26 @@ def test_an_invalid_byte_after_a_utf8_mark_is_refused(db, tmp_path):
         imported(path)
 
 
+@pytest.mark.parametrize("utf8_text", ["said “no”", "Ýr Ðal", "Ábel Íde Ïsa"], ids=["quotes", "Y-Eth", "A-I-I"])
+def test_utf8_holding_bytes_that_are_not_windows_1252_then_a_windows_1252_line_mixes_encodings(db, tmp_path,
+                                                                                                utf8_text):
+    # ” is E2 80 9D in UTF-8; 0x9D (and 0x81, 0x8D, 0x8F, 0x90 in Á Í Ï Ð Ý) is no Windows-1252 character.
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(f"Ref,Note\nA1,{utf8_text}\n".encode("utf-8") + "A2,Zoë\n".encode("cp1252"))
+    with pytest.raises(QattError, match=r"^mixed.csv mixes encodings: line 3 is not UTF-8, but line 2 holds UTF-8 "
+                                        r"characters"):
+        imported(path)
+    assert m.Population.select().count() == 0
+
+
+def test_a_file_neither_utf8_nor_windows_1252_and_without_utf8_characters_says_so(db, tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_bytes(b"Ref,Note\nA1,caf\xe9\nA2,\x81\n")
+    with pytest.raises(QattError, match=r"^other.csv is neither UTF-8 \(line 2 is not\) nor Windows-1252 "
+                                        r"\(byte 0x81 is not a Windows-1252 character\)"):
+        imported(path)
+
+
 # --- hostile and unreadable files --------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ large extract never freezes the window, and Cancel leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from qatt.intake import importing, mapping as mappings
+from qatt.intake.extract_tables import WORKBOOK_SUFFIXES
 from qatt.errors import QattError
 from ui.context import AppContext, app_settings
 from ui.messages import show_problem
@@ -24,6 +26,11 @@ from ui.workers import ProgressPanel, Worker
 
 LAST_FOLDER_KEY = "import/last_folder"
 NOT_USED = "(not used)"
+# Every kind of file the importer reads (qatt.intake.extract_tables): CSV, and the workbooks.
+FILE_FILTER = ("Case lists (*.csv *.txt " + " ".join(f"*{suffix}" for suffix in WORKBOOK_SUFFIXES)
+               + ");;All files (*)")
+
+log = logging.getLogger(__name__)
 
 
 def fill_table(table: QTableWidget, headers: List[str], rows: List[List[str]]) -> None:
@@ -44,7 +51,8 @@ class FilePage(QWizardPage):
         super().__init__()
         self.owner = wizard
         self.setTitle("Choose the case list")
-        self.setSubTitle("A CSV or Excel (.xlsx) extract with one case per row and a header row.")
+        self.setSubTitle("A CSV file or a workbook (.xlsx, .xlsm, .xls, .ods) with one case per row and a "
+                         "header row.")
         self.path_box = QLineEdit()
         self.path_box.setAccessibleName("Case list file")
         self.path_box.textChanged.connect(self._path_changed)
@@ -68,8 +76,7 @@ class FilePage(QWizardPage):
     def choose_file(self) -> None:
         settings = app_settings()
         folder = str(settings.value(LAST_FOLDER_KEY, str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a case list", folder,
-                                              "Case lists (*.csv *.xlsx *.xlsm *.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a case list", folder, FILE_FILTER)
         if path:
             self.path_box.setText(path)
 
@@ -81,30 +88,46 @@ class FilePage(QWizardPage):
             if not self.name_box.text().strip() or self.name_box.text() == self.owner.suggested_name:
                 self.owner.suggested_name = path.stem
                 self.name_box.setText(path.stem)
-            if path.suffix.lower() in (".xlsx", ".xlsm"):
+            if path.suffix.lower() in WORKBOOK_SUFFIXES:
                 self._list_sheets(path)
         self.completeChanged.emit()
 
-    def _list_sheets(self, path: Path) -> None:
+    def _read(self, path: Path, sheet: Optional[str], rows: int) -> Optional[importing.Preview]:
+        """The core's preview, or None after telling the user why the file cannot be read. Any other
+        error is a bug: it is logged and shown with its type, since a slot that raises does nothing
+        the user can see (Next would simply not move)."""
         try:
-            sheets = importing.preview(path, rows=0).sheets
+            return importing.preview(path, sheet=sheet, rows=rows)
         except QattError as exc:
             show_problem(self, "Cannot read the file", str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown and logged, not dressed up as a QattError
+            log.exception("unexpected error reading %s", path)
+            show_problem(self, "Cannot read the file",
+                         f"An unexpected error occurred while reading {path.name}. Please report it with these "
+                         f"details:\n\n{type(exc).__name__}: {exc}")
+        return None
+
+    def _list_sheets(self, path: Path) -> None:
+        preview = self._read(path, None, 0)
+        if preview is None:
             return
-        self.sheet_box.addItems(sheets)
-        self.sheet_box.setEnabled(len(sheets) > 1)
+        hidden = set(preview.hidden_sheets)
+        for name in preview.sheets:
+            self.sheet_box.addItem(f"{name} (hidden)" if name in hidden else name, name)
+        if preview.sheet in preview.sheets:  # the one read by default: the first visible sheet
+            self.sheet_box.setCurrentIndex(preview.sheets.index(preview.sheet))
+        self.sheet_box.setEnabled(len(preview.sheets) > 1)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return Path(self.path_box.text().strip()).is_file() and bool(self.name_box.text().strip())
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
         path = Path(self.path_box.text().strip())
-        sheet = self.sheet_box.currentText() or None
-        try:
-            self.owner.preview = importing.preview(path, sheet=sheet)
-        except QattError as exc:
-            show_problem(self, "Cannot read the file", str(exc))
+        sheet = self.sheet_box.currentData() or None
+        preview = self._read(path, sheet, 20)
+        if preview is None:
             return False
+        self.owner.preview = preview
         self.owner.path, self.owner.sheet = path, sheet
         self.owner.population_name = self.name_box.text().strip()
         app_settings().setValue(LAST_FOLDER_KEY, str(path.parent))
@@ -132,8 +155,9 @@ class PreviewPage(QWizardPage):
             read_as.append(f"encoding {preview.encoding}")
         if preview.delimiter:
             read_as.append(f"delimiter {preview.delimiter!r}")
+        notes = "".join(f"\n{note[0].upper()}{note[1:]}." for note in preview.workbook_notes)
         self.details.setText(f"The first {len(preview.rows)} rows of {preview.path.name}"
-                             + (f" (read with {', '.join(read_as)})" if read_as else "") + ".")
+                             + (f" (read with {', '.join(read_as)})" if read_as else "") + "." + notes)
         fill_table(self.table, preview.headers, preview.rows)
 
 
