@@ -4,20 +4,24 @@ only a month ("2016-11", "11/2016", "Nov 2016", "November 2016").
 A month-only date is stored as the first day of its month, and its population records that its
 dates have month precision (Population.import_options["date_precision"] == "month"): such a case
 belongs to that month, spans the whole of it in date filters, and is shown as "Nov 2016".
+An ISO timestamp with an offset or Z is the day it was in the UK (Europe/London).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from typing import Any, Optional, Tuple
 
 DAY = "day"
 MONTH = "month"
 PRECISIONS = (DAY, MONTH)
+UK_ZONE = "Europe/London"
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"
+                       r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|([+-])(\d{2}):?(\d{2}))?)?")
 _UK_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _UK_MONTH = re.compile(r"(\d{1,2})[/.-](\d{4})")
@@ -34,10 +38,34 @@ def _valid_time(hour: Optional[str], minute: Optional[str], second: Optional[str
     return hour is None or (int(hour) < 24 and int(minute or 0) < 60 and int(second or 0) < 60)
 
 
+@functools.lru_cache(maxsize=1)
+def _uk_zone() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo  # the system's zone files, else the tzdata package (Windows)
+
+    return ZoneInfo(UK_ZONE)
+
+
+def _uk_day(year: int, month: int, day: int, hour: str, minute: str, second: Optional[str], zone: str,
+            sign: Optional[str], offset_hours: Optional[str], offset_minutes: Optional[str]) -> Optional[dt.date]:
+    """The UK date of a timestamp with an offset: 2024-06-30T23:30Z is 00:30 BST on 1 July."""
+    if zone == "Z":
+        offset = dt.timedelta(0)
+    elif int(offset_hours) < 24 and int(offset_minutes) < 60:
+        offset = dt.timedelta(hours=int(offset_hours), minutes=int(offset_minutes)) * (-1 if sign == "-" else 1)
+    else:
+        return None
+    moment = dt.datetime(year, month, day, int(hour), int(minute), int(second or 0), tzinfo=dt.timezone(offset))
+    try:
+        return moment.astimezone(_uk_zone()).date()
+    except OverflowError:  # 9999-12-31T23:30-05:00 is in the year 10000
+        return None
+
+
 def parse_day(value: Any, date_format: str = "auto") -> Optional[dt.date]:
     """A whole date from a cell, or None if it is not one. Day first always: 03/04/2024 is 3 April.
 
-    Two-digit years follow the POSIX rule: 00-68 are 20xx, 69-99 are 19xx."""
+    Two-digit years follow the POSIX rule: 00-68 are 20xx, 69-99 are 19xx. An ISO timestamp with an
+    offset or Z gives its date in the UK (Europe/London); one without is the date as written."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -47,8 +75,13 @@ def parse_day(value: Any, date_format: str = "auto") -> Optional[dt.date]:
         if date_format in ("auto", "yyyy-mm-dd"):
             match = _ISO_DATE.fullmatch(text)
             if match:
-                year, month, day, hour, minute, second = match.groups()
-                return dt.date(int(year), int(month), int(day)) if _valid_time(hour, minute, second) else None
+                year, month, day, hour, minute, second, zone, *offset = match.groups()
+                if not _valid_time(hour, minute, second):
+                    return None
+                if zone:
+                    dt.date(int(year), int(month), int(day))  # ValueError for 2024-02-30T10:00Z
+                    return _uk_day(int(year), int(month), int(day), hour, minute, second, zone, *offset)
+                return dt.date(int(year), int(month), int(day))
         if date_format in ("auto", "dd/mm/yyyy"):
             match = _UK_DATE.fullmatch(text)
             if match:

@@ -40,6 +40,31 @@ def lead(db):
     return "lead"
 
 
+# --- timestamps with an offset: the day in the UK ------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-06-30T23:30:00Z", dt.date(2024, 7, 1)),            # 00:30 BST on 1 July
+    ("2024-06-30T23:30:00+05:00", dt.date(2024, 6, 30)),      # 19:30 BST
+    ("2024-07-01T00:30:00+02:00", dt.date(2024, 6, 30)),      # 23:30 BST
+    ("2024-06-30 22:59:59+0000", dt.date(2024, 6, 30)),       # 23:59:59 BST
+    ("2024-12-31T23:30:00Z", dt.date(2024, 12, 31)),          # GMT in winter
+    ("2024-12-31T23:30:00-01:00", dt.date(2025, 1, 1)),
+    ("2024-03-31T00:30:00.250Z", dt.date(2024, 3, 31)),       # the night the clocks go forward
+    ("2024-06-30T23:30:00", dt.date(2024, 6, 30)),            # no offset: the date as written
+    ("2024-06-30T23:30:00+24:00", None), ("2024-02-30T10:00:00Z", None)])
+def test_an_iso_timestamp_with_an_offset_is_the_date_in_the_uk(text, expected):
+    assert extract_dates.parse_day(text) == expected
+
+
+def test_a_utc_timestamp_column_imports_as_uk_dates(db, tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("Ref,Date Recorded\nA,2024-06-30T23:30:00Z\nB,2024-06-30T23:30:00+05:00\n", encoding="utf-8")
+    result = imported(path)
+    assert {r: c.recorded_date for r, c in stored(result.population_id).items()} == {
+        "A": dt.date(2024, 7, 1), "B": dt.date(2024, 6, 30)}
+
+
 # --- CSV cells written ="..." ---------------------------------------------------------------------
 
 
