@@ -1,5 +1,5 @@
 """Dates as case-list extracts write them: whole days (day first) or, in some published extracts,
-only a month ("2016-11", "11/2016", "Nov 2016", "November 2016").
+only a month ("2016-11", "11/2016", "Nov 2016", "November 2016", or "Nov-16" as Excel writes one back).
 
 A month-only date is stored as the first day of its month, and its population records that its
 dates have month precision (Population.import_options["date_precision"] == "month"): such a case
@@ -26,6 +26,9 @@ _UK_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:,?\s+(\d{1,2}
 _ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _UK_MONTH = re.compile(r"(\d{1,2})[/.-](\d{4})")
 _NAMED_MONTH = re.compile(r"([A-Za-z]+)\.?[\s-]+(\d{4})")
+# Excel's month formats "mmm-yy" and "mmmm-yy" ("Nov-16", "November-16"): the name first and a hyphen.
+# "16-Nov" is Excel's day-month form and "Nov 16" may be 16 November, so neither is a month.
+_NAMED_MONTH_SHORT_YEAR = re.compile(r"([A-Za-z]+)-(\d{2})")
 _MONTH_NAMES = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTH_NAMES.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
 _MONTH_NAMES["sept"] = 9
@@ -36,6 +39,11 @@ EXPECTED = {"auto": "dd/mm/yyyy, yyyy-mm-dd or a month such as 2024-03 or Mar 20
 
 def _valid_time(hour: Optional[str], minute: Optional[str], second: Optional[str]) -> bool:
     return hour is None or (int(hour) < 24 and int(minute or 0) < 60 and int(second or 0) < 60)
+
+
+def full_year(two_digits: str) -> int:
+    """The POSIX rule for two-digit years: 00-68 are 20xx, 69-99 are 19xx."""
+    return (2000 if int(two_digits) < 69 else 1900) + int(two_digits)
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,8 +94,8 @@ def parse_day(value: Any, date_format: str = "auto") -> Optional[dt.date]:
             match = _UK_DATE.fullmatch(text)
             if match:
                 day, _sep, month, year, hour, minute, second = match.groups()
-                full_year = int(year) if len(year) == 4 else (2000 if int(year) < 69 else 1900) + int(year)
-                return dt.date(full_year, int(month), int(day)) if _valid_time(hour, minute, second) else None
+                whole_year = int(year) if len(year) == 4 else full_year(year)
+                return dt.date(whole_year, int(month), int(day)) if _valid_time(hour, minute, second) else None
     except ValueError:  # 31/02/2024 and friends
         return None
     return None
@@ -95,7 +103,9 @@ def parse_day(value: Any, date_format: str = "auto") -> Optional[dt.date]:
 
 def parse_month(value: Any) -> Optional[dt.date]:
     """The first day of the month a month-only cell names ("2016-11", "11/2016", "Nov 2016",
-    "November 2016", any case), or None. Years 1000-9999 only: "11/16" is not a month."""
+    "November 2016", any case), or None. Years 1000-9999 only: "11/16" is not a month. A month
+    named before a hyphen and two digits is Excel's "mmm-yy" ("Nov-16", "November-16": the year by
+    the two-digit rule of parse_day); "16-Nov" (Excel's day-month) and "Nov 16" are not months."""
     if isinstance(value, dt.date):
         return None
     text = str(value).strip()
@@ -111,6 +121,10 @@ def parse_month(value: Any) -> Optional[dt.date]:
             match = _NAMED_MONTH.fullmatch(text)
             if match and match.group(1).lower() in _MONTH_NAMES:
                 month, year = _MONTH_NAMES[match.group(1).lower()], int(match.group(2))
+            else:
+                match = _NAMED_MONTH_SHORT_YEAR.fullmatch(text)
+                if match and match.group(1).lower() in _MONTH_NAMES:
+                    month, year = _MONTH_NAMES[match.group(1).lower()], full_year(match.group(2))
     if year is None or not 1 <= month <= 12 or year < 1000:
         return None
     return dt.date(year, month, 1)

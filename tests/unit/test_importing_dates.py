@@ -40,6 +40,39 @@ def lead(db):
     return "lead"
 
 
+# --- months as Excel writes them back: "Nov-16" --------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nov-16", dt.date(2016, 11, 1)), ("Mar-24", dt.date(2024, 3, 1)), ("nov-16", dt.date(2016, 11, 1)),
+    ("November-16", dt.date(2016, 11, 1)), ("Sept-16", dt.date(2016, 9, 1)), ("Jan-68", dt.date(2068, 1, 1)),
+    ("Dec-69", dt.date(1969, 12, 1)), ("Nov-2016", dt.date(2016, 11, 1)),
+    ("16-Nov", None), ("Nov 16", None), ("Nov-1", None), ("Nov-016", None), ("Novem-16", None), ("11-16", None)])
+def test_excel_month_forms_read_as_months_and_day_month_forms_do_not(text, expected):
+    assert extract_dates.parse_month(text) == expected
+    assert extract_dates.parse_day(text) is None  # never a whole date either: "Nov-16" is not 16 November
+
+
+@given(st.dates(min_value=dt.date(1969, 1, 1), max_value=dt.date(2068, 12, 31)),
+       st.sampled_from(["{abbr}-{yy:02d}", "{name}-{yy:02d}", "{upper}-{yy:02d}"]))
+def test_property_mmm_yy_reads_back_as_its_month_by_the_two_digit_year_rule(day, form):
+    text = form.format(yy=day.year % 100, abbr=calendar.month_abbr[day.month], name=calendar.month_name[day.month],
+                       upper=calendar.month_abbr[day.month].upper())
+    assert extract_dates.parse_case_date(text) == (day.replace(day=1), "month")
+    assert extract_dates.parse_case_date(text, "dd/mm/yyyy") is None  # an explicit day format never reads months
+    # Excel's day-month form of the same cell ("16-Nov") is no month and no date.
+    assert extract_dates.parse_case_date(f"{day.day}-{calendar.month_abbr[day.month]}") is None
+
+
+def test_a_csv_month_column_saved_by_excel_imports_with_month_precision(db, tmp_path):
+    path = tmp_path / "street.csv"
+    path.write_text("Crime ID,Month\nA1,Nov-16\nA2,Mar-24\n", encoding="utf-8")
+    result = imported(path)
+    assert result.date_precision == "month"
+    assert {r: c.recorded_date for r, c in stored(result.population_id).items()} == {
+        "A1": dt.date(2016, 11, 1), "A2": dt.date(2024, 3, 1)}
+
+
 # --- timestamps with an offset: the day in the UK ------------------------------------------------
 
 
