@@ -4,7 +4,9 @@ only a month ("2016-11", "11/2016", "Nov 2016", "November 2016", or "Nov-16" as 
 A month-only date is stored as the first day of its month, and its population records that its
 dates have month precision (Population.import_options["date_precision"] == "month"): such a case
 belongs to that month, spans the whole of it in date filters, and is shown as "Nov 2016".
-An ISO timestamp with an offset or Z is the day it was in the UK (Europe/London).
+An ISO timestamp with an offset or Z is the day it was in the UK (Europe/London). CaseDates adds
+what the importer refuses besides unreadable text: placeholder dates outside PLAUSIBLE_FROM to a
+year after today.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from typing import Any, Optional, Tuple
 DAY = "day"
 MONTH = "month"
 PRECISIONS = (DAY, MONTH)
+
+# A date recorded on or before this is a source system's "no date" (0001-01-01 in .NET, 1753-01-01
+# and 1900-01-01 in SQL Server, 1899-12-30/31 and 1900-01-01 as Excel's day 0 and 1), not a real one.
+LAST_PLACEHOLDER = dt.date(1900, 1, 1)
+PLAUSIBLE_FROM = LAST_PLACEHOLDER + dt.timedelta(days=1)
 UK_ZONE = "Europe/London"
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"
@@ -164,3 +171,35 @@ def month_start(value: dt.date) -> dt.date:
 
 def month_end(value: dt.date) -> dt.date:
     return value.replace(day=calendar.monthrange(value.year, value.month)[1])
+
+def a_year_after(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+class CaseDates:
+    """How an import reads its date column: the date and precision of each cell, or None when it is
+    refused, and the words saying why.
+
+    Refused besides text that is no date: a date on or before LAST_PLACEHOLDER or more than a year
+    after today (placeholders for "no date", which would make a case drop out of every period)."""
+
+    def __init__(self, date_format: str = "auto", today: Optional[dt.date] = None) -> None:
+        self.date_format = date_format
+        self.latest = a_year_after(today or dt.date.today())
+
+    def read(self, value: Any) -> Optional[Tuple[dt.date, str]]:
+        parsed = parse_case_date(value, self.date_format)
+        if parsed is None:
+            return None
+        return parsed if PLAUSIBLE_FROM <= parsed[0] <= self.latest else None
+
+    def problem(self, value: Any, shown: str) -> str:
+        """Why read(value) refused a cell that is not blank; `shown` is the cell as the user sees it."""
+        parsed = parse_case_date(value, self.date_format)
+        if parsed is None:
+            return f"{shown!r} is not a date (expected {EXPECTED[self.date_format]})"
+        return (f"{shown!r} looks like a placeholder for a missing date, not a real one (dates are accepted "
+                f"from {PLAUSIBLE_FROM.isoformat()} to {self.latest.isoformat()}, a year after today)")

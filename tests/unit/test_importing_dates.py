@@ -73,6 +73,51 @@ def test_a_csv_month_column_saved_by_excel_imports_with_month_precision(db, tmp_
         "A1": dt.date(2016, 11, 1), "A2": dt.date(2024, 3, 1)}
 
 
+# --- placeholder and implausible dates -----------------------------------------------------------
+
+
+def test_placeholder_dates_are_refused_naming_file_row_column_and_value(db, tmp_path):
+    far = (dt.date.today() + dt.timedelta(days=400)).strftime("%d/%m/%Y")
+    path = tmp_path / "cases.csv"
+    path.write_text("Ref,Date Recorded\nA,31/12/1899\nB,01/01/0001\nC,01/01/9999\nD,01/01/1900\nE,01/03/2024\n"
+                    f"F,{far}\nG,1753-01-01\n", encoding="utf-8")
+    with pytest.raises(ImportProblems) as caught:
+        imported(path)
+    assert nothing_written()
+    problems = caught.value.problems
+    assert [(p.file, p.row, p.column) for p in problems] == [("cases.csv", row, "Date Recorded")
+                                                              for row in (2, 3, 4, 5, 7, 8)]
+    assert problems[0].message.startswith("'31/12/1899' looks like a placeholder for a missing date")
+    assert f"'{far}' looks like a placeholder" in problems[4].message
+    assert "accepted from 1900-01-02 to" in str(caught.value)
+
+
+def test_skip_invalid_leaves_placeholder_rows_out_and_lists_them(db, tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("Ref,Date Recorded\nA,31/12/1899\nB,01/03/2024\nC,9999-12-31\n", encoding="utf-8")
+    result = imported(path, skip_invalid=True)
+    assert set(stored(result.population_id)) == {"B"}
+    assert [(p.row, "placeholder" in p.message) for p in result.skipped] == [(2, True), (4, True)]
+
+
+def test_a_workbook_placeholder_date_is_refused_too(db, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["Ref", "Date Recorded"])
+    book.active.append(["A", dt.date(9999, 12, 31)])
+    book.active.append(["B", dt.date(2024, 3, 1)])
+    book.save(tmp_path / "cases.xlsx")
+    with pytest.raises(ImportProblems, match=r"row 2, column 'Date Recorded': '9999-12-31' looks like a placeholder"):
+        imported(tmp_path / "cases.xlsx")
+
+
+def test_the_plausible_range_runs_from_2_january_1900_to_a_year_after_today():
+    dates = extract_dates.CaseDates(today=dt.date(2024, 2, 29))
+    assert dates.latest == dt.date(2025, 2, 28)
+    assert dates.read("01/01/1900") is None and dates.read("02/01/1900") == (dt.date(1900, 1, 2), "day")
+    assert dates.read("28/02/2025") == (dt.date(2025, 2, 28), "day") and dates.read("01/03/2025") is None
+    assert dates.read("Jan 1900") is None and dates.read("Feb 2025") == (dt.date(2025, 2, 1), "month")
+
+
 # --- timestamps with an offset: the day in the UK ------------------------------------------------
 
 
