@@ -6,7 +6,7 @@ dates have month precision (Population.import_options["date_precision"] == "mont
 belongs to that month, spans the whole of it in date filters, and is shown as "Nov 2016".
 An ISO timestamp with an offset or Z is the day it was in the UK (Europe/London). CaseDates adds
 what the importer refuses besides unreadable text: placeholder dates outside PLAUSIBLE_FROM to a
-year after today.
+year after today, and (with the month precision option) whole dates that are not the 1st.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from typing import Any, Optional, Tuple
 DAY = "day"
 MONTH = "month"
 PRECISIONS = (DAY, MONTH)
+# What the importer's date precision option accepts: "auto" reads it from the values; "month" says the
+# column holds months (a workbook's first-of-month dates formatted "mmm-yy", which calamine reads as days).
+PRECISION_CHOICES = ("auto", MONTH)
 
 # A date recorded on or before this is a source system's "no date" (0001-01-01 in .NET, 1753-01-01
 # and 1900-01-01 in SQL Server, 1899-12-30/31 and 1900-01-01 as Excel's day 0 and 1), not a real one.
@@ -172,6 +175,7 @@ def month_start(value: dt.date) -> dt.date:
 def month_end(value: dt.date) -> dt.date:
     return value.replace(day=calendar.monthrange(value.year, value.month)[1])
 
+
 def a_year_after(day: dt.date) -> dt.date:
     try:
         return day.replace(year=day.year + 1)
@@ -184,22 +188,32 @@ class CaseDates:
     refused, and the words saying why.
 
     Refused besides text that is no date: a date on or before LAST_PLACEHOLDER or more than a year
-    after today (placeholders for "no date", which would make a case drop out of every period)."""
+    after today (placeholders for "no date", which would make a case drop out of every period), and,
+    with precision "month" (the importer's option), a whole date that is not the first of its month."""
 
-    def __init__(self, date_format: str = "auto", today: Optional[dt.date] = None) -> None:
+    def __init__(self, date_format: str = "auto", precision: str = "auto", today: Optional[dt.date] = None) -> None:
         self.date_format = date_format
+        self.precision = precision
         self.latest = a_year_after(today or dt.date.today())
 
     def read(self, value: Any) -> Optional[Tuple[dt.date, str]]:
         parsed = parse_case_date(value, self.date_format)
         if parsed is None:
             return None
-        return parsed if PLAUSIBLE_FROM <= parsed[0] <= self.latest else None
+        day, precision = parsed
+        if not PLAUSIBLE_FROM <= day <= self.latest:
+            return None
+        if self.precision == MONTH and precision == DAY:
+            return (day, MONTH) if day.day == 1 else None
+        return parsed
 
     def problem(self, value: Any, shown: str) -> str:
         """Why read(value) refused a cell that is not blank; `shown` is the cell as the user sees it."""
         parsed = parse_case_date(value, self.date_format)
         if parsed is None:
             return f"{shown!r} is not a date (expected {EXPECTED[self.date_format]})"
-        return (f"{shown!r} looks like a placeholder for a missing date, not a real one (dates are accepted "
-                f"from {PLAUSIBLE_FROM.isoformat()} to {self.latest.isoformat()}, a year after today)")
+        if not PLAUSIBLE_FROM <= parsed[0] <= self.latest:
+            return (f"{shown!r} looks like a placeholder for a missing date, not a real one (dates are accepted "
+                    f"from {PLAUSIBLE_FROM.isoformat()} to {self.latest.isoformat()}, a year after today)")
+        return (f"{shown!r} is not the first of a month, but the dates were to be read as months "
+                "(--date-precision month); give the month, or import without that option")

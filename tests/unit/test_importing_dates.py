@@ -73,6 +73,73 @@ def test_a_csv_month_column_saved_by_excel_imports_with_month_precision(db, tmp_
         "A1": dt.date(2016, 11, 1), "A2": dt.date(2024, 3, 1)}
 
 
+# --- a workbook month column: first-of-month dates formatted mmm-yy -----------------------------
+
+
+def month_workbook(path, days, number_format="mmm-yy"):
+    """A sheet whose Month column holds native dates shown as months, as Excel keeps them."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Crime ID", "Month"])
+    for i, day in enumerate(days, start=1):
+        sheet.append([f"W{i}", day])
+        sheet.cell(sheet.max_row, 2).number_format = number_format
+    book.save(path)
+    return path
+
+
+def test_calamine_gives_no_number_formats_so_a_workbook_month_column_reads_as_days_by_default(db, tmp_path):
+    """The documented limit: python-calamine returns the dates, not how they are shown."""
+    path = month_workbook(tmp_path / "months.xlsx", [dt.date(2016, 11, 1), dt.date(2016, 12, 1)])
+    assert imported(path).date_precision == "day"
+
+
+def test_date_precision_month_stores_a_workbook_month_column_as_months_and_ranges_include_them(lead, tmp_path):
+    from qatt.selection import sampling
+
+    path = month_workbook(tmp_path / "months.xlsx", [dt.date(2016, 11, 1)] * 3 + [dt.date(2016, 12, 1)])
+    result = imported(path, date_precision="month")
+    assert result.date_precision == "month"
+    population = m.Population.get_by_id(result.population_id)
+    assert population.import_options["date_precision"] == "month"
+    assert population.import_options["date_precision_option"] == "month"
+    # A range in the second half of November holds the November cases.
+    request = sampling.SampleRequest(result.population_id, size=2, seed=7, date_from="2016-11-15",
+                                     date_to="2016-11-30", period="2016-11")
+    drawn = sampling.draw_sample(request, lead)
+    assert drawn.eligible_count == 3 and drawn.date_precision == "month"
+    assert sampling.verify_sample(drawn.sample_id, lead).verified
+
+
+def test_date_precision_month_refuses_a_date_that_is_not_the_first_naming_row_and_column(db, tmp_path):
+    path = month_workbook(tmp_path / "months.xlsx", [dt.date(2016, 11, 1), dt.date(2016, 11, 15)])
+    with pytest.raises(ImportProblems, match=r"months.xlsx, row 3, column 'Month': '2016-11-15' is not the first "
+                                             r"of a month, but the dates were to be read as months"):
+        imported(path, date_precision="month")
+    assert nothing_written()
+
+
+def test_date_precision_month_reads_csv_months_and_first_of_month_dates_alike(db, tmp_path):
+    path = tmp_path / "months.csv"
+    path.write_text("Ref,Date Recorded\nA,01/11/2016\nB,Nov 2016\nC,2016-12-01\n", encoding="utf-8")
+    result = imported(path, date_precision="month")
+    assert result.date_precision == "month"
+    assert {c.recorded_date for c in stored(result.population_id).values()} == {dt.date(2016, 11, 1),
+                                                                                  dt.date(2016, 12, 1)}
+
+
+def test_cli_date_precision_month(db, tmp_path, capsys):
+    path = month_workbook(tmp_path / "months.xlsx", [dt.date(2016, 11, 1)])
+    assert main(["--db", db.qatt_url, "--json", "import", str(path), "--date-precision", "month"]) == 0
+    assert json.loads(capsys.readouterr().out)["date_precision"] == "month"
+
+
+def test_an_unknown_date_precision_is_refused(db, tmp_path):
+    path = month_workbook(tmp_path / "months.xlsx", [dt.date(2016, 11, 1)])
+    with pytest.raises(importing.QattError, match="Unknown date precision 'week'"):
+        imported(path, date_precision="week")
+
+
 # --- placeholder and implausible dates -----------------------------------------------------------
 
 
