@@ -21,7 +21,7 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
         args.file, name=args.name or Path(args.file).stem, actor=ctx.actor, mapping=mapping, sheet=args.sheet,
         skip_invalid=args.skip_invalid, date_format=date_format, progress=ctx.progress,
         blank_references=args.blank_references, duplicate_references=args.duplicate_references,
-        allow_duplicate=args.allow_duplicate,
+        allow_duplicate=args.allow_duplicate, date_precision=args.date_precision,
     )
     if args.save_mapping:
         mapping_mod.save_mapping(args.save_mapping, result.mapping, ctx.actor, date_format)
@@ -92,6 +92,7 @@ def _mappings(args: argparse.Namespace, ctx: Context) -> int:
 BLANK_REFERENCES = ("refuse", "generate")
 DUPLICATE_REFERENCES = ("refuse", "keep-first", "keep-last")
 DATE_FORMATS = ("auto", "dd/mm/yyyy", "yyyy-mm-dd")
+DATE_PRECISIONS = ("auto", "month")
 DEFAULT_CASES = 3000
 DEFAULT_SEED = 20240401
 
@@ -106,6 +107,9 @@ def register(add_command) -> None:
     p.add_argument("--date-format", choices=DATE_FORMATS, default="auto",
                    help="how dates are written (default auto: dd/mm/yyyy, yyyy-mm-dd, or a month: "
                         "yyyy-mm, mm/yyyy, Nov 2016; never mm/dd)")
+    p.add_argument("--date-precision", choices=DATE_PRECISIONS, default="auto",
+                   help="auto (default): whole dates are days, month-only dates months; month: the date column "
+                        "holds months, including dates on the 1st (a workbook column formatted mmm-yy)")
     p.add_argument("--skip-invalid", action="store_true",
                    help="leave out invalid rows (listed) instead of importing nothing")
     p.add_argument("--save-mapping", metavar="NAME", help="save the mapping used under NAME for next time")

@@ -392,15 +392,16 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
                       sheet: Optional[str] = None, skip_invalid: bool = False, date_format: str = "auto",
                       progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
                       blank_references: str = "refuse", duplicate_references: str = "refuse",
-                      allow_duplicate: bool = False) -> ImportResult:
+                      allow_duplicate: bool = False, date_precision: str = "auto") -> ImportResult:
     """Import the extract as a new Population in one transaction.
 
     Raises ImportProblems (nothing written) if any row is invalid and skip_invalid is False,
     DuplicatePopulation if the same cases are already a population and allow_duplicate is False,
-    and Cancelled (nothing written) if `cancel` is set before the end."""
+    and Cancelled (nothing written) if `cancel` is set before the end. date_precision "month": the
+    date column holds months even where it gives whole dates (each must be the 1st of its month)."""
     path = Path(path)
     check_date_format(date_format)
-    options = ImportOptions(blank_references, duplicate_references, allow_duplicate).check()
+    options = ImportOptions(blank_references, duplicate_references, allow_duplicate, date_precision).check()
     progress = progress or no_progress
     name = check_name("population", name, m.Population.name.max_length)
     db = database_proxy.obj
@@ -438,6 +439,8 @@ def import_population(path: Path, *, name: str, actor: str, mapping: Optional[Di
             }
             if table.sheet is not None:
                 recorded_options["sheet"] = table.sheet
+            if date_precision != "auto":  # recorded only when asked for, as every earlier import recorded
+                recorded_options["date_precision_option"] = date_precision
             (m.Population.update(row_count=rows, fingerprint=fingerprint, extra_columns=result.extra_columns,
                                  import_options=recorded_options, mapping=mapping)
              .where(m.Population.id == population.id).execute())

@@ -16,7 +16,7 @@ from operator import itemgetter, methodcaller
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from qatt.errors import QattError
-from qatt.intake.extract_dates import DAY, EXPECTED as _EXPECTED, MONTH, parse_case_date
+from qatt.intake.extract_dates import DAY, MONTH, PRECISION_CHOICES, CaseDates
 from qatt.intake.extract_tables import _Table, _cell_text, has_content
 from qatt.intake.mapping import FIELD_LABELS
 from qatt.storage import models as m
@@ -47,11 +47,13 @@ MAX_LISTED_REPEATS = 1_000
 @dataclass(frozen=True)
 class ImportOptions:
     """How the import treats blank and repeated references (both refuse by default, so nothing
-    changes silently) and whether a file already imported may be imported again."""
+    changes silently), whether a file already imported may be imported again, and whether its dates
+    are read as months whatever their form (date_precision "month"; default "auto": from the values)."""
 
     blank_references: str = "refuse"
     duplicate_references: str = "refuse"
     allow_duplicate: bool = False
+    date_precision: str = "auto"
 
     def check(self) -> "ImportOptions":
         if self.blank_references not in BLANK_REFERENCES:
@@ -60,6 +62,9 @@ class ImportOptions:
         if self.duplicate_references not in DUPLICATE_REFERENCES:
             raise QattError(f"Unknown choice {self.duplicate_references!r} for repeated references; choose one "
                             f"of {', '.join(DUPLICATE_REFERENCES)}.")
+        if self.date_precision not in PRECISION_CHOICES:
+            raise QattError(f"Unknown date precision {self.date_precision!r}; choose "
+                            f"{' or '.join(PRECISION_CHOICES)}.")
         return self
 
 
@@ -163,6 +168,7 @@ class _RowChecker:
         # Dates are whole days or months throughout; the first dated row decides which.
         self.precision: Optional[str] = None
         self.precision_row = 0
+        self.case_dates = CaseDates(date_format, options.date_precision)
         self.dates = _Memo(self._parse_date, MAX_CACHED_DATES)
         self.extras = self._make_extras(sorted(self.extra_headers))
         self.check = self._make_check(index, mapping, population_id)
@@ -425,18 +431,19 @@ class _RowChecker:
 
     def _parse_date(self, raw: Any) -> str:
         """ISO text for a date cell: YYYY-MM-DD for a day, YYYY-MM for a month-only date, '' if it is
-        not a date (memoised in self.dates)."""
-        parsed = parse_case_date(raw, self.date_format)
+        not a date or is refused (qatt.intake.extract_dates.CaseDates; memoised in self.dates)."""
+        parsed = self.case_dates.read(raw)
         if parsed is None:
             return ""
         value, precision = parsed
         return f"{value.year:04d}-{value.month:02d}" if precision == MONTH else value.isoformat()
 
     def _date_message(self, cells: list) -> str:
-        text = _cell_text(cells[self.index[self.date_header]]).strip()
+        raw = cells[self.index[self.date_header]]
+        text = _cell_text(raw).strip()
         if not text:
             return "the date recorded is empty (every case needs one when the column is mapped)"
-        return f"{text!r} is not a date (expected {_EXPECTED[self.date_format]})"
+        return self.case_dates.problem(raw, text)
 
     def imported_references(self) -> Set[str]:
         return set(self.seen) - self.rejected if self.rejected else set(self.seen)

@@ -45,12 +45,13 @@ def test_help_imports_no_database_or_reporting_module():
 
 def test_the_import_options_offer_the_importers_own_choices_and_defaults():
     from qatt import demo
-    from qatt.intake import importing, mapping
+    from qatt.intake import extract_dates, importing, mapping
     from qatt.commands import importing as command
 
     assert command.BLANK_REFERENCES == importing.BLANK_REFERENCES
     assert command.DUPLICATE_REFERENCES == importing.DUPLICATE_REFERENCES
     assert command.DATE_FORMATS == mapping.DATE_FORMATS
+    assert command.DATE_PRECISIONS == extract_dates.PRECISION_CHOICES
     assert (command.DEFAULT_CASES, command.DEFAULT_SEED) == (demo.DEFAULT_CASES, demo.DEFAULT_SEED)
 
 
