@@ -273,6 +273,20 @@ def test_a_direct_sql_grade_change_is_recorded_naming_the_login(server, forms_di
     assert f"{me} updated review {review_id} (grade '' -> 'good') outside QATT" in text
 
 
+def test_a_population_changed_with_psql_is_recorded_naming_the_login(server, item_ids, capsys):
+    """Every role may import, so every role may write the population table: a reviewer renaming a
+    population, or changing its count or fingerprint, with psql is named by audit verify."""
+    me = server.people["reviewer"]
+    population_id = m.Population.select(m.Population.id).scalar()
+    with server.raw(me) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE population SET name = 'renamed', row_count = 300 WHERE id = %s", [population_id])
+        assert cur.rowcount == 1
+    code, out, _ = _cli(capsys, server.url_for(server.people["qa_lead"]), "audit", "verify")
+    [change] = json.loads(out)["outside_changes"]
+    assert code == 1 and change["login"] == me and change["table"] == "population"
+    assert change["changes"] == {"name": "changed", "row_count": {"old": 4, "new": 300}}  # a name is free text
+
+
 def test_free_text_never_goes_into_the_row_change_log(server, forms_dir, item_ids):
     me = server.people["reviewer"]
     review_id = _own_review(server, forms_dir, item_ids[0])
