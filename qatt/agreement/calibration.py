@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from qatt import stats
 from qatt.errors import PermissionDenied
+from qatt.letters import letters
 
 LENIENT = "more lenient than independent review"
 HARSHER = "harsher than independent review"
@@ -260,17 +261,8 @@ def assign_codes(profiles: Sequence[ReviewerProfile]) -> List[ReviewerProfile]:
     import dataclasses
 
     names = sorted({p.reviewer for p in profiles})
-    codes = {name: f"Reviewer {_letters(i)}" for i, name in enumerate(names)}
+    codes = {name: f"Reviewer {letters(i)}" for i, name in enumerate(names)}
     return [dataclasses.replace(p, code=codes[p.reviewer]) for p in profiles]
-
-
-def _letters(index: int) -> str:
-    text = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        text = chr(ord("A") + remainder) + text
-    return text
 
 
 # --------------------------------------------------------------------------- who may see a profile

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 from xml.etree import ElementTree
 
 from qatt.errors import QattError
+from qatt.letters import letters
 from qatt.intake.extract_files import check_workbook_archive, detect_encoding, file_error, reading
 from qatt.intake.mapping import suggest_mapping
 
@@ -203,16 +204,6 @@ def _workbook_errors(path: Path, opening: bool = False) -> Iterator[None]:
         raise _damaged(path, exc, opening) from None
 
 
-def _column_letters(index: int) -> str:
-    """0 -> 'A', 25 -> 'Z', 26 -> 'AA'."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def _refuse_merged_rows(path: Path, sheet: str, merged: Optional[list], headers: List[str], header_row: int) -> None:
     """Refuse cells merged across rows under the header: Excel keeps a merged range's value in its
     first cell, so every other row of it would be read as blank (a reference, a division...) although
@@ -229,10 +220,10 @@ def _refuse_merged_rows(path: Path, sheet: str, merged: Optional[list], headers:
     named = f"column {columns[0]!r}" if len(columns) == 1 else f"columns {', '.join(map(repr, columns))}"
     more = ""
     if len(spans) > 1:
-        others = [f"{_column_letters(lo)}{t}:{_column_letters(hi)}{b}" for t, lo, b, hi in spans[1:6]]
+        others = [f"{letters(lo)}{t}:{letters(hi)}{b}" for t, lo, b, hi in spans[1:6]]
         more = (f" Cells {', '.join(others)}" + (f" and {len(spans) - 6} more ranges" if len(spans) > 6 else "")
                 + " are merged across rows too.")
-    raise QattError(f"{path.name}, sheet {sheet!r}: cells {_column_letters(left)}{top}:{_column_letters(right)}{bottom} "
+    raise QattError(f"{path.name}, sheet {sheet!r}: cells {letters(left)}{top}:{letters(right)}{bottom} "
                     f"are merged, so {rows} in {named} (a merged cell keeps its value "
                     f"in its first row only).{more} Unmerge the cells and fill in each row's value, then import again.")
 

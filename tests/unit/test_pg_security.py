@@ -68,14 +68,20 @@ class Server:
             dbmod.bind(self.owner_db)
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
+def _skip_without_logins(monkeypatch) -> None:
+    """Skip unless a server answers at a postgres@ URL (the tests log in as new roles by swapping its
+    user name); desktops then act as their login, so QATT_USER is cleared."""
     reason = postgres_unavailable_reason()
     if reason:
         pytest.skip(reason)
     if not PG_URL.startswith("postgresql://postgres@"):
         pytest.skip("these tests log in as new roles by swapping the user name in a postgres@ URL")
     monkeypatch.delenv("QATT_USER", raising=False)
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    _skip_without_logins(monkeypatch)
     url, schema = make_pg_schema_url()
     owner_db = dbmod.open_database(url)
     suffix = uuid.uuid4().hex[:8]
@@ -458,12 +464,7 @@ def test_the_documented_set_up_works_with_an_owner_that_is_not_a_superuser(capsy
     gives the first administrator a role; the administrator adds a reviewer. Before, the second step
     was refused (the owner is in no QATT group), and `audit verify` on the new database reported the
     owner's own first sign-in as a change made outside QATT. (The other tests migrate as the superuser.)"""
-    reason = postgres_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    if not PG_URL.startswith("postgresql://postgres@"):
-        pytest.skip("these tests log in as new roles by swapping the user name in a postgres@ URL")
-    monkeypatch.delenv("QATT_USER", raising=False)
+    _skip_without_logins(monkeypatch)
     suffix = uuid.uuid4().hex[:8]
     owner, admin, reviewer = (f"qt_{suffix}_{who}" for who in ("owner", "admin", "reviewer"))
     schema = f"qatt_t_{suffix}"
