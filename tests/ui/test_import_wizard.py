@@ -208,3 +208,32 @@ def test_a_published_street_extract_imports_with_generated_references_and_keep_l
     with qtbot.waitSignal(again.imported, timeout=20000) as second:
         again.next()
     assert second.args[0] != population.id and m.Population.select().count() == 2
+
+
+def test_a_workbook_month_column_can_be_imported_as_months_from_the_check_page(qtbot, context, tmp_path):
+    """A month column kept in a workbook as the 1st of each month (shown as Nov-16) reads as days; the
+    check page's "Dates recorded" choice stores it with month precision, as `--date-precision month`."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Crime Ref", "Date Recorded", "OIC"])
+    for n in range(1, 7):
+        sheet.append([f"C{n}", dt.datetime(2016, 11, 1), "PC A"])
+        sheet.cell(sheet.max_row, 2).number_format = "mmm-yy"
+    path = tmp_path / "months.xlsx"
+    book.save(path)
+    wizard = open_wizard(qtbot, context, path)
+    go_to_check_page(qtbot, wizard)
+    page = wizard.check_page
+    assert page.date_precision.currentData() == "auto" and "month only" not in page.summary.text()
+    page.date_precision.setCurrentIndex(page.date_precision.findData("month"))
+    qtbot.waitUntil(lambda: page.worker is None and page.check_result is not None, timeout=20000)
+    assert "Dates give the month only" in page.summary.text()
+    with qtbot.waitSignal(wizard.imported, timeout=20000) as imported:
+        wizard.next()
+    population = m.Population.get_by_id(imported.args[0])
+    assert population.import_options["date_precision"] == "month"
+    assert population.import_options["date_precision_option"] == "month"

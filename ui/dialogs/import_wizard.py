@@ -273,6 +273,8 @@ BLANK_CHOICES = [("refuse", "Refuse them: nothing is imported until each row has
 DUPLICATE_CHOICES = [("refuse", "Refuse them: nothing is imported until each reference is on one row"),
                      ("keep-first", "Keep the first row with each reference"),
                      ("keep-last", "Keep the last row with each reference (e.g. the latest outcome)")]
+PRECISION_CHOICES = [("auto", "As written: a date is its day, a month (Mar-24, 2024-03) its month"),
+                     ("month", "Each date is its month (a workbook month column kept as the 1st of each month)")]
 
 
 def choice_box(name: str, choices: List[tuple]) -> QComboBox:
@@ -305,7 +307,8 @@ class CheckPage(QWizardPage):
         self.skip_invalid.setVisible(False)
         self.blank_references = choice_box("Rows with no reference", BLANK_CHOICES)
         self.duplicate_references = choice_box("References on more than one row", DUPLICATE_CHOICES)
-        for box in (self.blank_references, self.duplicate_references):
+        self.date_precision = choice_box("How precise the dates are", PRECISION_CHOICES)
+        for box in (self.blank_references, self.duplicate_references, self.date_precision):
             box.currentIndexChanged.connect(self._options_changed)
         self.import_again = QCheckBox("&Import a second copy anyway")
         self.import_again.setAccessibleName("Import the same cases again")
@@ -317,6 +320,7 @@ class CheckPage(QWizardPage):
         options = QFormLayout()
         options.addRow("Rows with &no reference:", self.blank_references)
         options.addRow("A reference on &several rows:", self.duplicate_references)
+        options.addRow("Dates &recorded:", self.date_precision)
         layout = QVBoxLayout(self)
         layout.addLayout(options)
         layout.addWidget(self.progress)
@@ -327,7 +331,7 @@ class CheckPage(QWizardPage):
 
     def options(self) -> importing.ImportOptions:
         return importing.ImportOptions(self.blank_references.currentData(), self.duplicate_references.currentData(),
-                                       self.import_again.isChecked())
+                                       self.import_again.isChecked(), self.date_precision.currentData())
 
     def _options_changed(self) -> None:
         if self.owner.currentPage() is not self:
@@ -480,7 +484,7 @@ class ImportWizard(QWizard):
     def import_options(self) -> Dict[str, object]:
         options = self.check_page.options()
         return {"blank_references": options.blank_references, "duplicate_references": options.duplicate_references,
-                "allow_duplicate": options.allow_duplicate}
+                "allow_duplicate": options.allow_duplicate, "date_precision": options.date_precision}
 
     def running_worker(self) -> Optional[Worker]:
         return self.check_page.worker or self.import_page.worker
